@@ -1,0 +1,99 @@
+/** Display helpers shared by the components. Pure functions, no DOM. */
+import type { Check, ImageInfo, Platform } from '../core/model';
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** Decimal units, as registries and `docker images` report sizes. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  if (bytes < 1000) return `${bytes} B`;
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+/** Exact byte count with thousands separators, for tables where precision matters. */
+export function formatExactBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  return `${bytes.toLocaleString('en-US')} B`;
+}
+
+/** The first 12 hex characters of a digest, as `docker images` shows ids. */
+export function shortDigest(digest: string | null | undefined): string {
+  if (!digest) return '—';
+  const colon = digest.indexOf(':');
+  return digest.slice(colon + 1, colon + 13);
+}
+
+export function formatPlatform(p: Platform | null | undefined): string {
+  if (!p) return '';
+  let s = `${p.os}/${p.architecture}`;
+  if (p.variant) s += `/${p.variant}`;
+  if (p['os.version']) s += ` (${p['os.version']})`;
+  return s;
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '—';
+  if (seconds < 1) return '< 1 s';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** Dates from configs are untrusted text: show them as given when they do not parse. */
+export function formatDate(value: string | null | undefined): string {
+  if (!value) return '—';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return value;
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+}
+
+export function checkLabel(check: Check): string {
+  switch (check.state) {
+    case 'verified':
+      return 'verified';
+    case 'mismatch':
+      return 'mismatch';
+    case 'unchecked':
+      return 'unchecked';
+    case 'pending':
+      return 'pending';
+    case 'running':
+      return 'checking';
+  }
+}
+
+/** Raw documents are shown indented when they are JSON, verbatim otherwise. */
+export function prettyJson(raw: string): string {
+  try {
+    return JSON.stringify(JSON.parse(raw), null, 2);
+  } catch {
+    return raw;
+  }
+}
+
+/** How an image is named in selectors: its refs, else its short config digest, plus platform. */
+export function imageName(image: ImageInfo): string {
+  const name = image.refs.length > 0 ? image.refs.join(', ') : shortDigest(image.configDigest ?? image.manifestDigest);
+  const platform = formatPlatform(image.platform ?? platformOfConfig(image));
+  return `${name}${platform ? ` (${platform})` : ''}${image.present ? '' : ' — absent'}`;
+}
+
+function platformOfConfig(image: ImageInfo): Platform | null {
+  const c = image.config;
+  if (!c?.os || !c.architecture) return null;
+  return { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) };
+}
+
+/** Docker stores health check durations in nanoseconds. */
+export function formatNanoseconds(ns: number | undefined): string {
+  if (ns === undefined) return '—';
+  return `${ns / 1e9} s`;
+}

@@ -1,0 +1,461 @@
+/**
+ * Analyse an image archive: detect its kind from its content, index it, build the image
+ * graph (reported before any layer is read), then verify every blob's size and digest
+ * and every layer's diff_id, reporting progress as it goes.
+ */
+import type { Analysis, BlobInfo, Check, Problem, Progress, SourceInfo } from '../model';
+import { BlobDigester } from '../digest/blob-digester';
+import type { DigestResult } from '../digest/blob-digester';
+import { createDecompressor } from '../digest/decompress';
+import { digestBlob } from '../digest/digest-blob';
+import { MAGIC_DESCRIPTION, sniff } from '../digest/magic';
+import { CancelledError, readBlob } from '../digest/read-blob';
+import { digestKind, sha256OfBytes } from '../digest/sha256';
+import { TarError, checksumMatches, isZeroBlock, normalizePath } from '../tar/header';
+import type { TarEntry } from '../tar/header';
+import { blobRandomAccess } from '../tar/random-access';
+import { indexTar } from '../tar/tar-index';
+import { TarStreamParser } from '../tar/tar-stream';
+import { ArchiveFiles } from './archive-files';
+import type { ArchiveFile } from './archive-files';
+import { AnalysisBuilder } from './builder';
+import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
+import { MT } from './media-types';
+import { isOciLayout, loadOciLayout } from './oci-layout';
+
+/** Streams one blob and digests it; the worker runs these in a pool of workers. */
+export type BlobVerifier = (
+  blob: Blob,
+  options: { diffId: boolean; onProgress: (bytesDone: number) => void; signal?: AbortSignal },
+) => Promise<DigestResult>;
+
+export interface AnalyzeOptions {
+  name: string;
+  /** Called whenever the analysis changes; callers throttle what they forward. */
+  onUpdate?: (analysis: Analysis, progress: Progress) => void;
+  signal?: AbortSignal;
+  verifier?: BlobVerifier;
+  /** Blobs verified at once (one per core is the measured sweet spot). */
+  concurrency?: number;
+}
+
+/** The file is not something Layerlens can read at all. */
+export class NotAnArchiveError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+    this.name = 'NotAnArchiveError';
+  }
+}
+
+/** Entries of a streamed archive kept whole: JSON documents are far smaller than this. */
+const KEEP_LIMIT = 16 << 20;
+
+export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promise<Analysis> {
+  const started = Date.now();
+  const head = new Uint8Array(await file.slice(0, 512).arrayBuffer());
+  const magic = sniff(head);
+  const source: SourceInfo = {
+    kind: 'unknown',
+    layout: '',
+    name: options.name,
+    size: file.size,
+    compression: null,
+  };
+  const progress: Progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+  let builder: AnalysisBuilder | null = null;
+  const emit = () => {
+    if (!builder || !options.onUpdate) return;
+    progress.elapsedMs = Date.now() - started;
+    options.onUpdate(builder.analysis, progress);
+  };
+
+  let files: ArchiveFiles;
+  const early: Problem[] = [];
+  if (magic === 'gzip') {
+    source.compression = 'gzip';
+    progress.bytesTotal = file.size;
+    const streamed = await streamArchive(file, early, options.signal, (done) => {
+      progress.bytesDone = done;
+      progress.elapsedMs = Date.now() - started;
+      options.onUpdate?.(
+        { source, images: [], blobs: {}, nodes: [], edges: [], problems: early, complete: false },
+        progress,
+      );
+    });
+    files = streamed;
+  } else if (magic === 'tar' || looksLikeTar(head)) {
+    const ra = blobRandomAccess(file);
+    const index = await indexTar(ra);
+    for (const p of index.problems) {
+      early.push({
+        code: p.code,
+        message: p.message,
+        where: `${p.path ? `${p.path}, ` : ''}offset ${p.offset}`,
+        severity: p.severity,
+      });
+    }
+    files = ArchiveFiles.randomAccess(index.entries.map(toArchiveFile), file, ra);
+  } else {
+    const what = MAGIC_DESCRIPTION[magic];
+    const hint =
+      magic === 'xz' || magic === 'bzip2' || magic === 'zstd'
+        ? ` Layerlens reads image archives as plain tar or gzip-compressed tar; decompress it first (e.g. \`${magic === 'zstd' ? 'zstd' : magic === 'xz' ? 'xz' : 'bzip2'} -d\`).`
+        : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally gzip-compressed.';
+    throw new NotAnArchiveError({
+      code: 'not-an-archive',
+      message: `"${options.name}" is not an image archive: it looks like ${what}.${hint}`,
+      where: options.name,
+      severity: 'error',
+    });
+  }
+
+  const b = new AnalysisBuilder(source, files);
+  builder = b;
+  b.analysis.problems.push(...early);
+  await loadImages(b);
+  emit();
+  if (options.signal?.aborted) return cancel(b, emit);
+  try {
+    await verifyBlobs(b, options, progress, emit);
+  } catch (e) {
+    if (e instanceof CancelledError || options.signal?.aborted) return cancel(b, emit);
+    throw e;
+  }
+  b.analysis.complete = true;
+  emit();
+  return b.analysis;
+}
+
+function looksLikeTar(head: Uint8Array): boolean {
+  // v7 tars have no "ustar" magic; a valid header checksum is the only sign.
+  return head.length >= 512 && !isZeroBlock(head) && checksumMatches(head);
+}
+
+function toArchiveFile(e: TarEntry & { truncated?: boolean }): ArchiveFile {
+  return {
+    path: normalizePath(e.path),
+    type: e.type,
+    size: e.size,
+    linkname: e.linkname,
+    headerOffset: e.headerOffset,
+    dataOffset: e.dataOffset,
+    truncated: e.truncated ?? false,
+  };
+}
+
+/** One streamed pass over a gzip-compressed archive: keep small files, digest every blob. */
+async function streamArchive(
+  file: Blob,
+  problems: Problem[],
+  signal: AbortSignal | undefined,
+  onProgress: (done: number) => void,
+): Promise<ArchiveFiles> {
+  const entries: ArchiveFile[] = [];
+  const contents = new Map<string, Uint8Array>();
+  const digests = new Map<string, DigestResult>();
+  let current: ArchiveFile | null = null;
+  const parser = new TarStreamParser({
+    entry(e) {
+      const f = toArchiveFile(e);
+      entries.push(f);
+      if (f.type !== 'file') return null;
+      current = f;
+      const keep = f.size <= KEEP_LIMIT;
+      const parts: Uint8Array[] = [];
+      let digester: BlobDigester | null = null;
+      const ready = BlobDigester.create({ diffId: true }).then((d) => (digester = d));
+      return {
+        async data(chunk) {
+          if (!digester) await ready;
+          if (keep) parts.push(chunk.slice());
+          await (digester as BlobDigester).write(chunk);
+        },
+        async end() {
+          if (!digester) await ready;
+          digests.set(f.path, await (digester as BlobDigester).finish());
+          if (keep) contents.set(f.path, concat(parts, f.size));
+          current = null;
+        },
+      };
+    },
+  });
+  const gunzip = createDecompressor('gzip', (chunk) => parser.push(chunk));
+  let done = 0;
+  try {
+    await readBlob(
+      file,
+      async (chunk) => {
+        await gunzip.write(chunk);
+        done += chunk.length;
+        onProgress(done);
+      },
+      signal,
+    );
+    await gunzip.close();
+    parser.finish();
+  } catch (e) {
+    if (e instanceof CancelledError) throw e;
+    const cut = current as ArchiveFile | null;
+    if (cut) cut.truncated = true;
+    if (e instanceof TarError) {
+      problems.push({
+        code: e.code,
+        message: e.message,
+        where: `offset ${e.offset} of the uncompressed tar`,
+        severity: 'error',
+      });
+    } else {
+      const reason = e instanceof Error ? e.message : String(e);
+      problems.push({
+        code: 'gzip-error',
+        message: `the gzip stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar): ${reason}`,
+        where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
+        severity: 'error',
+      });
+    }
+  }
+  return ArchiveFiles.streamed(entries, contents, digests);
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Pick the adapter from what the archive contains, never from its name. */
+async function loadImages(b: AnalysisBuilder): Promise<void> {
+  const files = b.files;
+  const src = b.analysis.source;
+  const hasDockerManifest = files.has('manifest.json');
+  if (isOciLayout(files)) {
+    src.kind = hasDockerManifest ? 'docker-archive' : 'oci-archive';
+    src.layout = hasDockerManifest ? 'docker save (Docker 25+, OCI image layout)' : 'OCI image layout';
+    await loadOciLayout(b);
+    if (hasDockerManifest) {
+      const entries = await readDockerManifest(b);
+      if (entries) {
+        const rest = mergeRepoTags(b, entries);
+        if (rest.length > 0) await loadDockerManifest(b, rest, entries.length - rest.length);
+      }
+    }
+  } else if (hasDockerManifest) {
+    src.kind = 'docker-archive';
+    const entries = await readDockerManifest(b);
+    const symlinked = files.list().some((f) => f.type === 'symlink' && f.path.endsWith('/layer.tar'));
+    src.layout = symlinked
+      ? 'docker-archive (layer.tar symlinks, as skopeo/podman write)'
+      : 'docker save (manifest.json)';
+    if (entries) await loadDockerManifest(b, entries);
+  } else if (files.has('repositories') || files.list().some((f) => /^[a-f0-9]{64}\/json$/.test(f.path))) {
+    src.kind = 'docker-archive';
+    src.layout = 'docker save (pre-1.10, no manifest.json)';
+    await loadLegacy(b);
+  } else {
+    const names = files
+      .list()
+      .slice(0, 5)
+      .map((f) => f.path)
+      .join(', ');
+    b.problem(
+      'unknown-layout',
+      `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
+      b.analysis.source.name,
+    );
+  }
+  if (b.analysis.images.length === 0 && b.analysis.problems.every((p) => p.code !== 'unknown-layout')) {
+    b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
+  }
+}
+
+async function verifyBlobs(
+  b: AnalysisBuilder,
+  options: AnalyzeOptions,
+  progress: Progress,
+  emit: () => void,
+): Promise<void> {
+  const blobs = Object.values(b.analysis.blobs);
+  const streamQueue: { blob: BlobInfo; file: ArchiveFile }[] = [];
+  const streamed = b.analysis.source.compression !== null;
+  if (!streamed) progress.bytesDone = 0;
+  for (const blob of blobs) {
+    const file = b.blobFiles.get(blob.key);
+    if (!file) continue;
+    blob.sizeCheck =
+      blob.expectedSize === null
+        ? {
+            state: 'unchecked',
+            reason: 'no descriptor states this blob’s size; its digest covers the content',
+          }
+        : sizeCheck(blob.expectedSize, file.size);
+    if (blob.sizeCheck.state === 'mismatch') {
+      b.problem(
+        'size-mismatch',
+        `${blob.role} is ${file.size} bytes but its descriptor says ${blob.expectedSize}`,
+        `${file.path} (${blob.expectedDigest ?? blob.key})`,
+      );
+    }
+    if (file.truncated) {
+      const why = 'the archive ends before this blob does';
+      blob.digestCheck = { state: 'unchecked', reason: why };
+      if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'unchecked', reason: why };
+      continue;
+    }
+    if (!streamed) progress.bytesTotal += file.size;
+    streamQueue.push({ blob, file });
+  }
+  emit();
+  // Documents are in memory already: WebCrypto digests them whole.
+  const docs = streamQueue.filter((q) => b.documents.has(q.blob.key));
+  for (const { blob, file } of docs) {
+    const bytes = b.documents.get(blob.key) as Uint8Array;
+    finishDigest(b, blob, file, await sha256OfBytes(bytes));
+    if (!streamed) progress.bytesDone += file.size;
+  }
+  emit();
+  const layers = streamQueue.filter((q) => !b.documents.has(q.blob.key));
+  const verifier: BlobVerifier = options.verifier ?? ((blob, o) => digestBlob(blob, o));
+  let next = 0;
+  const worker = async () => {
+    while (next < layers.length) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const { blob, file } = layers[next++] as { blob: BlobInfo; file: ArchiveFile };
+      const pre = b.files.precomputed(file);
+      if (pre) {
+        applyResult(b, blob, file, pre);
+        emit();
+        continue;
+      }
+      const slice = b.files.slice(file);
+      if (!slice) {
+        blob.digestCheck = {
+          state: 'unchecked',
+          reason: 'the blob could not be read again from a streamed archive',
+        };
+        continue;
+      }
+      blob.digestCheck = { state: 'running' };
+      if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
+      let last = 0;
+      try {
+        const result = await verifier(slice, {
+          diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
+          signal: options.signal,
+          onProgress: (done) => {
+            progress.bytesDone += done - last;
+            last = done;
+            blob.bytesDone = done;
+            emit();
+          },
+        });
+        progress.bytesDone += file.size - last;
+        blob.bytesDone = file.size;
+        applyResult(b, blob, file, result);
+      } catch (e) {
+        if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
+        const reason = e instanceof Error ? e.message : String(e);
+        blob.digestCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
+        if (blob.diffIdCheck.state === 'running')
+          blob.diffIdCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
+        b.problem(
+          'read-error',
+          `could not read the blob: ${reason}`,
+          `${file.path} (offset ${file.dataOffset})`,
+        );
+      }
+      emit();
+    }
+  };
+  const n = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
+  await Promise.all(Array.from({ length: n }, worker));
+}
+
+function sizeCheck(expected: number, actual: number): Check {
+  return expected === actual
+    ? { state: 'verified' }
+    : { state: 'mismatch', expected: String(expected), actual: String(actual) };
+}
+
+function finishDigest(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, actual: string): void {
+  blob.actualDigest = actual;
+  const expected = blob.expectedDigest;
+  if (!expected) {
+    blob.digestCheck = {
+      state: 'unchecked',
+      reason:
+        blob.role === 'layer'
+          ? 'the archive claims no digest for this layer; its diff_id check covers the content'
+          : 'the archive claims no digest for this blob',
+    };
+  } else if (digestKind(expected) !== 'sha256') {
+    blob.digestCheck = {
+      state: 'unchecked',
+      reason: `only sha256 digests are checked, not ${expected.split(':')[0]}`,
+    };
+  } else if (expected === actual) {
+    blob.digestCheck = { state: 'verified' };
+  } else {
+    blob.digestCheck = { state: 'mismatch', expected, actual };
+    b.problem(
+      'digest-mismatch',
+      `${blob.role} content hashes to ${actual} but it is named ${expected}`,
+      `${file.path} (${expected})`,
+    );
+  }
+}
+
+function applyResult(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, r: DigestResult): void {
+  finishDigest(b, blob, file, r.digest);
+  blob.compression = r.compression;
+  blob.uncompressedSize = r.uncompressedSize;
+  blob.actualDiffId = r.diffId;
+  if (blob.role === 'layer' && blob.mediaType === MT.dockerLayer && r.compression === 'gzip') {
+    // docker-archive manifests claim no media type; say what the bytes are.
+    blob.mediaType = MT.dockerLayerGzip;
+  }
+  if (blob.role === 'layer' && r.error) {
+    b.problem(r.error.code, r.error.message, `${file.path} (${blob.expectedDigest ?? blob.key})`);
+  }
+  const state = blob.diffIdCheck.state;
+  if (blob.role !== 'layer' || (state !== 'running' && state !== 'pending')) return;
+  if (!r.diffId) {
+    blob.diffIdCheck = {
+      state: 'unchecked',
+      reason: r.error?.message ?? 'the layer could not be decompressed',
+    };
+  } else if (!blob.expectedDiffId) {
+    blob.diffIdCheck = { state: 'unchecked', reason: 'the config lists no diff_id for this layer' };
+  } else if (blob.expectedDiffId === r.diffId) {
+    blob.diffIdCheck = { state: 'verified' };
+  } else {
+    blob.diffIdCheck = { state: 'mismatch', expected: blob.expectedDiffId, actual: r.diffId };
+    b.problem(
+      'diffid-mismatch',
+      `uncompressed layer hashes to ${r.diffId} but the config's rootfs.diff_ids says ${blob.expectedDiffId}`,
+      `${file.path} (${blob.expectedDigest ?? blob.key})`,
+    );
+  }
+}
+
+function cancel(b: AnalysisBuilder, emit: () => void): Analysis {
+  for (const blob of Object.values(b.analysis.blobs)) {
+    for (const k of ['sizeCheck', 'digestCheck', 'diffIdCheck'] as const) {
+      const s = blob[k].state;
+      if (s === 'pending' || s === 'running') blob[k] = { state: 'unchecked', reason: 'cancelled' };
+    }
+  }
+  b.problem(
+    'cancelled',
+    'verification was cancelled; checks not yet done are marked unchecked',
+    b.analysis.source.name,
+    'info',
+  );
+  b.analysis.complete = false;
+  emit();
+  return b.analysis;
+}

@@ -1,0 +1,131 @@
+/**
+ * The files of an outer archive, whichever way it was read: by random access (an
+ * uncompressed tar: headers indexed, data read on demand) or in one streamed pass (a
+ * gzip-compressed tar: small files kept, every blob digested on the way).
+ */
+import type { DigestResult } from '../digest/blob-digester';
+import type { TarEntryType } from '../tar/header';
+import { normalizePath } from '../tar/header';
+import type { RandomAccess } from '../tar/random-access';
+
+export interface ArchiveFile {
+  /** Normalised path (no `./`, no trailing `/`). */
+  path: string;
+  type: TarEntryType;
+  size: number;
+  linkname: string;
+  headerOffset: number;
+  dataOffset: number;
+  truncated: boolean;
+}
+
+export type Resolved = { file: ArchiveFile } | { error: string };
+
+interface Backend {
+  read(file: ArchiveFile): Promise<Uint8Array | null>;
+  slice(file: ArchiveFile): Blob | null;
+  digest(file: ArchiveFile): DigestResult | null;
+}
+
+export class ArchiveFiles {
+  private readonly byPath = new Map<string, ArchiveFile>();
+
+  private constructor(
+    files: ArchiveFile[],
+    private readonly backend: Backend,
+  ) {
+    // Later entries replace earlier ones with the same path, as extraction would.
+    for (const f of files) this.byPath.set(f.path, f);
+  }
+
+  static randomAccess(files: ArchiveFile[], outer: Blob, ra: RandomAccess): ArchiveFiles {
+    return new ArchiveFiles(files, {
+      read: (f) => ra.read(f.dataOffset, f.size),
+      slice: (f) => outer.slice(f.dataOffset, f.dataOffset + f.size),
+      digest: () => null,
+    });
+  }
+
+  static streamed(
+    files: ArchiveFile[],
+    contents: Map<string, Uint8Array>,
+    digests: Map<string, DigestResult>,
+  ): ArchiveFiles {
+    return new ArchiveFiles(files, {
+      read: async (f) => contents.get(f.path) ?? null,
+      slice: () => null,
+      digest: (f) => digests.get(f.path) ?? null,
+    });
+  }
+
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  list(): ArchiveFile[] {
+    return [...this.byPath.values()];
+  }
+
+  has(path: string): boolean {
+    return this.byPath.has(normalizePath(path));
+  }
+
+  /**
+   * Find a regular file, following symbolic links (relative to the link's directory, as
+   * skopeo's `<id>/layer.tar -> ../<diffid>.tar`) and hard links (archive paths).
+   */
+  resolve(path: string): Resolved {
+    let current = normalizePath(path);
+    for (let hops = 0; hops < 16; hops++) {
+      const f = this.byPath.get(current);
+      if (!f)
+        return {
+          error:
+            hops === 0
+              ? `"${path}" is not in the archive`
+              : `"${path}" links to "${current}", which is not in the archive`,
+        };
+      if (f.type === 'symlink') {
+        current = joinPath(dirname(current), f.linkname);
+        continue;
+      }
+      if (f.type === 'hardlink') {
+        current = normalizePath(f.linkname);
+        continue;
+      }
+      if (f.type !== 'file') return { error: `"${path}" is a ${f.type}, not a file` };
+      return { file: f };
+    }
+    return { error: `"${path}" is a chain of more than 16 links` };
+  }
+
+  /** Whole content of a (small) file; null when a streamed archive did not keep it. */
+  read(file: ArchiveFile): Promise<Uint8Array | null> {
+    return this.backend.read(file);
+  }
+
+  /** The file's bytes as a Blob to stream from, when the archive allows random access. */
+  slice(file: ArchiveFile): Blob | null {
+    return this.backend.slice(file);
+  }
+
+  /** Digests computed while the archive was streamed, when it was. */
+  precomputed(file: ArchiveFile): DigestResult | null {
+    return this.backend.digest(file);
+  }
+}
+
+function dirname(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+function joinPath(dir: string, target: string): string {
+  const parts = target.startsWith('/') ? [] : dir.split('/').filter(Boolean);
+  for (const seg of target.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return parts.join('/');
+}

@@ -1,0 +1,167 @@
+/**
+ * Accumulates an Analysis while adapters walk an archive: blobs deduplicated by key (a
+ * layer shared by several images is one blob and one node), nodes and edges without
+ * duplicates, problems as data.
+ */
+import type {
+  Analysis,
+  BlobInfo,
+  BlobRole,
+  GraphEdge,
+  GraphNode,
+  ImageConfigFile,
+  ImageInfo,
+  Problem,
+  ProblemCode,
+  SourceInfo,
+} from '../model';
+import type { ArchiveFile, ArchiveFiles } from './archive-files';
+
+export interface BlobClaim {
+  key: string;
+  role: BlobRole;
+  file: ArchiveFile | null;
+  mediaType: string;
+  expectedDigest: string | null;
+  expectedSize: number | null;
+  expectedDiffId?: string | null;
+  /** Why the blob is absent, when `file` is null. */
+  absentReason?: string;
+}
+
+export class AnalysisBuilder {
+  readonly analysis: Analysis;
+  /** Bytes of JSON documents already read, to digest without reading them again. */
+  readonly documents = new Map<string, Uint8Array>();
+  /** The archive file behind each blob key. */
+  readonly blobFiles = new Map<string, ArchiveFile>();
+  private readonly edgeKeys = new Set<string>();
+
+  constructor(
+    source: SourceInfo,
+    readonly files: ArchiveFiles,
+  ) {
+    this.analysis = { source, images: [], blobs: {}, nodes: [], edges: [], problems: [], complete: false };
+  }
+
+  problem(code: ProblemCode, message: string, where: string, severity: Problem['severity'] = 'error'): void {
+    this.analysis.problems.push({ code, message, where, severity });
+  }
+
+  blob(claim: BlobClaim): BlobInfo {
+    const existing = this.analysis.blobs[claim.key];
+    if (existing) {
+      if (claim.expectedDiffId && !existing.expectedDiffId) existing.expectedDiffId = claim.expectedDiffId;
+      return existing;
+    }
+    const absent = claim.file === null;
+    const why = claim.absentReason ?? 'the blob is not in the archive';
+    const info: BlobInfo = {
+      key: claim.key,
+      role: claim.role,
+      path: claim.file?.path ?? null,
+      mediaType: claim.mediaType,
+      expectedDigest: claim.expectedDigest,
+      expectedSize: claim.expectedSize,
+      size: claim.file?.size ?? null,
+      actualDigest: null,
+      sizeCheck: absent ? { state: 'unchecked', reason: why } : { state: 'pending' },
+      digestCheck: absent ? { state: 'unchecked', reason: why } : { state: 'pending' },
+      compression: null,
+      expectedDiffId: claim.expectedDiffId ?? null,
+      actualDiffId: null,
+      diffIdCheck:
+        claim.role !== 'layer'
+          ? { state: 'unchecked', reason: 'only image layers have a diff_id' }
+          : absent
+            ? { state: 'unchecked', reason: why }
+            : { state: 'pending' },
+      uncompressedSize: null,
+      bytesDone: 0,
+    };
+    this.analysis.blobs[claim.key] = info;
+    if (claim.file) this.blobFiles.set(claim.key, claim.file);
+    return info;
+  }
+
+  node(node: GraphNode): void {
+    if (!this.analysis.nodes.some((n) => n.id === node.id)) this.analysis.nodes.push(node);
+  }
+
+  edge(from: string, to: string, label: string): void {
+    const k = `${from}\n${to}\n${label}`;
+    if (this.edgeKeys.has(k)) return;
+    this.edgeKeys.add(k);
+    const e: GraphEdge = { from, to, label };
+    this.analysis.edges.push(e);
+  }
+
+  image(image: ImageInfo): ImageInfo {
+    const existing = this.analysis.images.find((i) => i.id === image.id);
+    if (existing) {
+      for (const r of image.refs) if (!existing.refs.includes(r)) existing.refs.push(r);
+      return existing;
+    }
+    this.analysis.images.push(image);
+    return image;
+  }
+
+  /**
+   * Read and parse a JSON document of the archive, reporting what is wrong and where.
+   * Documents are capped: a manifest or config is kilobytes, and a hostile archive must
+   * not make the worker load a multi-gigabyte "JSON" file.
+   */
+  async readJson<T = unknown>(
+    file: ArchiveFile,
+    what: string,
+    maxBytes = 16 << 20,
+  ): Promise<{ value: T; bytes: Uint8Array; text: string } | null> {
+    if (file.truncated) {
+      this.problem('tar-truncated', `${what} is cut short by the end of the archive`, file.path);
+      return null;
+    }
+    if (file.size > maxBytes) {
+      this.problem(
+        'invalid-document',
+        `${what} is ${file.size} bytes, more than the ${maxBytes}-byte limit for a JSON document`,
+        file.path,
+      );
+      return null;
+    }
+    const bytes = await this.files.read(file);
+    if (!bytes) {
+      this.problem('read-error', `${what} could not be read`, file.path);
+      return null;
+    }
+    const text = new TextDecoder('utf-8').decode(bytes);
+    try {
+      return { value: JSON.parse(text) as T, bytes: bytes.slice(), text };
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.problem(
+        'invalid-json',
+        `${what} is not valid JSON: ${reason}`,
+        `${file.path} (entry at offset ${file.headerOffset})`,
+      );
+      return null;
+    }
+  }
+}
+
+/** `docker inspect`-style platform of a config, when the manifest's descriptor has none. */
+export function platformOf(config: ImageConfigFile | null): ImageInfo['platform'] {
+  if (!config || typeof config.os !== 'string' || typeof config.architecture !== 'string') return null;
+  const p: NonNullable<ImageInfo['platform']> = { os: config.os, architecture: config.architecture };
+  if (typeof config.variant === 'string' && config.variant) p.variant = config.variant;
+  return p;
+}
+
+export function shortDigest(d: string | null | undefined): string {
+  if (!d) return '';
+  const i = d.indexOf(':');
+  return d.slice(i + 1, i + 13);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

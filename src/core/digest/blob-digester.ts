@@ -1,0 +1,155 @@
+/**
+ * One pass over a blob: SHA-256 of the bytes as stored (the descriptor digest) and, for a
+ * compressed layer, decompression and SHA-256 of the uncompressed tar (its diff_id,
+ * image-spec config.md "rootfs"). An uncompressed blob's diff_id is its digest, so it is
+ * hashed once. The uncompressed bytes can also be handed to a tar parser in the same pass.
+ */
+import type { Compression } from '../model';
+import { createDecompressor } from './decompress';
+import type { Decompressor } from './decompress';
+import { sniff } from './magic';
+import { createIncrementalSha256 } from './sha256';
+import type { IncrementalHash } from './sha256';
+
+export interface DigestResult {
+  digest: string;
+  size: number;
+  compression: Compression;
+  /** SHA-256 of the decompressed bytes; null when they could not be produced. */
+  diffId: string | null;
+  uncompressedSize: number | null;
+  /** Why the uncompressed side failed, with the compressed offset reached. */
+  error: { code: 'gzip-error' | 'zstd-error' | 'decompress-error'; message: string } | null;
+}
+
+export interface DigesterOptions {
+  /** Also decompress (when compressed) and hash the uncompressed stream. */
+  diffId: boolean;
+  /** Receives the uncompressed bytes (views: copy what must be kept). */
+  onUncompressed?: (chunk: Uint8Array) => void | Promise<void>;
+}
+
+const HEAD = 6;
+
+export class BlobDigester {
+  private size = 0;
+  private head = new Uint8Array(HEAD);
+  private headFill = 0;
+  private compression: Compression | null = null;
+  private decompressor: Decompressor | null = null;
+  private uncompressedSize = 0;
+  private error: DigestResult['error'] = null;
+
+  private constructor(
+    private readonly raw: IncrementalHash,
+    private readonly plain: IncrementalHash,
+    private readonly options: DigesterOptions,
+  ) {}
+
+  static async create(options: DigesterOptions): Promise<BlobDigester> {
+    return new BlobDigester(await createIncrementalSha256(), await createIncrementalSha256(), options);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    this.raw.update(chunk);
+    this.size += chunk.length;
+    if (this.compression === null) {
+      // Wait for enough bytes to recognise the format, whatever the chunking.
+      const take = Math.min(HEAD - this.headFill, chunk.length);
+      this.head.set(chunk.subarray(0, take), this.headFill);
+      this.headFill += take;
+      if (this.headFill < HEAD) return;
+      this.start();
+      await this.forward(this.head.slice(0, HEAD));
+      if (take < chunk.length) await this.forward(chunk.subarray(take));
+      return;
+    }
+    await this.forward(chunk);
+  }
+
+  private start(): void {
+    const magic = sniff(this.head.subarray(0, this.headFill));
+    this.compression =
+      magic === 'gzip' || magic === 'zstd' ? magic : magic === 'xz' || magic === 'bzip2' ? 'unknown' : 'none';
+    if (this.compression === 'unknown') {
+      this.error = { code: 'decompress-error', message: `${magic} compression is not supported for layers` };
+    }
+    if (this.options.diffId && (this.compression === 'gzip' || this.compression === 'zstd')) {
+      this.decompressor = createDecompressor(this.compression, (out) => this.onPlain(out));
+    }
+  }
+
+  private onPlain(out: Uint8Array): void | Promise<void> {
+    this.plain.update(out);
+    this.uncompressedSize += out.length;
+    return this.options.onUncompressed?.(out);
+  }
+
+  private async forward(chunk: Uint8Array): Promise<void> {
+    if (this.compression === 'none') {
+      if (this.options.onUncompressed) {
+        const r = this.options.onUncompressed(chunk);
+        if (r) await r;
+      }
+      return;
+    }
+    if (!this.decompressor || this.error) return;
+    try {
+      await this.decompressor.write(chunk);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    const code =
+      this.compression === 'zstd'
+        ? 'zstd-error'
+        : this.compression === 'gzip'
+          ? 'gzip-error'
+          : 'decompress-error';
+    const reason = e instanceof Error ? e.message : String(e);
+    this.error ??= {
+      code,
+      message: `${this.compression} data is corrupt or truncated near compressed byte ${this.size}: ${reason}`,
+    };
+    this.decompressor = null;
+  }
+
+  async finish(): Promise<DigestResult> {
+    if (this.compression === null) {
+      this.start();
+      if (this.headFill > 0) await this.forward(this.head.slice(0, this.headFill));
+    }
+    if (this.decompressor && !this.error) {
+      try {
+        await this.decompressor.close();
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    const digest = this.raw.digest();
+    const compression = this.compression ?? 'none';
+    const wantPlain = this.options.diffId;
+    if (compression === 'none') {
+      return {
+        digest,
+        size: this.size,
+        compression,
+        diffId: wantPlain ? digest : null,
+        uncompressedSize: this.size,
+        error: null,
+      };
+    }
+    const ok = wantPlain && !this.error;
+    return {
+      digest,
+      size: this.size,
+      compression,
+      diffId: ok ? this.plain.digest() : null,
+      uncompressedSize: ok ? this.uncompressedSize : null,
+      error: this.error,
+    };
+  }
+}

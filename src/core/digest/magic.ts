@@ -1,0 +1,40 @@
+/**
+ * Content sniffing by magic bytes. Media types and file names are claims; real archives
+ * lie (e.g. `.tar.gz` layers named `layer.tar`), so compression is always detected here.
+ */
+export type Magic = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'zip' | 'tar' | 'json' | 'empty' | 'text' | 'binary';
+
+export function sniff(head: Uint8Array): Magic {
+  if (head.length === 0) return 'empty';
+  const b = (i: number) => head[i] ?? -1;
+  if (b(0) === 0x1f && b(1) === 0x8b) return 'gzip'; // RFC 1952 ID1 ID2
+  if (b(0) === 0x28 && b(1) === 0xb5 && b(2) === 0x2f && b(3) === 0xfd) return 'zstd'; // RFC 8878 frame magic
+  if (b(0) === 0xfd && b(1) === 0x37 && b(2) === 0x7a && b(3) === 0x58 && b(4) === 0x5a && b(5) === 0x00)
+    return 'xz';
+  if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return 'bzip2';
+  if (b(0) === 0x50 && b(1) === 0x4b && b(2) === 0x03 && b(3) === 0x04) return 'zip';
+  if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar') return 'tar';
+  let i = 0;
+  while (i < head.length && (b(i) === 0x20 || b(i) === 0x0a || b(i) === 0x0d || b(i) === 0x09)) i++;
+  if (b(i) === 0x7b || b(i) === 0x5b) return 'json';
+  let printable = 0;
+  const n = Math.min(head.length, 512);
+  for (let j = 0; j < n; j++) {
+    const c = b(j);
+    if (c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f) || c >= 0x80) printable++;
+  }
+  return printable / n > 0.95 ? 'text' : 'binary';
+}
+
+export const MAGIC_DESCRIPTION: Record<Magic, string> = {
+  gzip: 'gzip-compressed data',
+  zstd: 'zstd-compressed data',
+  xz: 'xz-compressed data',
+  bzip2: 'bzip2-compressed data',
+  zip: 'a ZIP archive',
+  tar: 'a tar archive',
+  json: 'a JSON document',
+  empty: 'an empty file',
+  text: 'a text file',
+  binary: 'binary data that is neither a tar archive nor gzip',
+};

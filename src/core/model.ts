@@ -1,0 +1,230 @@
+/**
+ * The analysis model: what the worker finds in an archive and what the UI renders.
+ * Plain data only (structured-clone safe), so it crosses the worker boundary as-is
+ * and serialises straight into the report (docs/report.md).
+ */
+
+/** A lowercase `sha256:<64 hex>` digest (OCI image-spec, descriptor.md "Digests"). */
+export type Digest = string;
+
+/**
+ * Something wrong with the input. Errors are data: every problem names what is wrong
+ * and where (entry path, byte offset, digest), and analysis goes on around it.
+ */
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+  /** Entry path, `offset N`, digest, or a combination; empty only for whole-file problems. */
+  where: string;
+  severity: 'error' | 'warning' | 'info';
+}
+
+export type ProblemCode =
+  | 'not-an-archive'
+  | 'unknown-layout'
+  | 'tar-checksum'
+  | 'tar-truncated'
+  | 'tar-header'
+  | 'gzip-error'
+  | 'zstd-error'
+  | 'decompress-error'
+  | 'missing-blob'
+  | 'absent-image'
+  | 'size-mismatch'
+  | 'digest-mismatch'
+  | 'diffid-mismatch'
+  | 'diffid-count'
+  | 'invalid-json'
+  | 'invalid-document'
+  | 'unknown-media-type'
+  | 'unsupported-digest'
+  | 'read-error'
+  | 'cancelled';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+  features?: string[];
+}
+
+/** OCI descriptor (image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: Digest;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: Platform;
+  artifactType?: string;
+}
+
+/**
+ * The state of one check. `unchecked` carries the reason a check cannot be made
+ * (blob absent, no expected value known, unsupported algorithm, cancelled…).
+ */
+export type Check =
+  | { state: 'pending' }
+  | { state: 'running' }
+  | { state: 'verified' }
+  | { state: 'mismatch'; expected: string; actual: string }
+  | { state: 'unchecked'; reason: string };
+
+export type Compression = 'gzip' | 'zstd' | 'none' | 'unknown';
+
+/** `blob`: a blob of an artifact manifest (not an image layer, so no diff_id). */
+export type BlobRole = 'index' | 'manifest' | 'config' | 'layer' | 'blob';
+
+/**
+ * One blob of the archive, identified by `key` (its digest when one is claimed,
+ * otherwise its path in the archive). Shared by every image that references it.
+ */
+export interface BlobInfo {
+  key: string;
+  role: BlobRole;
+  /** Path of the blob's entry in the outer archive; null when the archive lacks it. */
+  path: string | null;
+  mediaType: string;
+  /** Digest the archive claims for the blob (descriptor, or content-addressed file name). */
+  expectedDigest: Digest | null;
+  /** Size the descriptor claims; null when nothing claims one. */
+  expectedSize: number | null;
+  /** Size of the entry in the archive. */
+  size: number | null;
+  /** SHA-256 of the stored bytes, once computed. */
+  actualDigest: Digest | null;
+  sizeCheck: Check;
+  digestCheck: Check;
+  /** Layers only: detected from magic bytes, whatever the media type says. */
+  compression: Compression | null;
+  /** Layers only: the config's `rootfs.diff_ids` entry for this layer. */
+  expectedDiffId: Digest | null;
+  actualDiffId: Digest | null;
+  diffIdCheck: Check;
+  uncompressedSize: number | null;
+  /** Bytes of the stored blob read so far, for progress. */
+  bytesDone: number;
+}
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  empty_layer?: boolean;
+}
+
+/** The parts of an image config (image-spec config.md) that the UI shows. */
+export interface ImageConfigFile {
+  created?: string;
+  author?: string;
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  config?: {
+    User?: string;
+    ExposedPorts?: Record<string, unknown>;
+    Env?: string[];
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Volumes?: Record<string, unknown>;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+    Healthcheck?: {
+      Test?: string[];
+      Interval?: number;
+      Timeout?: number;
+      StartPeriod?: number;
+      Retries?: number;
+    };
+    [k: string]: unknown;
+  };
+  rootfs?: { type?: string; diff_ids?: string[] };
+  history?: HistoryEntry[];
+  [k: string]: unknown;
+}
+
+export interface LayerRef {
+  /** Key into `Analysis.blobs`. */
+  blob: string;
+  /** Descriptor as the manifest lists it (media type and size as claimed). */
+  mediaType: string;
+  digest: Digest | null;
+  size: number | null;
+  diffId: Digest | null;
+}
+
+export interface ImageInfo {
+  /** Stable id within this analysis. */
+  id: string;
+  refs: string[];
+  manifestDigest: Digest | null;
+  /** Key into `Analysis.blobs` of the manifest, when the archive holds one. */
+  manifestBlob: string | null;
+  configDigest: Digest | null;
+  configBlob: string | null;
+  platform: Platform | null;
+  config: ImageConfigFile | null;
+  layers: LayerRef[];
+  /** False when the archive does not carry this image's manifest/config (e.g. other platforms). */
+  present: boolean;
+  /** Human-readable reason when not present. */
+  absentReason?: string;
+}
+
+export type NodeKind = 'index' | 'manifest' | 'config' | 'layer' | 'artifact';
+
+/** A node of the image graph: index → manifests → config → layers. */
+export interface GraphNode {
+  id: string;
+  kind: NodeKind;
+  label: string;
+  /** Key into `Analysis.blobs`, when the node is a blob of the archive. */
+  blob: string | null;
+  digest: Digest | null;
+  mediaType: string;
+  size: number | null;
+  platform: Platform | null;
+  present: boolean;
+  /** Pretty-printable JSON document (index, manifest, config, or docker manifest.json entry). */
+  raw: string | null;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  /** e.g. "manifest", "config", "layer 3", "platform linux/arm64". */
+  label: string;
+}
+
+export type SourceKind = 'docker-archive' | 'oci-archive' | 'unknown';
+
+export interface SourceInfo {
+  kind: SourceKind;
+  /** Finer description: "docker save (legacy)", "docker save (Docker 25+, OCI layout)", "OCI image layout"… */
+  layout: string;
+  name: string;
+  size: number;
+  /** Compression of the archive as a whole (`docker save | gzip`). */
+  compression: 'gzip' | null;
+}
+
+export interface Analysis {
+  source: SourceInfo;
+  images: ImageInfo[];
+  blobs: Record<string, BlobInfo>;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  problems: Problem[];
+  /** False while any check is still running. */
+  complete: boolean;
+}
+
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  /** ms since the verification started. */
+  elapsedMs: number;
+}

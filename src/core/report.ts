@@ -1,0 +1,98 @@
+/**
+ * The report: a documented, versioned JSON description of exactly the analysis on screen
+ * (docs/report.md). Bump REPORT_VERSION when a field changes meaning.
+ */
+import type { Analysis, BlobInfo, Check, Platform, Problem } from './model';
+
+export const REPORT_VERSION = 1;
+
+export interface ReportLayer {
+  digest: string | null;
+  mediaType: string;
+  size: number | null;
+  diffId: string | null;
+  compression: string | null;
+  uncompressedSize: number | null;
+  verified: { size: boolean | null; digest: boolean | null; diffId: boolean | null };
+}
+
+export interface ReportImage {
+  refs: string[];
+  manifestDigest: string | null;
+  configDigest: string | null;
+  platform: Platform | null;
+  present: boolean;
+  verified: { manifest: boolean | null; config: boolean | null };
+  layers: ReportLayer[];
+}
+
+export interface Report {
+  version: number;
+  complete: boolean;
+  source: { kind: string; layout: string; name: string; size: number; compression: string | null };
+  images: ReportImage[];
+  problems: Problem[];
+}
+
+/** true: verified; false: mismatch; null: not checkable (or not checked yet). */
+export function checkFlag(c: Check): boolean | null {
+  return c.state === 'verified' ? true : c.state === 'mismatch' ? false : null;
+}
+
+/** A blob is verified when size and digest both hold; false as soon as either fails. */
+function blobFlag(blob: BlobInfo | undefined): boolean | null {
+  if (!blob) return null;
+  const size = checkFlag(blob.sizeCheck);
+  const digest = checkFlag(blob.digestCheck);
+  if (size === false || digest === false) return false;
+  return digest;
+}
+
+export function buildReport(analysis: Analysis): Report {
+  const { source } = analysis;
+  return {
+    version: REPORT_VERSION,
+    complete: analysis.complete,
+    source: {
+      kind: source.kind,
+      layout: source.layout,
+      name: source.name,
+      size: source.size,
+      compression: source.compression,
+    },
+    images: analysis.images.map((image) => ({
+      refs: [...image.refs],
+      manifestDigest: image.manifestDigest,
+      configDigest: image.configDigest,
+      platform: image.platform,
+      present: image.present,
+      verified: {
+        manifest: image.manifestBlob ? blobFlag(analysis.blobs[image.manifestBlob]) : null,
+        config: image.configBlob ? blobFlag(analysis.blobs[image.configBlob]) : null,
+      },
+      layers: image.layers.map((l) => {
+        const blob = analysis.blobs[l.blob];
+        return {
+          digest: l.digest ?? blob?.actualDigest ?? null,
+          mediaType: blob?.mediaType || l.mediaType,
+          size: l.size ?? blob?.size ?? null,
+          diffId: l.diffId ?? blob?.actualDiffId ?? null,
+          compression: blob?.compression ?? null,
+          uncompressedSize: blob?.uncompressedSize ?? null,
+          verified: {
+            size: blob ? checkFlag(blob.sizeCheck) : null,
+            digest: blob ? (blob.sizeCheck.state === 'mismatch' ? false : checkFlag(blob.digestCheck)) : null,
+            diffId: blob ? checkFlag(blob.diffIdCheck) : null,
+          },
+        };
+      }),
+    })),
+    problems: analysis.problems.map((p) => ({ ...p })),
+  };
+}
+
+/** `<name>.layerlens.json`, from the archive's name without its archive extensions. */
+export function reportFileName(analysis: Analysis): string {
+  const base = analysis.source.name.replace(/\.(tar\.gz|tgz|tar|gz)$/i, '') || 'image';
+  return `${base.replace(/[^\w.@+-]+/g, '_')}.layerlens.json`;
+}

@@ -1,0 +1,391 @@
+/**
+ * Tar header decoding shared by the random-access index (outer archives) and the
+ * streaming parser (layers, gzip-compressed archives).
+ *
+ * Follows POSIX.1-2017 `pax` "ustar Interchange Format" (header layout, octal fields,
+ * checksum, prefix field) and "pax Interchange Format" (extended header records), plus
+ * the GNU extensions real tools write: `L`/`K` long names and links, base-256 numbers,
+ * and the GNU magic ("ustar  \0") whose bytes 345.. hold atime/ctime, not a prefix.
+ */
+
+export const BLOCK = 512;
+
+export type TarEntryType =
+  | 'file'
+  | 'hardlink'
+  | 'symlink'
+  | 'char'
+  | 'block'
+  | 'directory'
+  | 'fifo'
+  | 'pax-header'
+  | 'pax-global'
+  | 'gnu-longname'
+  | 'gnu-longlink'
+  | 'other';
+
+/** A header block as stored, before PAX / GNU long-name records are applied. */
+export interface RawHeader {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  type: TarEntryType;
+  linkname: string;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  format: 'ustar' | 'gnu' | 'v7';
+}
+
+/** A file-system entry with every extension applied. */
+export interface TarEntry {
+  path: string;
+  type: TarEntryType;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch; may be negative or fractional (PAX). */
+  mtime: number;
+  linkname: string;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  xattrs: Record<string, string> | null;
+  /** Offset of the entry's own header block (after any PAX / GNU records). */
+  headerOffset: number;
+  /** Offset of the first data byte. */
+  dataOffset: number;
+}
+
+export class TarError extends Error {
+  constructor(
+    readonly code: 'tar-checksum' | 'tar-header' | 'tar-truncated',
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface TarLimits {
+  /** Largest PAX extended header or GNU long name/link accepted, in bytes. */
+  maxMetaBytes: number;
+}
+
+export const DEFAULT_TAR_LIMITS: TarLimits = { maxMetaBytes: 1 << 20 };
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+function cString(block: Uint8Array, start: number, length: number): string {
+  let end = start;
+  const stop = start + length;
+  while (end < stop && block[end] !== 0) end++;
+  return utf8.decode(block.subarray(start, end));
+}
+
+/**
+ * Numeric field: octal ASCII terminated by NUL or space (ustar), or GNU base-256 when the
+ * high bit of the first byte is set (used for sizes over 8 GiB and negative times).
+ */
+function numeric(block: Uint8Array, start: number, length: number, offset: number, field: string): number {
+  const first = block[start] ?? 0;
+  if (first & 0x80) {
+    // Base-256, two's complement big-endian; 0xff marks a negative number.
+    const negative = first === 0xff;
+    let value = negative ? -1 : first & 0x7f;
+    for (let i = start + 1; i < start + length; i++) value = value * 256 + (block[i] ?? 0);
+    if (!Number.isSafeInteger(value)) throw new TarError('tar-header', `${field} field is too large`, offset);
+    return value;
+  }
+  let value = 0;
+  let i = start;
+  const stop = start + length;
+  while (i < stop && (block[i] === 0x20 || block[i] === 0)) i++; // leading spaces / NUL padding
+  let digits = 0;
+  for (; i < stop; i++) {
+    const c = block[i] ?? 0;
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) {
+      throw new TarError('tar-header', `${field} field holds a non-octal byte 0x${c.toString(16)}`, offset);
+    }
+    value = value * 8 + (c - 0x30);
+    digits++;
+  }
+  return digits === 0 ? 0 : value;
+}
+
+function typeOf(flag: string): TarEntryType {
+  switch (flag) {
+    case '0':
+    case '\0':
+    case '7': // contiguous file: a regular file everywhere that matters
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'directory';
+    case '6':
+      return 'fifo';
+    case 'x':
+      return 'pax-header';
+    case 'g':
+      return 'pax-global';
+    case 'L':
+      return 'gnu-longname';
+    case 'K':
+      return 'gnu-longlink';
+    default:
+      return 'other';
+  }
+}
+
+const HEADER_ONLY = new Set<TarEntryType>(['hardlink', 'symlink', 'char', 'block', 'directory', 'fifo']);
+
+export function isZeroBlock(block: Uint8Array): boolean {
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Checksum of a header: the sum of all bytes with the checksum field taken as spaces.
+ * Historic tars summed signed chars, so both sums are accepted (as GNU tar does).
+ */
+export function checksumMatches(block: Uint8Array): boolean {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  let stored: number;
+  try {
+    stored = numeric(block, 148, 8, 0, 'checksum');
+  } catch {
+    return false;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/** Decode one 512-byte header block. `offset` is only used in error messages. */
+export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
+  if (block.length < BLOCK) throw new TarError('tar-truncated', 'header block is cut short', offset);
+  if (!checksumMatches(block)) {
+    throw new TarError(
+      'tar-checksum',
+      `header checksum does not match (stored ${cString(block, 148, 8).trim() || 'empty'})`,
+      offset,
+    );
+  }
+  const magic = cString(block, 257, 6);
+  const version = String.fromCharCode(block[263] ?? 0, block[264] ?? 0);
+  const format: RawHeader['format'] =
+    magic === 'ustar' && version === '00' ? 'ustar' : magic === 'ustar' || magic === 'ustar ' ? 'gnu' : 'v7';
+  // GNU headers are "ustar  \0": magic "ustar " + version " \0"; their 345.. is not a prefix.
+  const gnu = block[262] === 0x20 || (magic === 'ustar' && version === ' \0');
+  let name = cString(block, 0, 100);
+  if (format === 'ustar' && !gnu) {
+    const prefix = cString(block, 345, 155);
+    if (prefix) name = `${prefix}/${name}`;
+  }
+  const typeflag = String.fromCharCode(block[156] ?? 0);
+  return {
+    name,
+    mode: numeric(block, 100, 8, offset, 'mode'),
+    uid: numeric(block, 108, 8, offset, 'uid'),
+    gid: numeric(block, 116, 8, offset, 'gid'),
+    size: numeric(block, 124, 12, offset, 'size'),
+    mtime: numeric(block, 136, 12, offset, 'mtime'),
+    typeflag,
+    type: typeOf(typeflag),
+    linkname: cString(block, 157, 100),
+    uname: format === 'v7' ? '' : cString(block, 265, 32),
+    gname: format === 'v7' ? '' : cString(block, 297, 32),
+    devmajor: format === 'v7' ? 0 : safeNumeric(block, 329, 8),
+    devminor: format === 'v7' ? 0 : safeNumeric(block, 337, 8),
+    format: gnu ? 'gnu' : format,
+  };
+}
+
+function safeNumeric(block: Uint8Array, start: number, length: number): number {
+  try {
+    return numeric(block, start, length, 0, 'dev');
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Parse PAX extended header records: "<length> <key>=<value>\n", where length counts
+ * the whole record in bytes (pax, "pax Extended Header").
+ */
+export function parsePax(data: Uint8Array, offset: number): Map<string, string> {
+  const records = new Map<string, string>();
+  let pos = 0;
+  while (pos < data.length) {
+    if (data[pos] === 0) break; // trailing NUL padding some writers leave
+    let space = pos;
+    while (space < data.length && data[space] !== 0x20) space++;
+    const lengthText = utf8.decode(data.subarray(pos, space));
+    const length = Number(lengthText);
+    if (!/^\d+$/.test(lengthText) || length <= space - pos + 1 || pos + length > data.length) {
+      throw new TarError(
+        'tar-header',
+        `malformed PAX record length "${lengthText.slice(0, 20)}"`,
+        offset + pos,
+      );
+    }
+    const record = data.subarray(space + 1, pos + length);
+    if (record[record.length - 1] !== 0x0a) {
+      throw new TarError('tar-header', 'PAX record does not end with a newline', offset + pos);
+    }
+    const eq = record.indexOf(0x3d);
+    if (eq < 0) throw new TarError('tar-header', 'PAX record has no "="', offset + pos);
+    const key = utf8.decode(record.subarray(0, eq));
+    const value = utf8.decode(record.subarray(eq + 1, record.length - 1));
+    records.set(key, value);
+    pos += length;
+  }
+  return records;
+}
+
+function paxNumber(records: Map<string, string>, key: string, offset: number): number | undefined {
+  const v = records.get(key);
+  if (v === undefined) return undefined;
+  if (!/^-?\d+(\.\d+)?$/.test(v))
+    throw new TarError('tar-header', `PAX ${key} is not a number: "${v.slice(0, 30)}"`, offset);
+  const n = Number(v);
+  if (!Number.isFinite(n) || (key === 'size' && (!Number.isSafeInteger(n) || n < 0))) {
+    throw new TarError('tar-header', `PAX ${key} is out of range: "${v.slice(0, 30)}"`, offset);
+  }
+  return n;
+}
+
+/**
+ * Collects the metadata records (PAX local/global, GNU long name/link) that precede an
+ * entry, and applies them to that entry's header. Shared by both tar readers so they
+ * agree on every extension.
+ */
+export class HeaderAssembler {
+  private local: Map<string, string> | null = null;
+  private global = new Map<string, string>();
+  private longName: string | null = null;
+  private longLink: string | null = null;
+
+  constructor(private readonly limits: TarLimits = DEFAULT_TAR_LIMITS) {}
+
+  /** True for header types whose data is metadata for the next entry. */
+  static isMeta(type: TarEntryType): boolean {
+    return (
+      type === 'pax-header' || type === 'pax-global' || type === 'gnu-longname' || type === 'gnu-longlink'
+    );
+  }
+
+  checkMetaSize(header: RawHeader, offset: number): void {
+    if (header.size > this.limits.maxMetaBytes) {
+      throw new TarError(
+        'tar-header',
+        `${header.type} record of ${header.size} bytes exceeds the ${this.limits.maxMetaBytes}-byte limit`,
+        offset,
+      );
+    }
+  }
+
+  addMeta(header: RawHeader, data: Uint8Array, offset: number): void {
+    switch (header.type) {
+      case 'pax-header':
+        this.local = parsePax(data, offset);
+        break;
+      case 'pax-global':
+        for (const [k, v] of parsePax(data, offset)) this.global.set(k, v);
+        break;
+      case 'gnu-longname':
+        this.longName = cString(data, 0, data.length);
+        break;
+      case 'gnu-longlink':
+        this.longLink = cString(data, 0, data.length);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Apply pending records to a real entry's header, then forget the local ones. */
+  finish(header: RawHeader, headerOffset: number): TarEntry {
+    const records = new Map(this.global);
+    if (this.local) for (const [k, v] of this.local) records.set(k, v);
+    const entry: TarEntry = {
+      path: header.name,
+      type: header.type,
+      size: header.size,
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      mtime: header.mtime,
+      linkname: header.linkname,
+      uname: header.uname,
+      gname: header.gname,
+      devmajor: header.devmajor,
+      devminor: header.devminor,
+      xattrs: null,
+      headerOffset,
+      dataOffset: headerOffset + BLOCK,
+    };
+    if (this.longName !== null) entry.path = this.longName;
+    if (this.longLink !== null) entry.linkname = this.longLink;
+    if (records.size > 0) {
+      const path = records.get('path');
+      if (path !== undefined) entry.path = path;
+      const linkpath = records.get('linkpath');
+      if (linkpath !== undefined) entry.linkname = linkpath;
+      entry.size = paxNumber(records, 'size', headerOffset) ?? entry.size;
+      entry.uid = paxNumber(records, 'uid', headerOffset) ?? entry.uid;
+      entry.gid = paxNumber(records, 'gid', headerOffset) ?? entry.gid;
+      entry.mtime = paxNumber(records, 'mtime', headerOffset) ?? entry.mtime;
+      entry.uname = records.get('uname') ?? entry.uname;
+      entry.gname = records.get('gname') ?? entry.gname;
+      for (const [k, v] of records) {
+        const name = k.startsWith('SCHILY.xattr.')
+          ? k.slice('SCHILY.xattr.'.length)
+          : k.startsWith('LIBARCHIVE.xattr.')
+            ? k.slice('LIBARCHIVE.xattr.'.length)
+            : null;
+        if (name !== null) (entry.xattrs ??= {})[name] = v;
+      }
+    }
+    // Links, devices, directories and FIFOs are header-only: whatever their size field
+    // says, no data blocks follow (as Go's archive/tar and GNU tar read them).
+    if (HEADER_ONLY.has(entry.type)) entry.size = 0;
+    this.local = null;
+    this.longName = null;
+    this.longLink = null;
+    return entry;
+  }
+}
+
+/** Bytes a data section occupies, padded to whole blocks. */
+export function paddedSize(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+/** `./a/b/` → `a/b`: the form used to match paths in an archive. */
+export function normalizePath(path: string): string {
+  let p = path;
+  while (p.startsWith('./')) p = p.slice(2);
+  while (p.startsWith('/')) p = p.slice(1);
+  while (p.endsWith('/')) p = p.slice(0, -1);
+  return p === '.' ? '' : p;
+}

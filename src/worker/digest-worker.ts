@@ -1,0 +1,46 @@
+/// <reference lib="webworker" />
+/**
+ * Digests one blob at a time for the analysis worker. Several of these run at once so
+ * two layers are hashed and decompressed on two cores (one stream cannot be split).
+ */
+import { digestBlob } from '../core/digest/digest-blob';
+import { CancelledError } from '../core/digest/read-blob';
+import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const running = new Map<number, AbortController>();
+const post = (m: FromDigestWorker) => self.postMessage(m);
+
+self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
+  const msg = event.data;
+  if (msg.type === 'cancel') {
+    running.get(msg.id)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  running.set(msg.id, controller);
+  let lastPost = 0;
+  try {
+    const result = await digestBlob(msg.blob, {
+      diffId: msg.diffId,
+      signal: controller.signal,
+      onProgress: (bytesDone) => {
+        const now = performance.now();
+        if (now - lastPost < 50) return; // progress is for eyes: 20 updates a second is plenty
+        lastPost = now;
+        post({ type: 'progress', id: msg.id, bytesDone });
+      },
+    });
+    post({ type: 'result', id: msg.id, result });
+  } catch (e) {
+    post({
+      type: 'error',
+      id: msg.id,
+      message: e instanceof Error ? e.message : String(e),
+      cancelled: e instanceof CancelledError,
+    });
+  } finally {
+    running.delete(msg.id);
+  }
+};

@@ -1,0 +1,475 @@
+/**
+ * End-to-end checks of the app against archives made by real tools (test/fixtures/data,
+ * described in test/fixtures/COMMANDS.md). Expected digests come from expected.json, i.e. from
+ * what the tools themselves reported, never from Layerlens.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test as base, expect, type Page } from '@playwright/test';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dataDir = path.join(root, 'test/fixtures/data');
+const helloWorldV25 = path.resolve(root, '../shared/fixtures/go-containerregistry/pkg/v1/tarball/testdata/hello-world-v25.tar');
+
+interface ExpectedLayer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  diffId: string;
+}
+
+interface ExpectedImage {
+  refs: string[];
+  manifestDigest: string | null;
+  configDigest: string;
+  layers: ExpectedLayer[];
+}
+
+interface ExpectedFile {
+  kind?: string;
+  compression?: string | null;
+  size: number;
+  images?: ExpectedImage[];
+  expectedLayerDigest?: string;
+  actualLayerDigest?: string;
+}
+
+const expected = JSON.parse(readFileSync(path.join(dataDir, 'expected.json'), 'utf8')) as Record<string, ExpectedFile>;
+const expectedSample = JSON.parse(readFileSync(path.join(dataDir, 'expected-sample.json'), 'utf8')) as Record<
+  string,
+  ExpectedFile
+>;
+
+/** Archives that must open cleanly and verify completely. */
+const GOOD_ARCHIVES = [
+  'docker-archive.tar',
+  'docker-archive-multi.tar',
+  'oci-archive.tar',
+  'oci-archive-zstd.tar',
+  'oci-layout-multi.tar',
+  'podman-oci-archive.tar',
+  'buildah-oci-archive.tar',
+  'docker-archive.tar.gz',
+  'oci-archive.tar.gz',
+];
+
+/** Report shape as documented in src/core/report.ts; only what the tests read. */
+interface Report {
+  version: number;
+  complete: boolean;
+  source: { kind: string; layout: string; name: string; size: number; compression: string | null };
+  images: {
+    refs: string[];
+    manifestDigest: string | null;
+    configDigest: string | null;
+    present: boolean;
+    verified: { manifest: boolean | null; config: boolean | null };
+    layers: {
+      digest: string | null;
+      size: number | null;
+      diffId: string | null;
+      verified: { size: boolean | null; digest: boolean | null; diffId: boolean | null };
+    }[];
+  }[];
+}
+
+// Every test fails on an uncaught page error, whatever else it checks.
+const test = base.extend<{ pageErrors: string[] }>({
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      await use(errors);
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+function expectedFor(name: string): ExpectedFile {
+  const e = expected[name];
+  if (!e) throw new Error(`expected.json has no entry for ${name}`);
+  return e;
+}
+
+async function openFile(page: Page, file: string): Promise<void> {
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(file);
+}
+
+async function waitForGraph(page: Page): Promise<void> {
+  await expect(page.getByTestId('graph')).toBeVisible();
+  await expect(page.getByTestId('graph-node').first()).toBeVisible();
+}
+
+async function waitForDone(page: Page): Promise<void> {
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+}
+
+async function nodeDigests(page: Page, kind: string): Promise<string[]> {
+  return page
+    .locator(`[data-testid="graph-node"][data-kind="${kind}"]`)
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.digest ?? ''));
+}
+
+function uniqueSorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
+
+/** Layer rows of every image, as lists of [digest, digest state, diff_id state]. */
+async function layerRowsPerImage(page: Page): Promise<string[][][]> {
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layers')).toBeVisible();
+  const select = page.getByTestId('image-select');
+  const count = (await select.count()) > 0 ? await select.locator('option').count() : 1;
+  const result: string[][][] = [];
+  for (let i = 0; i < count; i++) {
+    if (count > 1) await select.selectOption({ index: i });
+    result.push(
+      await page
+        .getByTestId('layer-row')
+        .evaluateAll((rows) =>
+          rows.map((r) => {
+            const d = (r as HTMLElement).dataset;
+            return [d.digest ?? '', d.digestState ?? '', d.diffidState ?? ''];
+          }),
+        ),
+    );
+  }
+  return result;
+}
+
+async function downloadReport(page: Page): Promise<{ report: Report; fileName: string }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+  const file = await download.path();
+  return { report: JSON.parse(readFileSync(file, 'utf8')) as Report, fileName: download.suggestedFilename() };
+}
+
+function checkReportAgainst(report: Report, exp: ExpectedFile, name: string): void {
+  expect(report.complete).toBe(true);
+  expect(report.source.name).toBe(name);
+  expect(report.source.size).toBe(exp.size);
+  if (exp.kind) expect(report.source.kind).toBe(exp.kind);
+  if (exp.compression !== undefined) expect(report.source.compression).toBe(exp.compression);
+  const images = exp.images ?? [];
+  expect(report.images.filter((i) => i.present)).toHaveLength(images.length);
+  for (const want of images) {
+    const got = report.images.find((i) => i.configDigest === want.configDigest && i.present);
+    expect(got, `report image with config ${want.configDigest}`).toBeDefined();
+    if (!got) continue;
+    expect([...got.refs].sort()).toEqual([...want.refs].sort());
+    expect(got.manifestDigest).toBe(want.manifestDigest);
+    expect(got.verified.config).toBe(true);
+    if (want.manifestDigest) expect(got.verified.manifest).toBe(true);
+    expect(got.layers.map((l) => ({ digest: l.digest, size: l.size, diffId: l.diffId }))).toEqual(
+      want.layers.map((l) => ({ digest: l.digest, size: l.size, diffId: l.diffId })),
+    );
+    for (const l of got.layers) {
+      expect(l.verified.digest, `digest of ${l.digest}`).toBe(true);
+      expect(l.verified.diffId, `diff_id of ${l.digest}`).toBe(true);
+      expect(l.verified.size, `size of ${l.digest}`).not.toBe(false);
+    }
+  }
+}
+
+/** Graph and layer table agree with what the tools reported, and every layer verified. */
+async function checkVerifiedAgainst(page: Page, exp: ExpectedFile): Promise<void> {
+  const images = exp.images ?? [];
+  await waitForGraph(page);
+  expect(uniqueSorted(await nodeDigests(page, 'config'))).toEqual(uniqueSorted(images.map((i) => i.configDigest)));
+  expect(uniqueSorted(await nodeDigests(page, 'layer'))).toEqual(
+    uniqueSorted(images.flatMap((i) => i.layers.map((l) => l.digest))),
+  );
+  const manifests = images.map((i) => i.manifestDigest).filter((d): d is string => d !== null);
+  if (manifests.length > 0) {
+    expect(uniqueSorted(await nodeDigests(page, 'manifest'))).toEqual(expect.arrayContaining(uniqueSorted(manifests)));
+  }
+  // A shared layer is drawn once.
+  const layerNodes = await nodeDigests(page, 'layer');
+  expect(layerNodes).toHaveLength(new Set(layerNodes).size);
+
+  await waitForDone(page);
+  const rows = await layerRowsPerImage(page);
+  const got = rows.map((image) => image.map(([digest]) => digest).join(' ')).sort();
+  const want = images.map((i) => i.layers.map((l) => l.digest).join(' ')).sort();
+  expect(got).toEqual(want);
+  for (const row of rows.flat()) {
+    expect(row, `layer ${row[0]}`).toEqual([row[0], 'verified', 'verified']);
+  }
+  await expect(page.getByTestId('status')).toContainText('verified');
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+}
+
+test.describe('archives made by real tools', () => {
+  for (const name of GOOD_ARCHIVES) {
+    test(`${name}: graph, verification and report match the tool's output`, async ({ page }) => {
+      const exp = expectedFor(name);
+      await openFile(page, path.join(dataDir, name));
+      await checkVerifiedAgainst(page, exp);
+
+      const { report, fileName } = await downloadReport(page);
+      expect(fileName).toMatch(/\.json$/);
+      checkReportAgainst(report, exp, name);
+    });
+  }
+
+  test('docker save from Docker 25+ (hello-world, go-containerregistry test data)', async ({ page }) => {
+    test.skip(!existsSync(helloWorldV25), `${helloWorldV25} is not available`);
+    await openFile(page, helloWorldV25);
+    await waitForGraph(page);
+    await waitForDone(page);
+    expect((await nodeDigests(page, 'config')).length).toBeGreaterThan(0);
+    for (const row of (await layerRowsPerImage(page)).flat()) {
+      expect(row, `layer ${row[0]}`).toEqual([row[0], 'verified', 'verified']);
+    }
+  });
+});
+
+test('dropping a file anywhere on the page opens it', async ({ page }) => {
+  const name = 'oci-archive.tar';
+  const b64 = readFileSync(path.join(dataDir, name)).toString('base64');
+  await page.goto('/');
+  await page.evaluate(
+    ({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], name, { type: 'application/x-tar' }));
+      const fire = (type: string) =>
+        document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      fire('dragenter');
+      fire('dragover');
+    },
+    { b64, name },
+  );
+  await expect(page.getByText('Drop the image archive to inspect it')).toBeVisible();
+  await page.evaluate(
+    ({ b64, name }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], name, { type: 'application/x-tar' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    },
+    { b64, name },
+  );
+  await expect(page.getByText('Drop the image archive to inspect it')).toHaveCount(0);
+  await expect(page.getByTestId('status')).toContainText(name);
+  await checkVerifiedAgainst(page, expectedFor(name));
+});
+
+test('"Try a sample" opens the bundled sample and verifies it', async ({ page }) => {
+  const exp = expectedSample['sample.tar'];
+  if (!exp) throw new Error('expected-sample.json has no sample.tar entry');
+  await page.goto('/');
+  await page.getByTestId('sample-button').click();
+  await checkVerifiedAgainst(page, exp);
+  const { report } = await downloadReport(page);
+  checkReportAgainst(report, exp, 'sample.tar');
+});
+
+test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
+  const exp = expectedFor('tampered-layer.tar');
+  const bad = exp.expectedLayerDigest;
+  if (!bad) throw new Error('expected.json lacks expectedLayerDigest for tampered-layer.tar');
+  await openFile(page, path.join(dataDir, 'tampered-layer.tar'));
+  await waitForGraph(page);
+  await waitForDone(page);
+
+  await page.getByTestId('tab-layers').click();
+  const row = page.locator(`[data-testid="layer-row"][data-digest="${bad}"]`);
+  await expect(row).toHaveAttribute('data-digest-state', 'mismatch');
+  if (exp.actualLayerDigest) await expect(row).toContainText(exp.actualLayerDigest);
+  // The other layers are untouched.
+  for (const other of await page.locator(`[data-testid="layer-row"]:not([data-digest="${bad}"])`).all()) {
+    await expect(other).toHaveAttribute('data-digest-state', 'verified');
+  }
+
+  await page.getByTestId('tab-problems').click();
+  const problem = page
+    .locator('[data-testid="problem"][data-code="digest-mismatch"], [data-testid="problem"][data-code="diffid-mismatch"]')
+    .filter({ hasText: bad.slice('sha256:'.length) });
+  await expect(problem.first()).toBeVisible();
+
+  const { report } = await downloadReport(page);
+  expect(report.complete).toBe(true);
+  const layer = report.images.flatMap((i) => i.layers).find((l) => l.digest === bad);
+  expect(layer?.verified.digest).toBe(false);
+});
+
+test('a truncated archive reports tar-truncated and still shows what was analysed', async ({ page }) => {
+  await openFile(page, path.join(dataDir, 'truncated.tar'));
+  await expect(page.getByTestId('status')).toContainText('truncated.tar');
+  await expect(page.getByTestId('status')).toContainText(/\b(done|failed|cancelled)\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('graph')).toBeVisible();
+  await page.getByTestId('tab-problems').click();
+  await expect(page.locator('[data-testid="problem"][data-code="tar-truncated"]').first()).toBeVisible();
+  await expect(page.getByTestId('download-report')).toBeEnabled();
+});
+
+test('a file that is not an archive shows a clear error, and keeps the previous analysis', async ({ page }) => {
+  await openFile(page, path.join(dataDir, 'docker-archive.tar'));
+  await waitForGraph(page);
+  await waitForDone(page);
+  const before = await nodeDigests(page, 'layer');
+
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'not-an-archive.bin'));
+  const banner = page.getByTestId('error-banner');
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText('not-an-archive.bin');
+  await expect(banner).toContainText(/not an? (image )?archive/i);
+  await expect(page.getByTestId('status')).toContainText('failed');
+  // The previous file's analysis stays on screen.
+  expect(await nodeDigests(page, 'layer')).toEqual(before);
+  await page.getByTestId('tab-problems').click();
+  await expect(page.locator('[data-testid="problem"][data-code="not-an-archive"]')).toBeVisible();
+});
+
+test('a non-archive opened first shows the error banner over the empty state', async ({ page }) => {
+  await openFile(page, path.join(dataDir, 'not-an-archive.bin'));
+  await expect(page.getByTestId('error-banner')).toContainText('not-an-archive.bin');
+  await expect(page.getByTestId('drop-zone')).toBeVisible();
+  await expect(page.getByTestId('download-report')).toBeDisabled();
+});
+
+// ---- Untrusted strings are text, never markup ------------------------------------------------
+
+const TAR_BLOCK = 512;
+
+/** A minimal ustar writer, enough for an OCI layout of a few small files. */
+function tar(files: { name: string; data: Buffer }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    const h = Buffer.alloc(TAR_BLOCK);
+    h.write(f.name, 0, 100, 'utf8');
+    h.write('0000644\0', 100, 'ascii');
+    h.write('0000000\0', 108, 'ascii');
+    h.write('0000000\0', 116, 'ascii');
+    h.write(`${f.data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+    h.write('14707340000\0', 136, 'ascii');
+    h.write('        ', 148, 'ascii');
+    h.write('0', 156, 'ascii');
+    h.write('ustar\0', 257, 'ascii');
+    h.write('00', 263, 'ascii');
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    parts.push(h, f.data, Buffer.alloc((TAR_BLOCK - (f.data.length % TAR_BLOCK)) % TAR_BLOCK));
+  }
+  parts.push(Buffer.alloc(TAR_BLOCK * 2));
+  return Buffer.concat(parts);
+}
+
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** An OCI layout whose every free-text field tries to inject markup. */
+function hostileArchive(): Buffer {
+  const layer = tar([{ name: 'hello.txt', data: Buffer.from('hello\n') }]);
+  const config = Buffer.from(
+    JSON.stringify({
+      created: '2024-01-01T00:00:00Z',
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        Env: ['EVIL=<img src=x onerror="window.__xss=1">'],
+        Cmd: ['<script>window.__xss=2</script>'],
+        WorkingDir: '<b>bold</b>',
+        Labels: { '<img src=x onerror="window.__xss=3">': '<img src=x onerror="window.__xss=4">' },
+      },
+      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
+      history: [{ created: '2024-01-01T00:00:00Z', created_by: '<img src=x onerror="window.__xss=5">' }],
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256(manifest),
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': '<img src=x onerror="window.__xss=6">' },
+        },
+      ],
+    }),
+  );
+  const blob = (b: Buffer) => ({ name: `blobs/sha256/${sha256(b).slice('sha256:'.length)}`, data: b });
+  return tar([
+    { name: 'oci-layout', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+    { name: 'index.json', data: index },
+    blob(manifest),
+    blob(config),
+    blob(layer),
+  ]);
+}
+
+test('labels, refs, history and file names are rendered as text', async ({ page }) => {
+  const fileName = '<img src=x onerror="window.__xss=7">.tar';
+  await page.goto('/');
+  await page
+    .getByTestId('open-file-input')
+    .setInputFiles({ name: fileName, mimeType: 'application/x-tar', buffer: hostileArchive() });
+  await waitForGraph(page);
+  await waitForDone(page);
+  await expect(page.getByTestId('status')).toContainText(fileName);
+
+  await page.getByTestId('tab-summary').click();
+  const summary = page.getByTestId('summary');
+  await expect(summary).toContainText('<img src=x onerror="window.__xss=4">');
+  await expect(summary).toContainText('<script>window.__xss=2</script>');
+  await expect(summary).toContainText('<b>bold</b>');
+  await expect(summary.locator('img, script, b')).toHaveCount(0);
+
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByTestId('history')).toContainText('<img src=x onerror="window.__xss=5">');
+
+  await page.getByTestId('tab-graph').click();
+  await page.locator('[data-testid="graph-node"][data-kind="config"]').click();
+  await expect(page.getByTestId('raw-json')).toContainText('window.__xss=3');
+
+  await expect(page.locator('#app img, #app script')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+});
+
+// ---- Keyboard -----------------------------------------------------------------------------------
+
+test('keyboard: tab to a graph node, Enter shows its details; arrows switch tabs', async ({ page }) => {
+  await openFile(page, path.join(dataDir, 'oci-layout-multi.tar'));
+  await waitForGraph(page);
+  await waitForDone(page);
+  await page.locator('body').focus();
+
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid === 'graph-node');
+  }
+  expect(reached, 'a graph node is reachable with Tab').toBe(true);
+  const digest = await page.evaluate(() => (document.activeElement as HTMLElement).dataset.digest ?? '');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-details')).toBeVisible();
+  if (digest) await expect(page.getByTestId('node-details')).toContainText(digest);
+
+  // Arrow keys move along the drawing.
+  await page.keyboard.press('ArrowRight');
+  expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe('graph-node');
+
+  const graphTab = page.getByTestId('tab-graph');
+  await graphTab.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('tab-summary')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('tab-summary')).toBeFocused();
+  await expect(page.getByTestId('summary')).toBeVisible();
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('tab-problems')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('problems')).toBeVisible();
+});

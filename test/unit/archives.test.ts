@@ -1,0 +1,306 @@
+/**
+ * Whole-archive analysis against what the tools that wrote the archives say: the
+ * fixtures' expected.json is assembled by test/fixtures/make-fixtures.sh from `skopeo
+ * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
+ * of their blobs, extracted with GNU tar at test time.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NotAnArchiveError, analyzeArchive } from '../../src/core/archive/analyze';
+import type { Analysis } from '../../src/core/model';
+import { buildReport } from '../../src/core/report';
+import type { Report } from '../../src/core/report';
+import { DATA, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
+
+interface ExpectedImage {
+  refs: string[];
+  manifestDigest: string | null;
+  configDigest: string;
+  platform?: { os: string; architecture: string };
+  layers: { digest: string; mediaType: string; size: number; diffId: string }[];
+}
+interface ExpectedArchive {
+  kind?: string;
+  compression?: string | null;
+  images?: ExpectedImage[];
+  sha256?: string;
+  size?: number;
+}
+
+const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as Record<
+  string,
+  ExpectedArchive
+>;
+const wellFormed = Object.entries(expected).filter(([, e]) => Array.isArray(e.images));
+
+async function analyze(path: string): Promise<{ analysis: Analysis; report: Report }> {
+  const analysis = await analyzeArchive(await blobOf(path), { name: path.split('/').pop() as string });
+  return { analysis, report: buildReport(analysis) };
+}
+
+const sortImages = <T extends { configDigest: string | null; refs: string[] }>(images: T[]) =>
+  [...images].sort((a, b) =>
+    `${a.configDigest}${a.refs.join()}`.localeCompare(`${b.configDigest}${b.refs.join()}`),
+  );
+
+describe('fixtures made by skopeo, podman, buildah and umoci', () => {
+  it('has fixtures to check', () => {
+    expect(wellFormed.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(wellFormed)('%s: report matches what the tools report', async (name, exp) => {
+    const { report } = await analyze(join(DATA, name));
+    expect(report.complete).toBe(true);
+    expect(report.source.kind).toBe(exp.kind);
+    expect(report.source.compression).toBe(exp.compression ?? null);
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const got = sortImages(report.images.filter((i) => i.present));
+    const want = sortImages(exp.images as ExpectedImage[]);
+    expect(got.map((i) => i.configDigest)).toEqual(want.map((i) => i.configDigest));
+    for (const [n, w] of want.entries()) {
+      const g = got[n]!;
+      expect(g.refs.sort()).toEqual([...w.refs].sort());
+      expect(g.manifestDigest).toBe(w.manifestDigest);
+      if (w.platform) expect(g.platform).toMatchObject(w.platform);
+      expect(g.verified).toEqual({ manifest: w.manifestDigest ? true : null, config: true });
+      expect(g.layers.map((l) => [l.digest, l.size, l.diffId])).toEqual(
+        w.layers.map((l) => [l.digest, l.size, l.diffId]),
+      );
+      expect(g.layers.map((l) => l.mediaType)).toEqual(w.layers.map((l) => l.mediaType));
+      for (const l of g.layers) {
+        expect(l.verified.diffId).toBe(true);
+        // docker-archive layers carry no claimed digest unless their file name is one.
+        expect(
+          l.verified.digest === true || (exp.kind === 'docker-archive' && l.verified.digest === null),
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('shares layers between images: one blob, one node, an edge from each image', async () => {
+    const { analysis } = await analyze(join(DATA, 'docker-archive-multi.tar'));
+    const [a, b] = analysis.images;
+    const shared = a!.layers.filter((l) => b!.layers.some((m) => m.blob === l.blob));
+    expect(shared.length).toBeGreaterThan(0);
+    for (const l of shared) {
+      expect(analysis.nodes.filter((n) => n.id === l.blob)).toHaveLength(1);
+      expect(analysis.edges.filter((e) => e.to === l.blob).length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('a gzip-compressed archive gives the same report as the archive itself', async () => {
+    for (const base of ['docker-archive.tar', 'oci-archive.tar']) {
+      const plain = (await analyze(join(DATA, base))).report;
+      const gz = (await analyze(join(DATA, `${base}.gz`))).report;
+      expect(gz.source.compression).toBe('gzip');
+      expect(gz.images).toEqual(plain.images);
+    }
+  });
+
+  it('tampered layer: digest or diff_id mismatch naming the layer', async () => {
+    const { report, analysis } = await analyze(join(DATA, 'tampered-layer.tar'));
+    expect(report.complete).toBe(true);
+    const bad = report.problems.filter((p) => p.code === 'digest-mismatch' || p.code === 'diffid-mismatch');
+    expect(bad.length).toBeGreaterThan(0);
+    const layer = Object.values(analysis.blobs).find((b) => b.diffIdCheck.state === 'mismatch');
+    expect(layer).toBeDefined();
+    expect(bad.some((p) => p.where.includes(layer!.path!))).toBe(true);
+    expect(report.images[0]!.layers.some((l) => l.verified.diffId === false)).toBe(true);
+  });
+
+  it('truncated archive: a problem with entry and offset, the rest still analysed', async () => {
+    const { report, analysis } = await analyze(join(DATA, 'truncated.tar'));
+    const t = report.problems.find((p) => p.code === 'tar-truncated');
+    expect(t).toBeDefined();
+    expect(t!.where).toMatch(/offset \d+/);
+    expect(analysis.nodes.length + report.problems.length).toBeGreaterThan(1);
+  });
+
+  it('a file that is not an archive is refused with what it looked like', async () => {
+    const err = await analyzeArchive(await blobOf(join(DATA, 'not-an-archive.bin')), {
+      name: 'not-an-archive.bin',
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotAnArchiveError);
+    expect((err as NotAnArchiveError).problem.message).toMatch(
+      /not an image archive: it looks like (a JSON document|a text file)/,
+    );
+  });
+
+  it('reports progress and shows the graph before any layer is verified', async () => {
+    const seen: { nodes: number; verified: number; done: number; total: number }[] = [];
+    await analyzeArchive(await blobOf(join(DATA, 'docker-archive-multi.tar')), {
+      name: 'multi',
+      onUpdate: (a, p) =>
+        seen.push({
+          nodes: a.nodes.length,
+          verified: Object.values(a.blobs).filter(
+            (b) => b.role === 'layer' && b.diffIdCheck.state === 'verified',
+          ).length,
+          done: p.bytesDone,
+          total: p.bytesTotal,
+        }),
+    });
+    const first = seen[0]!;
+    expect(first.nodes).toBeGreaterThan(3);
+    expect(first.verified).toBe(0);
+    const last = seen[seen.length - 1]!;
+    expect(last.done).toBe(last.total);
+    expect(last.total).toBeGreaterThan(0);
+  });
+
+  it('cancelling marks unfinished checks unchecked', async () => {
+    const controller = new AbortController();
+    const a = await analyzeArchive(await blobOf(join(DATA, 'docker-archive-multi.tar')), {
+      name: 'multi',
+      signal: controller.signal,
+      onUpdate: () => controller.abort(),
+    });
+    expect(a.complete).toBe(false);
+    expect(a.problems.some((p) => p.code === 'cancelled')).toBe(true);
+    expect(
+      Object.values(a.blobs).some(
+        (b) => b.digestCheck.state === 'unchecked' && b.digestCheck.reason === 'cancelled',
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('peers’ archives (../shared/fixtures)', () => {
+  const tarball = join(SHARED, 'go-containerregistry/pkg/v1/tarball/testdata');
+  const dir = tempDir();
+
+  /** sha256sum of each file extracted by GNU tar, keyed by path. */
+  function extractedDigests(archive: string): Map<string, string> {
+    const out = join(dir, `${archive.split('/').pop() as string}.d`);
+    sh('mkdir', ['-p', out]);
+    sh('tar', ['-xf', archive, '-C', out]);
+    const map = new Map<string, string>();
+    const walk = (d: string, prefix: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p, `${prefix}${e.name}/`);
+        else if (e.isFile()) map.set(`${prefix}${e.name}`, sha256sum(p));
+      }
+    };
+    walk(out, '');
+    return map;
+  }
+
+  it('Docker 25+ docker save (hello-world-v25.tar): OCI layout plus manifest.json', async () => {
+    const path = join(tarball, 'hello-world-v25.tar');
+    const { report } = await analyze(path);
+    const sums = extractedDigests(path);
+    expect(report.source.kind).toBe('docker-archive');
+    expect(report.source.layout).toMatch(/Docker 25/);
+    const manifest = JSON.parse(sh('tar', ['-xOf', path, 'manifest.json']));
+    expect(report.images).toHaveLength(1);
+    const img = report.images[0]!;
+    expect(`blobs/sha256/${img.configDigest!.slice(7)}`).toBe(manifest[0].Config);
+    expect(sums.get(manifest[0].Config)).toBe(img.configDigest);
+    expect(img.layers.map((l) => `blobs/sha256/${l.digest!.slice(7)}`)).toEqual(manifest[0].Layers);
+    for (const l of img.layers) {
+      expect(sums.get(`blobs/sha256/${l.digest!.slice(7)}`)).toBe(l.digest);
+      expect(l.verified).toEqual({ size: true, digest: true, diffId: true });
+    }
+    expect(img.platform).toEqual({ os: 'linux', architecture: 'arm64' });
+  });
+
+  it('a bundle of two images (test_bundle.tar) lists both with their RepoTags', async () => {
+    const path = join(tarball, 'test_bundle.tar');
+    const { report } = await analyze(path);
+    const manifest = JSON.parse(sh('tar', ['-xOf', path, 'manifest.json'])) as {
+      RepoTags: string[];
+      Config: string;
+    }[];
+    const sums = extractedDigests(path);
+    expect(report.images.map((i) => i.refs).sort()).toEqual(manifest.map((m) => m.RepoTags).sort());
+    for (const m of manifest) {
+      const img = report.images.find((i) => i.refs.join() === m.RepoTags.join())!;
+      expect(img.configDigest).toBe(sums.get(m.Config));
+      for (const l of img.layers) expect(l.verified.diffId).toBe(true);
+    }
+  });
+
+  it('a pre-1.10 archive without manifest.json (no_manifest.tar) rebuilds the chain from <id>/json', async () => {
+    const path = join(tarball, 'no_manifest.tar');
+    const { report } = await analyze(path);
+    const repos = JSON.parse(sh('tar', ['-xOf', path, 'repositories'])) as Record<
+      string,
+      Record<string, string>
+    >;
+    const [repo, tags] = Object.entries(repos)[0]!;
+    const [tag, id] = Object.entries(tags)[0]!;
+    expect(report.source.layout).toMatch(/pre-1\.10/);
+    expect(report.images[0]!.refs).toEqual([`${repo}:${tag}`]);
+    expect(report.images[0]!.layers[0]!.digest).toBe(extractedDigests(path).get(`${id}/layer.tar`));
+  });
+
+  it('moby’s emptyLayer.tar (pre-1.10, three-layer chain)', async () => {
+    const path = join(SHARED, 'moby/integration-cli/testdata/emptyLayer.tar');
+    const { report } = await analyze(path);
+    expect(report.images).toHaveLength(1);
+    expect(report.images[0]!.layers).toHaveLength(3);
+    expect(report.complete).toBe(true);
+  });
+
+  it('symlinked layer.tar entries (test_link.tar) resolve to their targets', async () => {
+    const { report } = await analyze(join(tarball, 'test_link.tar'));
+    expect(report.images.length).toBe(2);
+    for (const i of report.images) for (const l of i.layers) expect(l.verified.diffId).toBe(true);
+  });
+
+  it('a null manifest.json (null_manifest.tar) is a clear problem, not a crash', async () => {
+    const { report } = await analyze(join(tarball, 'null_manifest.tar'));
+    expect(report.problems.map((p) => p.message)).toContain(
+      'manifest.json must be a JSON array of images, but it is null',
+    );
+  });
+
+  it('a tar that is not an image archive (content.tar) says what it holds', async () => {
+    const { report } = await analyze(join(tarball, 'content.tar'));
+    expect(report.problems[0]!.code).toBe('unknown-layout');
+    expect(report.problems[0]!.message).toContain('bat');
+  });
+
+  it('an index whose manifests are all absent lists every platform as absent, not as errors', async () => {
+    const src = join(SHARED, 'containers-image/oci/layout/fixtures/two_images_manifest');
+    const tarPath = join(dir, 'two_images_manifest.tar');
+    sh('tar', ['-C', src, '-cf', tarPath, '.']);
+    const { report } = await analyze(tarPath);
+    const index = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; platform: object }[];
+    };
+    expect(report.images.map((i) => [i.manifestDigest, i.present, i.platform])).toEqual(
+      index.manifests.map((m) => [m.digest, false, m.platform]),
+    );
+    expect(report.problems.filter((p) => p.severity === 'error').map((p) => p.code)).toEqual([]);
+    expect(report.problems.filter((p) => p.code === 'absent-image')).toHaveLength(index.manifests.length);
+  });
+
+  it.each([
+    ['go-containerregistry/pkg/v1/layout/testdata/test_index', 'nested index'],
+    ['go-containerregistry/pkg/v1/layout/testdata/test_index_media_type', 'unknown media types'],
+    ['containers-image/oci/layout/fixtures/delete_image_multiple_images', 'several images'],
+    ['regclient/testdata/testrepo', 'buildx multi-platform and OCI 1.1 artifacts'],
+  ])('OCI layout %s (%s), tarred at test time, verifies every blob it holds', async (layout) => {
+    const src = join(SHARED, layout);
+    if (!existsSync(join(src, 'index.json'))) throw new Error(`missing fixture ${src}`);
+    const tarPath = join(dir, `${layout.replace(/\W+/g, '_')}.tar`);
+    sh('tar', ['-C', src, '-cf', tarPath, '.']);
+    const { analysis, report } = await analyze(tarPath);
+    expect(report.source.kind).toBe('oci-archive');
+    expect(report.complete).toBe(true);
+    const sums = extractedDigests(tarPath);
+    let checked = 0;
+    for (const b of Object.values(analysis.blobs)) {
+      if (!b.path) continue;
+      // Whatever the walk reached, its digest is what sha256sum says of the extracted file.
+      expect(b.actualDigest).toBe(sums.get(b.path));
+      expect(b.digestCheck.state === 'verified').toBe(b.actualDigest === b.expectedDigest);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(analysis.nodes.filter((n) => n.kind === 'index').length).toBeGreaterThanOrEqual(1);
+  });
+});
