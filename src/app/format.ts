@@ -52,7 +52,10 @@ export function formatDate(value: string | null | undefined): string {
   if (!value) return '—';
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return value;
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$|Z$/, ' UTC');
 }
 
 export function checkLabel(check: Check): string {
@@ -81,7 +84,8 @@ export function prettyJson(raw: string): string {
 
 /** How an image is named in selectors: its refs, else its short config digest, plus platform. */
 export function imageName(image: ImageInfo): string {
-  const name = image.refs.length > 0 ? image.refs.join(', ') : shortDigest(image.configDigest ?? image.manifestDigest);
+  const name =
+    image.refs.length > 0 ? image.refs.join(', ') : shortDigest(image.configDigest ?? image.manifestDigest);
   const platform = formatPlatform(image.platform ?? platformOfConfig(image));
   return `${name}${platform ? ` (${platform})` : ''}${image.present ? '' : ' — absent'}`;
 }

@@ -66,7 +66,8 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout
     return depth;
   };
   let indexLevels = 0;
-  for (const n of nodes) if (n.kind === 'index') indexLevels = Math.max(indexLevels, depthOf(n.id, new Set()) + 1);
+  for (const n of nodes)
+    if (n.kind === 'index') indexLevels = Math.max(indexLevels, depthOf(n.id, new Set()) + 1);
 
   const columnOf = (n: GraphNode): number =>
     n.kind === 'index' ? (indexDepth.get(n.id) ?? 0) : indexLevels + KIND_RANK[n.kind] - 1;
@@ -100,7 +101,10 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout
     // Short columns are centred against the tallest one, which keeps edges short.
     const top = PAD + (height - PAD * 2 - colHeight) / 2;
     const first = col[0];
-    headings.push({ x, title: first ? (first.kind === 'index' && i > 0 ? 'Nested index' : KIND_TITLE[first.kind]) : '' });
+    headings.push({
+      x,
+      title: first ? (first.kind === 'index' && i > 0 ? 'Nested index' : KIND_TITLE[first.kind]) : '',
+    });
     col.forEach((node, row) => {
       const p: PlacedNode = { node, x, y: top + row * (NODE_H + ROW_GAP), column: i };
       placed.push(p);

@@ -42,7 +42,9 @@ export class WorkerClient {
       if (worker !== this.#worker) return;
       const where = event.filename ? ` (${event.filename}:${event.lineno})` : '';
       this.reset();
-      this.#handlers.error(`The analysis worker failed: ${event.message || 'it could not be started'}${where}`);
+      this.#handlers.error(
+        `The analysis worker failed: ${event.message || 'it could not be started'}${where}`,
+      );
     };
     worker.onmessageerror = () => {
       if (worker !== this.#worker) return;

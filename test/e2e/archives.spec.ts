@@ -11,7 +11,10 @@ import { test as base, expect, type Page } from '@playwright/test';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, 'test/fixtures/data');
-const helloWorldV25 = path.resolve(root, '../shared/fixtures/go-containerregistry/pkg/v1/tarball/testdata/hello-world-v25.tar');
+const helloWorldV25 = path.resolve(
+  root,
+  '../shared/fixtures/go-containerregistry/pkg/v1/tarball/testdata/hello-world-v25.tar',
+);
 
 interface ExpectedLayer {
   digest: string;
@@ -36,7 +39,10 @@ interface ExpectedFile {
   actualLayerDigest?: string;
 }
 
-const expected = JSON.parse(readFileSync(path.join(dataDir, 'expected.json'), 'utf8')) as Record<string, ExpectedFile>;
+const expected = JSON.parse(readFileSync(path.join(dataDir, 'expected.json'), 'utf8')) as Record<
+  string,
+  ExpectedFile
+>;
 const expectedSample = JSON.parse(readFileSync(path.join(dataDir, 'expected-sample.json'), 'utf8')) as Record<
   string,
   ExpectedFile
@@ -128,21 +134,22 @@ async function layerRowsPerImage(page: Page): Promise<string[][][]> {
   for (let i = 0; i < count; i++) {
     if (count > 1) await select.selectOption({ index: i });
     result.push(
-      await page
-        .getByTestId('layer-row')
-        .evaluateAll((rows) =>
-          rows.map((r) => {
-            const d = (r as HTMLElement).dataset;
-            return [d.digest ?? '', d.digestState ?? '', d.diffidState ?? ''];
-          }),
-        ),
+      await page.getByTestId('layer-row').evaluateAll((rows) =>
+        rows.map((r) => {
+          const d = (r as HTMLElement).dataset;
+          return [d.digest ?? '', d.digestState ?? '', d.diffidState ?? ''];
+        }),
+      ),
     );
   }
   return result;
 }
 
 async function downloadReport(page: Page): Promise<{ report: Report; fileName: string }> {
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-report').click(),
+  ]);
   const file = await download.path();
   return { report: JSON.parse(readFileSync(file, 'utf8')) as Report, fileName: download.suggestedFilename() };
 }
@@ -178,13 +185,17 @@ function checkReportAgainst(report: Report, exp: ExpectedFile, name: string): vo
 async function checkVerifiedAgainst(page: Page, exp: ExpectedFile): Promise<void> {
   const images = exp.images ?? [];
   await waitForGraph(page);
-  expect(uniqueSorted(await nodeDigests(page, 'config'))).toEqual(uniqueSorted(images.map((i) => i.configDigest)));
+  expect(uniqueSorted(await nodeDigests(page, 'config'))).toEqual(
+    uniqueSorted(images.map((i) => i.configDigest)),
+  );
   expect(uniqueSorted(await nodeDigests(page, 'layer'))).toEqual(
     uniqueSorted(images.flatMap((i) => i.layers.map((l) => l.digest))),
   );
   const manifests = images.map((i) => i.manifestDigest).filter((d): d is string => d !== null);
   if (manifests.length > 0) {
-    expect(uniqueSorted(await nodeDigests(page, 'manifest'))).toEqual(expect.arrayContaining(uniqueSorted(manifests)));
+    expect(uniqueSorted(await nodeDigests(page, 'manifest'))).toEqual(
+      expect.arrayContaining(uniqueSorted(manifests)),
+    );
   }
   // A shared layer is drawn once.
   const layerNodes = await nodeDigests(page, 'layer');
@@ -237,7 +248,9 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], name, { type: 'application/x-tar' }));
       const fire = (type: string) =>
-        document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+        document.body.dispatchEvent(
+          new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }),
+        );
       fire('dragenter');
       fire('dragover');
     },
@@ -249,7 +262,9 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], name, { type: 'application/x-tar' }));
-      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document.body.dispatchEvent(
+        new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }),
+      );
     },
     { b64, name },
   );
@@ -287,7 +302,9 @@ test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
 
   await page.getByTestId('tab-problems').click();
   const problem = page
-    .locator('[data-testid="problem"][data-code="digest-mismatch"], [data-testid="problem"][data-code="diffid-mismatch"]')
+    .locator(
+      '[data-testid="problem"][data-code="digest-mismatch"], [data-testid="problem"][data-code="diffid-mismatch"]',
+    )
     .filter({ hasText: bad.slice('sha256:'.length) });
   await expect(problem.first()).toBeVisible();
 
@@ -307,7 +324,9 @@ test('a truncated archive reports tar-truncated and still shows what was analyse
   await expect(page.getByTestId('download-report')).toBeEnabled();
 });
 
-test('a file that is not an archive shows a clear error, and keeps the previous analysis', async ({ page }) => {
+test('a file that is not an archive shows a clear error, and keeps the previous analysis', async ({
+  page,
+}) => {
   await openFile(page, path.join(dataDir, 'docker-archive.tar'));
   await waitForGraph(page);
   await waitForDone(page);
@@ -384,8 +403,14 @@ function hostileArchive(): Buffer {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length },
+      ],
     }),
   );
   const index = Buffer.from(
@@ -451,7 +476,9 @@ test('keyboard: tab to a graph node, Enter shows its details; arrows switch tabs
   let reached = false;
   for (let i = 0; i < 30 && !reached; i++) {
     await page.keyboard.press('Tab');
-    reached = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid === 'graph-node');
+    reached = await page.evaluate(
+      () => (document.activeElement as HTMLElement | null)?.dataset.testid === 'graph-node',
+    );
   }
   expect(reached, 'a graph node is reachable with Tab').toBe(true);
   const digest = await page.evaluate(() => (document.activeElement as HTMLElement).dataset.digest ?? '');
@@ -461,7 +488,9 @@ test('keyboard: tab to a graph node, Enter shows its details; arrows switch tabs
 
   // Arrow keys move along the drawing.
   await page.keyboard.press('ArrowRight');
-  expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe('graph-node');
+  expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe(
+    'graph-node',
+  );
 
   const graphTab = page.getByTestId('tab-graph');
   await graphTab.focus();
@@ -472,4 +501,23 @@ test('keyboard: tab to a graph node, Enter shows its details; arrows switch tabs
   await page.keyboard.press('End');
   await expect(page.getByTestId('tab-problems')).toHaveAttribute('aria-selected', 'true');
   await expect(page.getByTestId('problems')).toBeVisible();
+});
+
+// ---- Failures outside the archive -----------------------------------------------------------------
+
+test('a worker that cannot start is reported on the page, not only in the console', async ({ page }) => {
+  await page.route(/analysis-worker[^/]*\.js(\?.*)?$/, (route) => route.abort());
+  await openFile(page, path.join(dataDir, 'docker-archive.tar'));
+  const banner = page.getByTestId('error-banner');
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText(/worker/i);
+  await expect(page.getByTestId('status')).toContainText('failed');
+});
+
+test('a sample that cannot be fetched is reported in the error banner', async ({ page }) => {
+  await page.route('**/sample/sample.tar', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await page.goto('/');
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByTestId('error-banner')).toContainText(/sample/i);
+  await expect(page.getByTestId('error-banner')).toContainText('404');
 });

@@ -189,7 +189,7 @@ describe('damaged tars', () => {
     const index = await indexTar(blobRandomAccess(new Blob([bytes])));
     const second = index.entries[1]!;
     const damaged = bytes.slice();
-    damaged[second.headerOffset + 10] ^= 0x55; // inside the name field
+    damaged[second.headerOffset + 10] = (damaged[second.headerOffset + 10] ?? 0) ^ 0x55; // inside the name field
     const result = await indexTar(blobRandomAccess(new Blob([damaged])));
     expect(result.entries.length).toBe(1);
     expect(result.problems).toMatchObject([{ code: 'tar-checksum', offset: second.headerOffset }]);

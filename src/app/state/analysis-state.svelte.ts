@@ -53,6 +53,8 @@ export class AnalysisState {
 
   #samples = $state.raw<Sample[]>([]);
   #run = 0;
+  /** Bumped by every open request, so a slow sample download cannot replace a file opened meanwhile. */
+  #intent = 0;
   /** True until the latest run's first snapshot: selections then belong to the previous file. */
   #fresh = false;
   #client: WorkerClient;
@@ -96,16 +98,15 @@ export class AnalysisState {
 
   problemCount = $derived((this.analysis?.problems.length ?? 0) + (this.error ? 1 : 0));
 
-  constructor(client?: WorkerClient) {
-    this.#client =
-      client ??
-      new WorkerClient({
-        message: (msg) => this.#receive(msg),
-        error: (message) => this.#workerBroke(message),
-      });
+  constructor() {
+    this.#client = new WorkerClient({
+      message: (msg) => this.#receive(msg),
+      error: (message) => this.#workerBroke(message),
+    });
   }
 
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {
+    this.#intent++;
     if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
     const run = ++this.#run;
     this.status = 'running';
@@ -118,18 +119,22 @@ export class AnalysisState {
     try {
       this.#client.send({ type: 'open', run, file, name });
     } catch (e) {
-      this.#workerBroke(`The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`);
+      this.#workerBroke(
+        `The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
   async openSample(): Promise<void> {
     const name = 'sample.tar';
+    const intent = ++this.#intent;
     let blob: Blob;
     try {
       const res = await fetch(`${import.meta.env.BASE_URL}sample/sample.tar`);
       if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
       blob = await res.blob();
     } catch (e) {
+      if (intent !== this.#intent) return;
       this.status = this.analysis ? this.status : 'failed';
       this.errorSource = name;
       this.error = {
@@ -140,6 +145,7 @@ export class AnalysisState {
       };
       return;
     }
+    if (intent !== this.#intent) return;
     this.open(blob, name);
   }
 

@@ -262,9 +262,12 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .slice(0, 5)
       .map((f) => f.path)
       .join(', ');
+    const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || p.code === 'gzip-error');
     b.problem(
       'unknown-layout',
-      `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
+      truncated
+        ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; the ${files.size} entries before the cut start with: ${names}`
+        : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
       b.analysis.source.name,
     );
   }

@@ -132,8 +132,9 @@ export async function loadOciLayout(b: AnalysisBuilder): Promise<void> {
     present: true,
     raw: index.text,
   };
-  b.node(root);
   const manifests = index.value.manifests;
+  // An index that lists nothing (Docker 25+ saving by ID) would be a node with no edges.
+  if (Array.isArray(manifests) && manifests.length > 0) b.node(root);
   if (!Array.isArray(manifests)) {
     // Docker 25+ writes `"manifests": null` when it saves by image ID rather than by name.
     const nothing = manifests === null || manifests === undefined;

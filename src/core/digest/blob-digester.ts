@@ -4,6 +4,7 @@
  * image-spec config.md "rootfs"). An uncompressed blob's diff_id is its digest, so it is
  * hashed once. The uncompressed bytes can also be handed to a tar parser in the same pass.
  */
+import type { LayerListing } from '../layers/layer-listing';
 import type { Compression } from '../model';
 import { createDecompressor } from './decompress';
 import type { Decompressor } from './decompress';
@@ -18,8 +19,13 @@ export interface DigestResult {
   /** SHA-256 of the decompressed bytes; null when they could not be produced. */
   diffId: string | null;
   uncompressedSize: number | null;
-  /** Why the uncompressed side failed, with the compressed offset reached. */
-  error: { code: 'gzip-error' | 'zstd-error' | 'decompress-error'; message: string } | null;
+  /**
+   * Why the uncompressed side failed, with the compressed offset reached. `limit`: the
+   * data expands beyond `maxUncompressed`, so decompression was stopped there.
+   */
+  error: { code: 'gzip-error' | 'zstd-error' | 'decompress-error' | 'limit'; message: string } | null;
+  /** The layer's tar listing, when one was asked for (digestBlob's `listing` option). */
+  listing?: LayerListing;
 }
 
 export interface DigesterOptions {
@@ -27,6 +33,20 @@ export interface DigesterOptions {
   diffId: boolean;
   /** Receives the uncompressed bytes (views: copy what must be kept). */
   onUncompressed?: (chunk: Uint8Array) => void | Promise<void>;
+  /**
+   * Stop decompressing once this many uncompressed bytes have been produced (a
+   * decompression bomb would otherwise run for as long as its ratio allows). The stored
+   * bytes are still hashed to the end; the uncompressed side reports a `limit` error.
+   * Does not apply to uncompressed blobs, which expand to nothing.
+   */
+  maxUncompressed?: number;
+}
+
+/** Thrown from the output handler to make the decompressor stop. */
+class UncompressedLimitReached extends Error {
+  constructor(limit: number) {
+    super(`more than ${limit} uncompressed bytes`);
+  }
 }
 
 const HEAD = 6;
@@ -81,9 +101,29 @@ export class BlobDigester {
   }
 
   private onPlain(out: Uint8Array): void | Promise<void> {
+    const max = this.options.maxUncompressed;
+    if (max !== undefined && this.uncompressedSize + out.length > max) return this.overLimit(out, max);
     this.plain.update(out);
     this.uncompressedSize += out.length;
     return this.options.onUncompressed?.(out);
+  }
+
+  /** Hand on what fits under the limit, record the error, and throw to stop the decompressor. */
+  private async overLimit(out: Uint8Array, max: number): Promise<void> {
+    if (this.error?.code !== 'limit') {
+      const fits = out.subarray(0, Math.max(0, max - this.uncompressedSize));
+      if (fits.length > 0) {
+        this.plain.update(fits);
+        this.uncompressedSize += fits.length;
+        const r = this.options.onUncompressed?.(fits);
+        if (r) await r;
+      }
+      this.error ??= {
+        code: 'limit',
+        message: `the layer expands to more than ${max} bytes (${this.compression} data, ${this.size} compressed bytes read); decompression stopped there, so its diff_id is not checked (the limit can be raised)`,
+      };
+    }
+    throw new UncompressedLimitReached(max);
   }
 
   private async forward(chunk: Uint8Array): Promise<void> {

@@ -1,0 +1,423 @@
+/**
+ * The listing of one layer: a compact record per tar entry of the layer's uncompressed
+ * tar, built as the entries stream past (the bytes are never kept), with the problems a
+ * hostile or broken layer shows and the limits that stop one that would exhaust memory.
+ *
+ * Whiteouts follow the OCI image-spec, layer.md "Whiteouts": `.wh.<name>` removes `<name>`
+ * from the lower layers, and `.wh..wh..opq` ("Opaque Whiteout") hides every lower entry of
+ * its directory. The `.wh..wh.` prefix is otherwise reserved (aufs wrote metadata such as
+ * `.wh..wh.plnk` under it), so such names are reported, not applied.
+ *
+ * Everything here is plain data (structured-clone safe): a listing is made in a digest
+ * worker and handed to the analysis worker as it is.
+ */
+import type { LayerStopReason, Problem, ProblemCode } from '../model';
+import { TarError } from '../tar/header';
+import type { TarEntry, TarEntryType } from '../tar/header';
+import { TarStreamParser } from '../tar/tar-stream';
+
+/** Entry types that reach a listing: PAX and GNU metadata records are applied, never listed. */
+export type ListingEntryType = Exclude<TarEntryType, 'pax-header' | 'pax-global' | 'gnu-longname' | 'gnu-longlink'>;
+
+export type WhiteoutKind = 'file' | 'opaque';
+
+/** One entry of a layer, with every PAX / GNU extension applied. */
+export interface ListingEntry {
+  /** Normalised: no `./` prefix, no leading or trailing `/`, no `.` or empty components; `''` is the root. */
+  path: string;
+  type: ListingEntryType;
+  /** Bytes of content (0 for every header-only type, hard links included). */
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch; may be negative or fractional (PAX). */
+  mtime: number;
+  /** Symlinks: the target, verbatim. Hard links: the target's normalised archive path. */
+  linkname: string;
+  xattrs: Record<string, string> | null;
+  whiteout: WhiteoutKind | null;
+  /** `file`: the path the whiteout removes; `opaque`: the directory it makes opaque. */
+  target: string | null;
+}
+
+export interface LayerListing {
+  /** Label of the layer used in problems' `where` (its digest, usually); `''` when none was given. */
+  layer: string;
+  entries: ListingEntry[];
+  /** Real tar entries read (PAX / GNU records excluded), counting those not kept (unsafe names). */
+  tarEntries: number;
+  /** Uncompressed tar bytes handed to the parser. */
+  bytesRead: number;
+  problems: Problem[];
+  /** Problems beyond `maxProblems`: counted, not kept. */
+  problemsDropped: number;
+  /** Why the listing is incomplete; null when the whole layer was read. */
+  stopped: LayerStopReason | null;
+}
+
+/**
+ * Limits that keep a hostile layer from exhausting the page. All are settable (the page
+ * will offer them); the defaults suit real images:
+ *
+ * - `maxEntries`: 1,000,000 entries. Large distribution images hold ~100,000 files per
+ *   layer; a million records is ~200 MB of listing, the most a tab can afford.
+ * - Uncompressed bytes: `min(maxUncompressedBytes, max(minUncompressedBytes, maxExpansion ×
+ *   compressed size))`. Layers compress 2–10× (text and code rarely beyond 20×); only runs
+ *   of identical bytes go further, up to deflate's ~1032× ceiling, which is what a gzip bomb
+ *   uses. 100× leaves a wide margin over real layers; the 64 MiB floor spares small layers
+ *   of very compressible text; 32 GiB caps what one layer may cost in time even when its
+ *   ratio is plausible. A legitimate layer with huge zero-filled files (a sparse
+ *   `/var/log/lastlog`, say) can hit it: the stored bytes are still verified, and the
+ *   problem says how to raise the limit.
+ * - `maxProblems`: problems kept per layer (a hostile layer could produce one per entry).
+ */
+export interface LayerLimits {
+  maxEntries: number;
+  maxExpansion: number;
+  minUncompressedBytes: number;
+  maxUncompressedBytes: number;
+  maxProblems: number;
+}
+
+export const DEFAULT_LAYER_LIMITS: Readonly<LayerLimits> = Object.freeze({
+  maxEntries: 1_000_000,
+  maxExpansion: 100,
+  minUncompressedBytes: 64 * 1024 * 1024,
+  maxUncompressedBytes: 32 * 1024 * 1024 * 1024,
+  maxProblems: 100,
+});
+
+export function layerLimits(limits?: Partial<LayerLimits>): LayerLimits {
+  return { ...DEFAULT_LAYER_LIMITS, ...limits };
+}
+
+/** The most uncompressed bytes a layer of `compressedSize` stored bytes may expand to. */
+export function uncompressedLimit(compressedSize: number, limits: LayerLimits): number {
+  return Math.min(
+    limits.maxUncompressedBytes,
+    Math.max(limits.minUncompressedBytes, limits.maxExpansion * compressedSize),
+  );
+}
+
+/** The OCI opaque-whiteout marker (layer.md "Opaque Whiteout"). */
+export const OPAQUE_MARKER = '.wh..wh..opq';
+const WHITEOUT_PREFIX = '.wh.';
+/** Reserved for whiteout metadata (aufs `.wh..wh.plnk`, `.wh..wh.aufs`), never a whiteout itself. */
+const WHITEOUT_META_PREFIX = '.wh..wh.';
+
+type Split = { path: string; dotdot: boolean };
+
+/**
+ * `./a//b/./c/` → `a/b/c`. `..` is kept out of the result and flagged: a `..` component
+ * can climb out of the root, so such entries are skipped, as GNU tar skips them when
+ * extracting ("member name contains '..'").
+ */
+function splitPath(raw: string): Split {
+  let dotdot = false;
+  const parts: string[] = [];
+  for (const c of raw.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') dotdot = true;
+    parts.push(c);
+  }
+  return { path: parts.join('/'), dotdot };
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function dirName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+function shown(path: string): string {
+  // Names are shown in messages; keep a hostile megabyte-long name from flooding them.
+  const p = path.replace(/\0/g, '\\0');
+  return p.length > 300 ? `${p.slice(0, 300)}…` : p;
+}
+
+/** Collects a layer's entries one at a time; see `LayerLister` for the tar-parsing wrapper. */
+export class LayerListingBuilder {
+  readonly limits: LayerLimits;
+  private readonly entries: ListingEntry[] = [];
+  /** Path → index of its latest entry, for duplicates and hard-link targets. */
+  private readonly seen = new Map<string, number>();
+  /** Hard links whose target had not been seen when they were read: checked at the end. */
+  private readonly pendingLinks: { path: string; target: string }[] = [];
+  private readonly problems: Problem[] = [];
+  private problemsDropped = 0;
+  private tarEntries = 0;
+  private stoppedBy: LayerStopReason | null = null;
+  bytesRead = 0;
+
+  constructor(
+    readonly layer = '',
+    limits?: Partial<LayerLimits>,
+  ) {
+    this.limits = layerLimits(limits);
+  }
+
+  get stopped(): LayerStopReason | null {
+    return this.stoppedBy;
+  }
+
+  /** `where` of a problem: the entry path (or offset), and the layer when it is known. */
+  where(what: string): string {
+    return this.layer ? `${what} (layer ${this.layer})` : what;
+  }
+
+  problem(code: ProblemCode, message: string, what: string, severity: Problem['severity']): void {
+    if (this.problems.length >= this.limits.maxProblems) {
+      this.problemsDropped++;
+      return;
+    }
+    this.problems.push({ code, message, where: this.where(what), severity });
+  }
+
+  /** Stop recording; later entries are ignored. The first reason wins. */
+  stop(reason: LayerStopReason, problem?: { code: ProblemCode; message: string; where: string }): void {
+    if (this.stoppedBy) return;
+    this.stoppedBy = reason;
+    // Always kept, even past maxProblems: it says why the listing is incomplete.
+    if (problem) this.problems.push({ ...problem, where: this.where(problem.where), severity: 'error' });
+  }
+
+  /** Record one real entry. Returns false once the listing has stopped. */
+  add(e: TarEntry): boolean {
+    if (this.stoppedBy) return false;
+    if (this.tarEntries >= this.limits.maxEntries) {
+      this.stop('entry-limit', {
+        code: 'limit',
+        message: `the layer has more than ${this.limits.maxEntries} entries; the listing stops there (the limit can be raised)`,
+        where: `entry ${this.tarEntries + 1}, ${shown(e.path)}`,
+      });
+      return false;
+    }
+    this.tarEntries++;
+    if (e.path.includes('\0') || e.linkname.includes('\0')) {
+      // Only PAX records can carry a NUL (ustar fields end at the first one); no file
+      // system can hold such a name, so the entry cannot be extracted (POSIX pax "path").
+      this.problem(
+        'nul-in-name',
+        `entry name or link target contains a NUL byte: "${shown(e.path)}"`,
+        shown(e.path),
+        'error',
+      );
+      return true;
+    }
+    const { path, dotdot } = splitPath(e.path);
+    if (dotdot) {
+      this.problem(
+        'unsafe-path',
+        `entry path "${shown(e.path)}" has a ".." component and could escape the root; it is skipped, as GNU tar skips it`,
+        shown(e.path),
+        'error',
+      );
+      return true;
+    }
+    if (e.path.startsWith('/')) {
+      this.problem(
+        'absolute-path',
+        `entry path "${shown(e.path)}" is absolute; it is read as "${shown(path)}" (layer paths are relative to the root)`,
+        shown(e.path),
+        'warning',
+      );
+    }
+    let linkname = e.linkname;
+    if (e.type === 'hardlink') {
+      const link = splitPath(e.linkname);
+      if (link.dotdot) {
+        this.problem(
+          'unsafe-path',
+          `hard link "${shown(path)}" points to "${shown(e.linkname)}", which has a ".." component; it is skipped`,
+          shown(path),
+          'error',
+        );
+        return true;
+      }
+      linkname = link.path;
+    }
+    const base = baseName(path);
+    let whiteout: WhiteoutKind | null = null;
+    let target: string | null = null;
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      if (base === OPAQUE_MARKER) {
+        whiteout = 'opaque';
+        target = dirName(path);
+      } else if (base.startsWith(WHITEOUT_META_PREFIX) || base === WHITEOUT_PREFIX) {
+        this.problem(
+          'bad-whiteout',
+          `"${shown(base)}" is not a whiteout: names starting ".wh..wh." other than ${OPAQUE_MARKER} are reserved (aufs metadata); the entry is skipped`,
+          shown(path),
+          'warning',
+        );
+        return true;
+      } else {
+        whiteout = 'file';
+        const dir = dirName(path);
+        const name = base.slice(WHITEOUT_PREFIX.length);
+        target = dir ? `${dir}/${name}` : name;
+      }
+    }
+    if (this.seen.has(path)) {
+      this.problem(
+        'duplicate-entry',
+        `"${shown(path) || '.'}" appears more than once in the layer; the last one wins when it is extracted`,
+        shown(path) || '.',
+        'warning',
+      );
+    }
+    if (e.type === 'hardlink' && !this.seen.has(linkname)) this.pendingLinks.push({ path, target: linkname });
+    this.seen.set(path, this.entries.length);
+    this.entries.push({
+      path,
+      type: e.type as ListingEntryType,
+      size: e.size,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime,
+      linkname,
+      xattrs: e.xattrs,
+      whiteout,
+      target,
+    });
+    return true;
+  }
+
+  finish(): LayerListing {
+    for (const { path, target } of this.pendingLinks) {
+      // A hard link needs its target on disk when it is extracted: a later one is not
+      // there yet, a missing one never is (unless a lower layer has it).
+      const later = this.seen.has(target);
+      this.problem(
+        'hardlink-target',
+        target === path
+          ? `hard link "${shown(path)}" points to itself`
+          : later
+            ? `hard link "${shown(path)}" points to "${shown(target)}", which comes later in the layer`
+            : `hard link "${shown(path)}" points to "${shown(target)}", which is not in the layer`,
+        shown(path),
+        later ? 'error' : 'warning',
+      );
+    }
+    this.pendingLinks.length = 0;
+    if (this.problemsDropped > 0) {
+      this.problems.push({
+        code: 'limit',
+        message: `${this.problemsDropped} more problems in this layer are not listed`,
+        where: this.where('layer'),
+        severity: 'info',
+      });
+    }
+    return {
+      layer: this.layer,
+      entries: this.entries,
+      tarEntries: this.tarEntries,
+      bytesRead: this.bytesRead,
+      problems: this.problems,
+      problemsDropped: this.problemsDropped,
+      stopped: this.stoppedBy,
+    };
+  }
+}
+
+export interface LayerListerOptions {
+  layer?: string;
+  limits?: Partial<LayerLimits>;
+  /**
+   * The bytes may not be a tar at all (entries of a streamed outer archive: JSON documents
+   * as well as layers). When nothing parses as a tar header, `finish()` returns null
+   * instead of reporting a broken tar.
+   */
+  optional?: boolean;
+}
+
+/** Parse the uncompressed tar of a layer as it streams and list it. */
+export class LayerLister {
+  private readonly builder: LayerListingBuilder;
+  private readonly parser: TarStreamParser;
+  private readonly optional: boolean;
+  private notTar = false;
+
+  constructor(options: LayerListerOptions = {}) {
+    this.builder = new LayerListingBuilder(options.layer ?? '', options.limits);
+    this.optional = options.optional ?? false;
+    this.parser = new TarStreamParser({ entry: (e) => void this.builder.add(e) });
+  }
+
+  get limits(): LayerLimits {
+    return this.builder.limits;
+  }
+
+  /** Feed uncompressed bytes. Never throws: a broken tar stops the listing with a problem. */
+  async push(chunk: Uint8Array): Promise<void> {
+    if (this.builder.stopped || this.notTar) return;
+    this.builder.bytesRead += chunk.length;
+    // After the end-of-archive marker nothing more is read (GNU tar ignores what follows).
+    if (this.parser.ended) return;
+    try {
+      await this.parser.push(chunk);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.optional && this.parser.entries === 0 && !this.parser.ended) {
+      this.notTar = true;
+      return;
+    }
+    if (e instanceof TarError) {
+      this.builder.stop('tar-error', {
+        code: e.code,
+        message: `${e.message}; the listing stops there`,
+        where: `offset ${e.offset} of the uncompressed tar`,
+      });
+    } else {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.builder.stop('tar-error', { code: 'tar-header', message: reason, where: 'layer' });
+    }
+  }
+
+  /**
+   * Close the listing. `decompression` is the digester's error, if any: a layer whose
+   * decompression stopped (limit, corrupt data) has an incomplete listing.
+   */
+  finish(decompression?: { code: string; message: string } | null): LayerListing | null {
+    if (this.notTar) return null;
+    if (decompression) {
+      if (decompression.code === 'limit') {
+        this.builder.stop('byte-limit', {
+          code: 'limit',
+          message: decompression.message,
+          where: `offset ${this.builder.bytesRead} of the uncompressed tar`,
+        });
+      } else {
+        // The digest's own problem describes the corruption; the listing only says it stopped.
+        this.builder.stop('decompress-error');
+      }
+    } else if (!this.builder.stopped) {
+      try {
+        this.parser.finish();
+      } catch (e) {
+        this.fail(e);
+      }
+      if (this.notTar) return null;
+    }
+    return this.builder.finish();
+  }
+}
+
+/** List a layer whose uncompressed tar is in memory (tests, small layers). */
+export async function listLayerBytes(
+  tar: Uint8Array,
+  options: Omit<LayerListerOptions, 'optional'> = {},
+): Promise<LayerListing> {
+  const lister = new LayerLister({ ...options, optional: false });
+  await lister.push(tar);
+  return lister.finish() as LayerListing;
+}

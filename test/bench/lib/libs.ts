@@ -1,0 +1,239 @@
+/**
+ * Library comparisons in the same Chromium: test/bench/page served by Vite's dev server
+ * (so it can import src/core and the packages), one fresh page per measurement, browser RSS
+ * sampled from /proc while the page works.
+ */
+import net from 'node:net';
+import path from 'node:path';
+import type { Browser } from '@playwright/test';
+import { createServer, type ViteDevServer } from 'vite';
+import type { BenchInput, BenchOutcome } from '../page/bench-page';
+import type { Inputs } from './inputs';
+import type { NativeFigures } from './native';
+import { RssSampler, median, sleep } from './proc';
+import { MB, MiB, result, type Baseline, type Result } from './results';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startBenchPageServer(repo: string, work: string): Promise<{ server: ViteDevServer; url: string }> {
+  const port = await freePort();
+  const server = await createServer({
+    configFile: false,
+    root: repo,
+    // Not node_modules/.vite: other people's `npm run dev` uses that one.
+    cacheDir: path.join(work, 'vite-cache'),
+    logLevel: 'warn',
+    clearScreen: false,
+    server: {
+      host: '127.0.0.1',
+      port,
+      strictPort: true,
+      hmr: false,
+      watch: { ignored: ['**/test/bench/work/**', '**/test/fixtures/**', '**/dist/**', '**/.git/**'] },
+    },
+    optimizeDeps: {
+      entries: ['test/bench/page/index.html'],
+      include: ['hash-wasm', 'pako', 'fzstd', 'zstddec', 'js-untar'],
+    },
+  });
+  await server.listen();
+  return { server, url: `http://127.0.0.1:${port}/test/bench/page/index.html` };
+}
+
+interface CaseSpec {
+  name: string;
+  baseline: (n: NativeFigures) => Baseline;
+  check: (o: BenchOutcome, inputs: Inputs) => string | null;
+}
+
+const sameBytes = (o: BenchOutcome, inputs: Inputs) =>
+  o.bytesOut === inputs.bigLayer.tarSize ? null : `output ${o.bytesOut} bytes, expected ${inputs.bigLayer.tarSize}`;
+
+const CASES: CaseSpec[] = [
+  {
+    name: 'sha256 hash-wasm + BYOB (project readBlob + createIncrementalSha256)',
+    baseline: (n) => ({ tool: 'sha256sum', value: n.bigLayerSha256, unit: 'MB/s' }),
+    check: (o, i) => (o.digest === i.bigLayer.diffId ? null : `digest ${o.digest} ≠ ${i.bigLayer.diffId}`),
+  },
+  {
+    name: 'sha256 crypto.subtle.digest on whole arrayBuffer()',
+    baseline: (n) => ({ tool: 'sha256sum', value: n.bigLayerSha256, unit: 'MB/s' }),
+    check: (o, i) => (o.digest === i.bigLayer.diffId ? null : `digest ${o.digest} ≠ ${i.bigLayer.diffId}`),
+  },
+  {
+    name: 'gunzip DecompressionStream + BYOB (project createDecompressor)',
+    baseline: (n) => ({ tool: 'gzip -dc >/dev/null', value: n.bigLayerGunzip, unit: 'MB/s in' }),
+    check: sameBytes,
+  },
+  {
+    name: 'gunzip pako Inflate (streaming) + BYOB',
+    baseline: (n) => ({ tool: 'gzip -dc >/dev/null', value: n.bigLayerGunzip, unit: 'MB/s in' }),
+    check: sameBytes,
+  },
+  {
+    name: 'unzstd fzstd Decompress (streaming) + BYOB',
+    baseline: (n) => ({ tool: 'zstd -dc >/dev/null', value: n.bigLayerZstd, unit: 'MB/s in' }),
+    check: sameBytes,
+  },
+  {
+    name: 'unzstd zstddec ZSTDDecoder.decode (whole buffer)',
+    baseline: (n) => ({ tool: 'zstd -dc >/dev/null', value: n.bigLayerZstd, unit: 'MB/s in' }),
+    check: sameBytes,
+  },
+  {
+    name: 'tar headers: project TarStreamParser + BYOB',
+    baseline: (n) => ({ tool: 'tar -tf >/dev/null', value: n.bigLayerTarList, unit: 'MB/s' }),
+    check: (o, i) => (o.entries === i.bigLayer.tarEntries ? null : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`),
+  },
+  {
+    name: 'tar headers: js-untar untar(arrayBuffer)',
+    baseline: (n) => ({ tool: 'tar -tf >/dev/null', value: n.bigLayerTarList, unit: 'MB/s' }),
+    check: (o, i) => (o.entries === i.bigLayer.tarEntries ? null : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`),
+  },
+  {
+    name: 'layer one pass, gzip: project digestBlob (digest + gunzip + diff_id)',
+    baseline: (n) => ({ tool: 'gzip -dc | sha256sum', value: n.bigLayerGunzipSha256, unit: 'MB/s in' }),
+    check: (o, i) =>
+      o.digest === i.bigLayer.gzipDigest && o.diffId === i.bigLayer.diffId ? null : `digest ${o.digest}, diff_id ${o.diffId}`,
+  },
+  {
+    name: 'layer one pass, zstd: project digestBlob (digest + fzstd + diff_id)',
+    baseline: (n) => ({ tool: 'zstd -dc | sha256sum', value: n.bigLayerZstdSha256, unit: 'MB/s in' }),
+    check: (o, i) =>
+      o.digest === i.bigLayer.zstdDigest && o.diffId === i.bigLayer.diffId ? null : `digest ${o.digest}, diff_id ${o.diffId}`,
+  },
+];
+
+interface CaseRun {
+  mbs: number;
+  ms: number;
+  growthMiB: number;
+  peakMiB: number;
+  idleMiB: number;
+  peakByTypeMiB: Record<string, number>;
+  outcome: BenchOutcome;
+}
+
+async function runCase(
+  browser: Browser,
+  url: string,
+  inputs: Inputs,
+  name: string,
+  files: Record<BenchInput, string>,
+): Promise<CaseRun> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.bench?.ready === true, undefined, { timeout: 60_000 });
+    const input = await page.evaluate(
+      (n) => window.bench.cases.find((c) => c.name === n)?.input ?? null,
+      name,
+    );
+    if (!input) throw new Error(`the bench page has no case "${name}"`);
+    await page.locator(`#file-${input}`).setInputFiles(files[input]);
+    const sampler = new RssSampler(100).start();
+    await sleep(700);
+    const idle = sampler.medianKiB(sampler.now() - 500, sampler.now());
+    const tStart = sampler.now();
+    let outcome: BenchOutcome;
+    try {
+      outcome = await page.evaluate(
+        ([n, size]) => window.bench.run(n, { uncompressedSize: size }),
+        [name, inputs.bigLayer.tarSize] as const,
+      );
+    } finally {
+      sampler.stop();
+    }
+    if (errors.length) throw new Error(errors.join('; '));
+    const peak = sampler.peak(tStart)!;
+    return {
+      ms: outcome.ms,
+      mbs: outcome.bytesIn / MB / (outcome.ms / 1000),
+      growthMiB: (peak.totalKiB - idle) / 1024,
+      peakMiB: peak.totalKiB / 1024,
+      idleMiB: idle / 1024,
+      peakByTypeMiB: Object.fromEntries(Object.entries(peak.byType).map(([k, v]) => [k, Math.round(v / 1024)])),
+      outcome,
+    };
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    throw new Error(errors.length ? `${message} (page errors: ${errors.join('; ')})` : message);
+  } finally {
+    await context.close();
+  }
+}
+
+export async function runLibraries(
+  browser: Browser,
+  url: string,
+  inputs: Inputs,
+  native: NativeFigures,
+  runs: number,
+  repo: string,
+  log: (s: string) => void,
+): Promise<Result[]> {
+  const files: Record<BenchInput, string> = {
+    plain: path.join(repo, inputs.bigLayer.tarPath),
+    gzip: path.join(repo, inputs.bigLayer.gzipPath),
+    zstd: path.join(repo, inputs.bigLayer.zstdPath),
+  };
+  const results: Result[] = [];
+  for (const spec of CASES) {
+    const done: CaseRun[] = [];
+    let failure: string | null = null;
+    for (let i = 0; i < runs && !failure; i++) {
+      try {
+        const r = await runCase(browser, url, inputs, spec.name, files);
+        const wrong = spec.check(r.outcome, inputs);
+        if (wrong) failure = `wrong result: ${wrong}`;
+        done.push(r);
+        log(
+          `  ${spec.name}: ${r.mbs.toFixed(1)} MB/s, ${(r.ms / 1000).toFixed(2)} s, +${r.growthMiB.toFixed(0)} MiB RSS` +
+            (wrong ? ` — WRONG: ${wrong}` : ''),
+        );
+      } catch (e) {
+        failure = e instanceof Error ? e.message : String(e);
+        log(`  ${spec.name}: FAILED: ${failure}`);
+      }
+    }
+    const baseline = spec.baseline(native);
+    const value = done.length ? median(done.map((r) => r.mbs)) : null;
+    const detail = done.map((r) => ({
+      ms: Math.round(r.ms),
+      mbs: r.mbs,
+      idleMiB: Math.round(r.idleMiB),
+      peakMiB: Math.round(r.peakMiB),
+      growthMiB: Math.round(r.growthMiB),
+      peakByTypeMiB: r.peakByTypeMiB,
+      phasesMs: r.outcome.phases,
+      bytesIn: r.outcome.bytesIn,
+      bytesOut: r.outcome.bytesOut,
+      entries: r.outcome.entries,
+    }));
+    results.push(
+      result('library', spec.name, value, baseline.unit, {
+        baseline,
+        runs: done.map((r) => r.mbs),
+        note: failure ?? undefined,
+        detail,
+      }),
+      result('library', `  ↳ RSS growth (browser processes)`, done.length ? median(done.map((r) => r.growthMiB)) : null, 'MiB', {
+        runs: done.map((r) => r.growthMiB),
+        note: `input ${((done[0]?.outcome.bytesIn ?? 0) / MiB).toFixed(0)} MiB`,
+      }),
+    );
+  }
+  return results;
+}

@@ -1,0 +1,158 @@
+/**
+ * Native baselines on the same files, in the same run: sha256sum, gzip -dc | sha256sum,
+ * zstd -dc | sha256sum, and the tools that match each library comparison.
+ */
+import path from 'node:path';
+import { extractOci, readOciLayout, type Inputs, type Workspace } from './inputs';
+import { median, sh, timed, type Timed } from './proc';
+import { MB, result, type Result } from './results';
+
+export interface NativeFigures {
+  /** sha256sum over the docker-archive, MB/s. */
+  dockerSha256: number;
+  /** gzip -dc | sha256sum over every layer of the OCI archive, MB/s of compressed input. */
+  ociGunzipSha256: number;
+  /** Same, for the real-files layer alone. */
+  bigLayerGunzipSha256: number;
+  bigLayerSha256: number;
+  bigLayerGunzip: number;
+  bigLayerZstd: number;
+  bigLayerZstdSha256: number;
+  bigLayerTarList: number;
+}
+
+interface Measured {
+  seconds: number;
+  runs: number[];
+  maxRssKiB: number | null;
+  stdout: string;
+  command: string;
+}
+
+function repeat(ws: Workspace, command: string, runs: number): Measured {
+  const all: Timed[] = [];
+  for (let i = 0; i < runs; i++) all.push(timed(command, ws.work, { cwd: ws.repo }));
+  const rss = all.map((t) => t.maxRssKiB).filter((v): v is number => v !== null);
+  return {
+    seconds: median(all.map((t) => t.seconds)),
+    runs: all.map((t) => t.seconds),
+    maxRssKiB: rss.length ? Math.max(...rss) : null,
+    stdout: all[0]!.stdout,
+    command,
+  };
+}
+
+function hashOf(stdout: string): string {
+  return `sha256:${stdout.trim().split(/\s+/)[0]}`;
+}
+
+export function runNative(
+  ws: Workspace,
+  inputs: Inputs,
+  runs: number,
+  log: (s: string) => void,
+): { results: Result[]; figures: NativeFigures; commands: string[] } {
+  const results: Result[] = [];
+  const commands: string[] = [];
+  const r = (m: Measured) => {
+    commands.push(m.command);
+    return m;
+  };
+  const docker = inputs.dockerArchive.path;
+  const big = inputs.bigLayer;
+
+  // Every input comes from the page cache for both the tools and the browser.
+  sh(
+    `cat ${docker} ${inputs.ociArchive.path} ${big.tarPath} ${big.zstdPath} > /dev/null`,
+    { cwd: ws.repo },
+  );
+
+  log('sha256sum over the docker-archive …');
+  const dockerSha = r(repeat(ws, `sha256sum ${docker}`, runs));
+  const dockerMBs = inputs.dockerArchive.size / MB / dockerSha.seconds;
+  results.push(
+    result('native', 'sha256sum bench-docker.tar', dockerMBs, 'MB/s', {
+      runs: dockerSha.runs.map((s) => inputs.dockerArchive.size / MB / s),
+      note: `${dockerSha.seconds.toFixed(2)} s, max RSS ${dockerSha.maxRssKiB} KiB`,
+    }),
+  );
+
+  log('Extracting the OCI archive (timed, not counted) …');
+  const extractDir = path.join(ws.work, 'oci-extract');
+  const ex = extractOci(ws, path.join(ws.repo, inputs.ociArchive.path), extractDir);
+  commands.push(ex.command);
+  results.push(
+    result('native', 'tar -xf bench-oci.tar (prep, not counted)', ex.seconds, 's', {
+      note: `${(inputs.ociArchive.size / MB / ex.seconds).toFixed(0)} MB/s`,
+    }),
+  );
+  const layout = readOciLayout(extractDir);
+  if (layout.layers.map((l) => l.digest).join() !== inputs.layers.map((l) => l.digest).join()) {
+    throw new Error('the extracted OCI archive does not match test/bench/work/inputs.json: run with --fresh');
+  }
+
+  log('gzip -dc | sha256sum per OCI layer …');
+  let totalIn = 0;
+  let totalSeconds = 0;
+  let bigPipeline = 0;
+  for (const [i, layer] of inputs.layers.entries()) {
+    const m = r(repeat(ws, `gzip -dc ${layer.blobPath} | sha256sum`, runs));
+    const got = hashOf(m.stdout);
+    if (got !== layer.diffId) throw new Error(`gzip -dc ${layer.digest} | sha256sum = ${got}, expected ${layer.diffId}`);
+    totalIn += layer.size;
+    totalSeconds += m.seconds;
+    const mbs = layer.size / MB / m.seconds;
+    if (i === 0) bigPipeline = mbs;
+    results.push(
+      result('native', `gzip -dc | sha256sum, layer ${i}: ${layer.label}`, mbs, 'MB/s in', {
+        runs: m.runs.map((s) => layer.size / MB / s),
+        note: `${(layer.size / MB).toFixed(1)} MB gzip in ${m.seconds.toFixed(2)} s; max RSS ${m.maxRssKiB} KiB`,
+      }),
+    );
+  }
+  const ociMBs = totalIn / MB / totalSeconds;
+  results.push(
+    result('native', 'gzip -dc | sha256sum, all OCI layers', ociMBs, 'MB/s in', {
+      note: `${(totalIn / MB).toFixed(1)} MB of gzip in ${totalSeconds.toFixed(2)} s (layers one after the other)`,
+    }),
+  );
+  const ociSha = r(repeat(ws, `sha256sum ${inputs.ociArchive.path}`, runs));
+  results.push(
+    result('native', 'sha256sum bench-oci.tar (info)', inputs.ociArchive.size / MB / ociSha.seconds, 'MB/s'),
+  );
+
+  log('zstd -dc | sha256sum on the zstd copy of the real-files layer …');
+  const zs = r(repeat(ws, `zstd -dc ${big.zstdPath} | sha256sum`, runs));
+  if (hashOf(zs.stdout) !== big.diffId) throw new Error('zstd -dc | sha256sum does not give the diff_id');
+  const zstdSha = big.zstdSize / MB / zs.seconds;
+  results.push(
+    result('native', 'zstd -dc | sha256sum, real-files layer (zstd -3)', zstdSha, 'MB/s in', {
+      runs: zs.runs.map((s) => big.zstdSize / MB / s),
+      note: `${(big.zstdSize / MB).toFixed(1)} MB zstd → ${(big.tarSize / MB).toFixed(1)} MB; ${(big.tarSize / MB / zs.seconds).toFixed(0)} MB/s out`,
+    }),
+  );
+
+  log('Baselines for the library comparisons …');
+  const sha = r(repeat(ws, `sha256sum ${big.tarPath}`, runs));
+  if (hashOf(sha.stdout) !== big.diffId) throw new Error('sha256sum of big-layer.tar is not the diff_id');
+  const gz = r(repeat(ws, `gzip -dc ${big.gzipPath} > /dev/null`, runs));
+  const zd = r(repeat(ws, `zstd -dc ${big.zstdPath} > /dev/null`, runs));
+  const tl = r(repeat(ws, `tar -tf ${big.tarPath} > /dev/null`, runs));
+  const figures: NativeFigures = {
+    dockerSha256: dockerMBs,
+    ociGunzipSha256: ociMBs,
+    bigLayerGunzipSha256: bigPipeline,
+    bigLayerSha256: big.tarSize / MB / sha.seconds,
+    bigLayerGunzip: big.gzipSize / MB / gz.seconds,
+    bigLayerZstd: big.zstdSize / MB / zd.seconds,
+    bigLayerZstdSha256: zstdSha,
+    bigLayerTarList: big.tarSize / MB / tl.seconds,
+  };
+  results.push(
+    result('native', 'sha256sum big-layer.tar', figures.bigLayerSha256, 'MB/s'),
+    result('native', 'gzip -dc > /dev/null, real-files layer', figures.bigLayerGunzip, 'MB/s in'),
+    result('native', 'zstd -dc > /dev/null, real-files layer', figures.bigLayerZstd, 'MB/s in'),
+    result('native', 'tar -tf big-layer.tar > /dev/null', figures.bigLayerTarList, 'MB/s'),
+  );
+  return { results, figures, commands };
+}

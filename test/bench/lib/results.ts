@@ -1,0 +1,80 @@
+/** The figures the benchmark reports, and how they are printed. */
+
+export interface Baseline {
+  tool: string;
+  value: number;
+  unit: string;
+}
+
+export interface Result {
+  /** Section of the table. */
+  group: 'native' | 'app' | 'library';
+  name: string;
+  value: number | null;
+  unit: string;
+  baseline: Baseline | null;
+  /** value / baseline.value */
+  ratio: number | null;
+  goal: string | null;
+  met: boolean | null;
+  /** Every run's value when there were several (value is their median). */
+  runs?: number[];
+  note?: string;
+  detail?: unknown;
+}
+
+export function result(
+  group: Result['group'],
+  name: string,
+  value: number | null,
+  unit: string,
+  extra: Partial<Omit<Result, 'group' | 'name' | 'value' | 'unit'>> = {},
+): Result {
+  const baseline = extra.baseline ?? null;
+  const ratio =
+    extra.ratio !== undefined
+      ? extra.ratio
+      : baseline && value !== null && baseline.value > 0
+        ? value / baseline.value
+        : null;
+  return { group, name, value, unit, baseline, ratio, goal: null, met: null, ...extra, ...{ ratio } };
+}
+
+/** MB = 10^6 bytes throughout, as sha256sum-style tools and the notes count them. */
+export const MB = 1e6;
+export const MiB = 2 ** 20;
+export const GiB = 2 ** 30;
+
+export function fmt(v: number | null, digits?: number): string {
+  if (v === null || !Number.isFinite(v)) return '—';
+  const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
+  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+
+export function table(results: Result[]): string {
+  const head = ['name', 'figure', 'unit', 'baseline', 'ratio', 'goal', 'met?'];
+  const rows: string[][] = [];
+  let group = '';
+  for (const r of results) {
+    if (r.group !== group) {
+      group = r.group;
+      rows.push([`[${group}]`, '', '', '', '', '', '']);
+    }
+    rows.push([
+      r.name,
+      fmt(r.value),
+      r.unit,
+      r.baseline ? `${fmt(r.baseline.value)} ${r.baseline.unit} (${r.baseline.tool})` : '—',
+      r.ratio === null ? '—' : `${fmt(r.ratio, 2)}×`,
+      r.goal ?? '—',
+      r.met === null ? '—' : r.met ? 'yes' : 'NO',
+    ]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join(' | ')
+      .trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
