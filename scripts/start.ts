@@ -1,6 +1,8 @@
 /**
- * `npm start`: build the app if its sources are newer than dist/, then serve dist/ (and, later,
- * the registry proxy) from one origin with the headers the app relies on.
+ * `npm start`: build the app if its sources are newer than dist/, then serve dist/ and the
+ * registry proxy (proxy/) from one origin with the headers the app relies on.
+ * `ALLOW_LOCAL_REGISTRIES=1 npm start` lets the proxy reach registries on this machine or its
+ * private networks (see proxy/README.md).
  */
 import { readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
@@ -8,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { createRegistryProxy, envFlag } from '../proxy/registry-proxy';
 import { createStaticHandler, setSecurityHeaders, type Mount } from './static-server';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,8 +49,12 @@ async function buildIfStale(): Promise<void> {
   });
 }
 
-// Handlers served beside the static app on the same origin; the registry proxy will go here.
-const mounts: Mount[] = [];
+const allowLocal = envFlag(process.env.ALLOW_LOCAL_REGISTRIES);
+// Same origin as the app, so the page needs no CORS (the proxy's allowedOrigin stays unset).
+const registryProxy = createRegistryProxy({ allowLocal, log: (line) => console.log(line) });
+
+// Handlers served beside the static app on the same origin.
+const mounts: Mount[] = [registryProxy];
 
 async function main(): Promise<void> {
   await buildIfStale();
@@ -77,6 +84,12 @@ async function main(): Promise<void> {
     const actualPort = (server.address() as AddressInfo).port;
     const shownHost = host.includes(':') ? `[${host}]` : host;
     console.log(`Layerlens is running at http://${shownHost}:${actualPort}/`);
+    if (allowLocal) {
+      console.warn(
+        'ALLOW_LOCAL_REGISTRIES=1: the registry proxy may reach this machine and its private networks. ' +
+          'Do not expose this server.',
+      );
+    }
   });
 
   let stopping = false;
@@ -86,6 +99,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal} received; shutting down.`);
     // Idle keep-alive sockets would otherwise hold close() open until they time out.
     server.closeIdleConnections();
+    registryProxy.close();
     server.close(() => process.exit(0));
     setTimeout(() => {
       server.closeAllConnections();

@@ -4,8 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 
 /**
- * Something served beside the static app on the same origin (the registry proxy, later).
+ * Something served beside the static app on the same origin (the registry proxy, proxy/).
  * Returns true when it has taken the request; the static files are offered it only otherwise.
+ * A mount runs after setSecurityHeaders and may override those headers for its own responses.
  */
 export type Mount = (req: IncomingMessage, res: ServerResponse) => boolean;
 

@@ -39,7 +39,15 @@ export type ProblemCode =
   | 'unknown-media-type'
   | 'unsupported-digest'
   | 'read-error'
-  | 'cancelled';
+  | 'cancelled'
+  // Layer listings (src/core/layers/layer-listing.ts):
+  | 'limit'
+  | 'unsafe-path'
+  | 'absolute-path'
+  | 'bad-whiteout'
+  | 'duplicate-entry'
+  | 'hardlink-target'
+  | 'nul-in-name';
 
 export interface Platform {
   os: string;
@@ -220,6 +228,10 @@ export interface Analysis {
   problems: Problem[];
   /** False while any check is still running. */
   complete: boolean;
+  /** Layer listings, by key into `blobs`; present when listings were asked for. */
+  layers?: Record<string, LayerSummary>;
+  /** Merged file systems, by `ImageInfo.id`; present when listings were asked for. */
+  filesystems?: Record<string, ImageFilesystemSummary>;
 }
 
 export interface Progress {
@@ -227,4 +239,62 @@ export interface Progress {
   bytesTotal: number;
   /** ms since the verification started. */
   elapsedMs: number;
+}
+
+/**
+ * Why a layer listing stopped early: a limit was reached (`entry-limit`, `byte-limit`),
+ * the tar is broken (`tar-error`), or its compressed data is (`decompress-error`).
+ */
+export type LayerStopReason = 'entry-limit' | 'byte-limit' | 'tar-error' | 'decompress-error';
+
+/** One layer's tar listing in figures (the listing itself stays in the worker). */
+export interface LayerSummary {
+  /** Real tar entries (PAX and GNU metadata records excluded). */
+  entries: number;
+  /** Whiteout entries among them (`.wh.<name>` and `.wh..wh..opq`). */
+  whiteouts: number;
+  /** Sum of the sizes of the layer's regular files. */
+  bytes: number;
+  /** Null when the whole layer was listed. */
+  stopped: LayerStopReason | null;
+  /** Problems the listing found (also in `Analysis.problems`). */
+  problems: number;
+}
+
+/** What one layer does to the file system below it (paths, children of removed directories included). */
+export interface LayerChanges {
+  added: number;
+  modified: number;
+  removed: number;
+}
+
+/** Figures of an image's merged file system; efficiency and waste as dive computes them. */
+export interface FilesystemFigures {
+  /** Paths of the extracted root file system (implied parent directories included, the root excluded). */
+  entries: number;
+  /** Sum of regular-file sizes in it, each hard-linked file counted once. */
+  bytes: number;
+  /** Sum of every size seen for the paths that occur in two or more layers. */
+  wastedBytes: number;
+  /** Σ smallest size seen per path ÷ Σ all sizes seen per path; 1 when nothing has a size. */
+  efficiency: number;
+}
+
+export interface WastedPath {
+  path: string;
+  /** All sizes seen for the path, summed (a whiteout counts what it removes, as dive counts it). */
+  bytes: number;
+  /** Indexes of the image's layers where the path occurs. */
+  layers: number[];
+}
+
+export interface ImageFilesystemSummary {
+  /** Per layer of the image, in order; null from the first layer that could not be listed completely. */
+  layers: (LayerChanges | null)[];
+  /** Null unless every layer was listed completely. */
+  figures: FilesystemFigures | null;
+  /** The largest wasted paths, largest first (at most 100). */
+  wasted: WastedPath[];
+  /** How many paths are wasted in all. */
+  wastedPaths: number;
 }

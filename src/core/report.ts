@@ -2,7 +2,7 @@
  * The report: a documented, versioned JSON description of exactly the analysis on screen
  * (docs/report.md). Bump REPORT_VERSION when a field changes meaning.
  */
-import type { Analysis, BlobInfo, Check, Platform, Problem } from './model';
+import type { Analysis, BlobInfo, Check, FilesystemFigures, LayerChanges, Platform, Problem } from './model';
 
 export const REPORT_VERSION = 1;
 
@@ -14,6 +14,10 @@ export interface ReportLayer {
   compression: string | null;
   uncompressedSize: number | null;
   verified: { size: boolean | null; digest: boolean | null; diffId: boolean | null };
+  /** Real tar entries of the layer; present when the layer was listed. */
+  entries?: number;
+  /** What the layer changes in this image; present when it and every layer below were listed. */
+  changes?: LayerChanges;
 }
 
 export interface ReportImage {
@@ -24,6 +28,8 @@ export interface ReportImage {
   present: boolean;
   verified: { manifest: boolean | null; config: boolean | null };
   layers: ReportLayer[];
+  /** The merged file system; present when every layer of the image was listed completely. */
+  filesystem?: FilesystemFigures;
 }
 
 export interface Report {
@@ -60,33 +66,47 @@ export function buildReport(analysis: Analysis): Report {
       size: source.size,
       compression: source.compression,
     },
-    images: analysis.images.map((image) => ({
-      refs: [...image.refs],
-      manifestDigest: image.manifestDigest,
-      configDigest: image.configDigest,
-      platform: image.platform,
-      present: image.present,
-      verified: {
-        manifest: image.manifestBlob ? blobFlag(analysis.blobs[image.manifestBlob]) : null,
-        config: image.configBlob ? blobFlag(analysis.blobs[image.configBlob]) : null,
-      },
-      layers: image.layers.map((l) => {
-        const blob = analysis.blobs[l.blob];
-        return {
-          digest: l.digest ?? blob?.actualDigest ?? null,
-          mediaType: blob?.mediaType || l.mediaType,
-          size: l.size ?? blob?.size ?? null,
-          diffId: l.diffId ?? blob?.actualDiffId ?? null,
-          compression: blob?.compression ?? null,
-          uncompressedSize: blob?.uncompressedSize ?? null,
-          verified: {
-            size: blob ? checkFlag(blob.sizeCheck) : null,
-            digest: blob ? (blob.sizeCheck.state === 'mismatch' ? false : checkFlag(blob.digestCheck)) : null,
-            diffId: blob ? checkFlag(blob.diffIdCheck) : null,
-          },
-        };
-      }),
-    })),
+    images: analysis.images.map((image) => {
+      const fs = analysis.filesystems?.[image.id];
+      const reported: ReportImage = {
+        refs: [...image.refs],
+        manifestDigest: image.manifestDigest,
+        configDigest: image.configDigest,
+        platform: image.platform,
+        present: image.present,
+        verified: {
+          manifest: image.manifestBlob ? blobFlag(analysis.blobs[image.manifestBlob]) : null,
+          config: image.configBlob ? blobFlag(analysis.blobs[image.configBlob]) : null,
+        },
+        layers: image.layers.map((l, i) => {
+          const blob = analysis.blobs[l.blob];
+          const listed = analysis.layers?.[l.blob];
+          const changes = fs?.layers[i];
+          const layer: ReportLayer = {
+            digest: l.digest ?? blob?.actualDigest ?? null,
+            mediaType: blob?.mediaType || l.mediaType,
+            size: l.size ?? blob?.size ?? null,
+            diffId: l.diffId ?? blob?.actualDiffId ?? null,
+            compression: blob?.compression ?? null,
+            uncompressedSize: blob?.uncompressedSize ?? null,
+            verified: {
+              size: blob ? checkFlag(blob.sizeCheck) : null,
+              digest: blob
+                ? blob.sizeCheck.state === 'mismatch'
+                  ? false
+                  : checkFlag(blob.digestCheck)
+                : null,
+              diffId: blob ? checkFlag(blob.diffIdCheck) : null,
+            },
+          };
+          if (listed) layer.entries = listed.entries;
+          if (changes) layer.changes = { ...changes };
+          return layer;
+        }),
+      };
+      if (fs?.figures) reported.filesystem = { ...fs.figures };
+      return reported;
+    }),
     problems: analysis.problems.map((p) => ({ ...p })),
   };
 }

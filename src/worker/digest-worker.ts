@@ -24,6 +24,9 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   try {
     const result = await digestBlob(msg.blob, {
       diffId: msg.diffId,
+      listing: msg.listing,
+      limits: msg.limits,
+      layer: msg.layer,
       signal: controller.signal,
       onProgress: (bytesDone) => {
         const now = performance.now();

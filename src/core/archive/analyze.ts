@@ -3,12 +3,23 @@
  * graph (reported before any layer is read), then verify every blob's size and digest
  * and every layer's diff_id, reporting progress as it goes.
  */
-import type { Analysis, BlobInfo, Check, Problem, Progress, SourceInfo } from '../model';
+import type {
+  Analysis,
+  BlobInfo,
+  Check,
+  ImageFilesystemSummary,
+  Problem,
+  Progress,
+  SourceInfo,
+} from '../model';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { createDecompressor } from '../digest/decompress';
 import { digestBlob } from '../digest/digest-blob';
 import { MAGIC_DESCRIPTION, sniff } from '../digest/magic';
+import { ImageFilesystem } from '../layers/filesystem';
+import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
+import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import { CancelledError, readBlob } from '../digest/read-blob';
 import { digestKind, sha256OfBytes } from '../digest/sha256';
 import { TarError, checksumMatches, isZeroBlock, normalizePath } from '../tar/header';
@@ -26,7 +37,16 @@ import { isOciLayout, loadOciLayout } from './oci-layout';
 /** Streams one blob and digests it; the worker runs these in a pool of workers. */
 export type BlobVerifier = (
   blob: Blob,
-  options: { diffId: boolean; onProgress: (bytesDone: number) => void; signal?: AbortSignal },
+  options: {
+    diffId: boolean;
+    onProgress: (bytesDone: number) => void;
+    signal?: AbortSignal;
+    /** Also list the layer's tar in the same pass (DigestResult.listing). */
+    listing?: boolean;
+    limits?: Partial<LayerLimits>;
+    /** Label of the layer in the listing's problems. */
+    layer?: string;
+  },
 ) => Promise<DigestResult>;
 
 export interface AnalyzeOptions {
@@ -37,6 +57,18 @@ export interface AnalyzeOptions {
   verifier?: BlobVerifier;
   /** Blobs verified at once (one per core is the measured sweet spot). */
   concurrency?: number;
+  /**
+   * List every image layer's tar in the verifying pass, summarise the listings in
+   * `Analysis.layers`, and merge each image's layers into `Analysis.filesystems`.
+   */
+  listings?: boolean;
+  /** Limits on each listed layer (defaults: DEFAULT_LAYER_LIMITS). */
+  limits?: Partial<LayerLimits>;
+  /**
+   * Receives each layer's full listing as it is made (the analysis keeps only figures,
+   * as it is posted to the page on every update): keep them to browse layers' files.
+   */
+  onListing?: (blobKey: string, listing: LayerListing) => void;
 }
 
 /** The file is not something Layerlens can read at all. */
@@ -74,7 +106,7 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
   if (magic === 'gzip') {
     source.compression = 'gzip';
     progress.bytesTotal = file.size;
-    const streamed = await streamArchive(file, early, options.signal, (done) => {
+    const streamed = await streamArchive(file, early, options, (done) => {
       progress.bytesDone = done;
       progress.elapsedMs = Date.now() - started;
       options.onUpdate?.(
@@ -115,12 +147,14 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
   await loadImages(b);
   emit();
   if (options.signal?.aborted) return cancel(b, emit);
+  const listings = new Map<string, LayerListing>();
   try {
-    await verifyBlobs(b, options, progress, emit);
+    await verifyBlobs(b, options, progress, emit, listings);
   } catch (e) {
     if (e instanceof CancelledError || options.signal?.aborted) return cancel(b, emit);
     throw e;
   }
+  if (options.listings) mergeImages(b, listings);
   b.analysis.complete = true;
   emit();
   return b.analysis;
@@ -143,13 +177,19 @@ function toArchiveFile(e: TarEntry & { truncated?: boolean }): ArchiveFile {
   };
 }
 
-/** One streamed pass over a gzip-compressed archive: keep small files, digest every blob. */
+/**
+ * One streamed pass over a gzip-compressed archive: keep small files, digest every blob
+ * and, when listings are asked for, list every blob that turns out to be a tar (which of
+ * them are layers is only known once the manifests are read).
+ */
 async function streamArchive(
   file: Blob,
   problems: Problem[],
-  signal: AbortSignal | undefined,
+  options: AnalyzeOptions,
   onProgress: (done: number) => void,
 ): Promise<ArchiveFiles> {
+  const signal = options.signal;
+  const limits = layerLimits(options.limits);
   const entries: ArchiveFile[] = [];
   const contents = new Map<string, Uint8Array>();
   const digests = new Map<string, DigestResult>();
@@ -163,7 +203,18 @@ async function streamArchive(
       const keep = f.size <= KEEP_LIMIT;
       const parts: Uint8Array[] = [];
       let digester: BlobDigester | null = null;
-      const ready = BlobDigester.create({ diffId: true }).then((d) => (digester = d));
+      // Every file is listed as if it were a layer: a document simply fails to parse, and
+      // only the listings of what the manifests name as layers are used.
+      const lister = options.listings ? new LayerLister({ limits }) : null;
+      const ready = BlobDigester.create(
+        lister
+          ? {
+              diffId: true,
+              onUncompressed: (chunk) => lister.push(chunk),
+              maxUncompressed: uncompressedLimit(f.size, limits),
+            }
+          : { diffId: true },
+      ).then((d) => (digester = d));
       return {
         async data(chunk) {
           if (!digester) await ready;
@@ -172,7 +223,9 @@ async function streamArchive(
         },
         async end() {
           if (!digester) await ready;
-          digests.set(f.path, await (digester as BlobDigester).finish());
+          const result = await (digester as BlobDigester).finish();
+          if (lister) result.listing = lister.finish(result.error);
+          digests.set(f.path, result);
           if (keep) contents.set(f.path, concat(parts, f.size));
           current = null;
         },
@@ -249,7 +302,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     const entries = await readDockerManifest(b);
     const symlinked = files.list().some((f) => f.type === 'symlink' && f.path.endsWith('/layer.tar'));
     src.layout = symlinked
-      ? 'docker-archive (layer.tar symlinks, as skopeo/podman write)'
+      ? 'manifest.json with layer.tar symlinks (skopeo, podman)'
       : 'docker save (manifest.json)';
     if (entries) await loadDockerManifest(b, entries);
   } else if (files.has('repositories') || files.list().some((f) => /^[a-f0-9]{64}\/json$/.test(f.path))) {
@@ -281,7 +334,15 @@ async function verifyBlobs(
   options: AnalyzeOptions,
   progress: Progress,
   emit: () => void,
+  listings: Map<string, LayerListing>,
 ): Promise<void> {
+  const apply = (blob: BlobInfo, file: ArchiveFile, r: DigestResult) => {
+    applyResult(b, blob, file, r);
+    if (blob.role === 'layer' && r.listing && options.listings) {
+      recordListing(b, blob, r.listing, listings);
+      options.onListing?.(blob.key, r.listing);
+    }
+  };
   const blobs = Object.values(b.analysis.blobs);
   const streamQueue: { blob: BlobInfo; file: ArchiveFile }[] = [];
   const streamed = b.analysis.source.compression !== null;
@@ -330,7 +391,7 @@ async function verifyBlobs(
       const { blob, file } = layers[next++] as { blob: BlobInfo; file: ArchiveFile };
       const pre = b.files.precomputed(file);
       if (pre) {
-        applyResult(b, blob, file, pre);
+        apply(blob, file, pre);
         emit();
         continue;
       }
@@ -346,8 +407,10 @@ async function verifyBlobs(
       if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
       let last = 0;
       try {
+        const listing = options.listings === true && blob.role === 'layer';
         const result = await verifier(slice, {
           diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
+          ...(listing ? { listing, limits: options.limits, layer: blob.expectedDigest ?? blob.key } : {}),
           signal: options.signal,
           onProgress: (done) => {
             progress.bytesDone += done - last;
@@ -358,7 +421,7 @@ async function verifyBlobs(
         });
         progress.bytesDone += file.size - last;
         blob.bytesDone = file.size;
-        applyResult(b, blob, file, result);
+        apply(blob, file, result);
       } catch (e) {
         if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
         const reason = e instanceof Error ? e.message : String(e);
@@ -421,7 +484,8 @@ function applyResult(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, r: D
     // docker-archive manifests claim no media type; say what the bytes are.
     blob.mediaType = MT.dockerLayerGzip;
   }
-  if (blob.role === 'layer' && r.error) {
+  // A listing that stopped at the uncompressed-bytes limit reports it itself (recordListing).
+  if (blob.role === 'layer' && r.error && !(r.error.code === 'limit' && r.listing)) {
     b.problem(r.error.code, r.error.message, `${file.path} (${blob.expectedDigest ?? blob.key})`);
   }
   const state = blob.diffIdCheck.state;
@@ -442,6 +506,61 @@ function applyResult(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, r: D
       `uncompressed layer hashes to ${r.diffId} but the config's rootfs.diff_ids says ${blob.expectedDiffId}`,
       `${file.path} (${blob.expectedDigest ?? blob.key})`,
     );
+  }
+}
+
+/** Keep a layer's listing and put its figures and problems into the analysis. */
+function recordListing(
+  b: AnalysisBuilder,
+  blob: BlobInfo,
+  listing: LayerListing,
+  listings: Map<string, LayerListing>,
+): void {
+  listings.set(blob.key, listing);
+  let whiteouts = 0;
+  let bytes = 0;
+  for (const e of listing.entries) {
+    if (e.whiteout) whiteouts++;
+    else if (e.type === 'file') bytes += e.size;
+  }
+  (b.analysis.layers ??= {})[blob.key] = {
+    entries: listing.tarEntries,
+    whiteouts,
+    bytes,
+    stopped: listing.stopped,
+    problems: listing.problems.length,
+  };
+  // Listings made where the layer was not known (a digest worker that was not told, a
+  // streamed archive) name only the entry: add the layer.
+  const label = blob.expectedDigest ?? blob.key;
+  for (const p of listing.problems) {
+    b.analysis.problems.push(listing.layer ? { ...p } : { ...p, where: `${p.where} (layer ${label})` });
+  }
+}
+
+/**
+ * Merge each image's layers in order. Per-layer changes need every layer up to that one;
+ * the whole-image figures need them all, each listed completely.
+ */
+function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListing>): void {
+  for (const image of b.analysis.images) {
+    if (!image.present || image.layers.length === 0) continue;
+    const complete: LayerListing[] = [];
+    for (const l of image.layers) {
+      const listing = listings.get(l.blob);
+      if (!listing || listing.stopped) break;
+      complete.push(listing);
+    }
+    if (complete.length === 0) continue;
+    const fs = ImageFilesystem.build(complete);
+    const all = complete.length === image.layers.length;
+    const summary: ImageFilesystemSummary = {
+      layers: image.layers.map((_, i) => fs.layers[i]?.changes ?? null),
+      figures: all ? fs.figures : null,
+      wasted: all ? fs.wasted.slice(0, 100) : [],
+      wastedPaths: all ? fs.wasted.length : 0,
+    };
+    (b.analysis.filesystems ??= {})[image.id] = summary;
   }
 }
 

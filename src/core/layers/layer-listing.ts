@@ -17,7 +17,10 @@ import type { TarEntry, TarEntryType } from '../tar/header';
 import { TarStreamParser } from '../tar/tar-stream';
 
 /** Entry types that reach a listing: PAX and GNU metadata records are applied, never listed. */
-export type ListingEntryType = Exclude<TarEntryType, 'pax-header' | 'pax-global' | 'gnu-longname' | 'gnu-longlink'>;
+export type ListingEntryType = Exclude<
+  TarEntryType,
+  'pax-header' | 'pax-global' | 'gnu-longname' | 'gnu-longlink'
+>;
 
 export type WhiteoutKind = 'file' | 'opaque';
 
@@ -49,6 +52,8 @@ export interface LayerListing {
   tarEntries: number;
   /** Uncompressed tar bytes handed to the parser. */
   bytesRead: number;
+  /** Entries whose path an earlier entry of the layer already had. */
+  duplicates: number;
   problems: Problem[];
   /** Problems beyond `maxProblems`: counted, not kept. */
   problemsDropped: number;
@@ -150,6 +155,7 @@ export class LayerListingBuilder {
   private readonly problems: Problem[] = [];
   private problemsDropped = 0;
   private tarEntries = 0;
+  private duplicates = 0;
   private stoppedBy: LayerStopReason | null = null;
   bytesRead = 0;
 
@@ -177,12 +183,16 @@ export class LayerListingBuilder {
     this.problems.push({ code, message, where: this.where(what), severity });
   }
 
-  /** Stop recording; later entries are ignored. The first reason wins. */
+  /**
+   * Stop recording; later entries are ignored. The first reason wins. A limit is a
+   * warning (the layer may be fine, only too big to list); a broken tar is an error.
+   */
   stop(reason: LayerStopReason, problem?: { code: ProblemCode; message: string; where: string }): void {
     if (this.stoppedBy) return;
     this.stoppedBy = reason;
+    const severity = reason === 'entry-limit' || reason === 'byte-limit' ? 'warning' : 'error';
     // Always kept, even past maxProblems: it says why the listing is incomplete.
-    if (problem) this.problems.push({ ...problem, where: this.where(problem.where), severity: 'error' });
+    if (problem) this.problems.push({ ...problem, where: this.where(problem.where), severity });
   }
 
   /** Record one real entry. Returns false once the listing has stopped. */
@@ -263,6 +273,7 @@ export class LayerListingBuilder {
       }
     }
     if (this.seen.has(path)) {
+      this.duplicates++;
       this.problem(
         'duplicate-entry',
         `"${shown(path) || '.'}" appears more than once in the layer; the last one wins when it is extracted`,
@@ -318,6 +329,7 @@ export class LayerListingBuilder {
       entries: this.entries,
       tarEntries: this.tarEntries,
       bytesRead: this.bytesRead,
+      duplicates: this.duplicates,
       problems: this.problems,
       problemsDropped: this.problemsDropped,
       stopped: this.stoppedBy,
@@ -328,24 +340,15 @@ export class LayerListingBuilder {
 export interface LayerListerOptions {
   layer?: string;
   limits?: Partial<LayerLimits>;
-  /**
-   * The bytes may not be a tar at all (entries of a streamed outer archive: JSON documents
-   * as well as layers). When nothing parses as a tar header, `finish()` returns null
-   * instead of reporting a broken tar.
-   */
-  optional?: boolean;
 }
 
 /** Parse the uncompressed tar of a layer as it streams and list it. */
 export class LayerLister {
   private readonly builder: LayerListingBuilder;
   private readonly parser: TarStreamParser;
-  private readonly optional: boolean;
-  private notTar = false;
 
   constructor(options: LayerListerOptions = {}) {
     this.builder = new LayerListingBuilder(options.layer ?? '', options.limits);
-    this.optional = options.optional ?? false;
     this.parser = new TarStreamParser({ entry: (e) => void this.builder.add(e) });
   }
 
@@ -355,7 +358,7 @@ export class LayerLister {
 
   /** Feed uncompressed bytes. Never throws: a broken tar stops the listing with a problem. */
   async push(chunk: Uint8Array): Promise<void> {
-    if (this.builder.stopped || this.notTar) return;
+    if (this.builder.stopped) return;
     this.builder.bytesRead += chunk.length;
     // After the end-of-archive marker nothing more is read (GNU tar ignores what follows).
     if (this.parser.ended) return;
@@ -367,10 +370,6 @@ export class LayerLister {
   }
 
   private fail(e: unknown): void {
-    if (this.optional && this.parser.entries === 0 && !this.parser.ended) {
-      this.notTar = true;
-      return;
-    }
     if (e instanceof TarError) {
       this.builder.stop('tar-error', {
         code: e.code,
@@ -387,8 +386,7 @@ export class LayerLister {
    * Close the listing. `decompression` is the digester's error, if any: a layer whose
    * decompression stopped (limit, corrupt data) has an incomplete listing.
    */
-  finish(decompression?: { code: string; message: string } | null): LayerListing | null {
-    if (this.notTar) return null;
+  finish(decompression?: { code: string; message: string } | null): LayerListing {
     if (decompression) {
       if (decompression.code === 'limit') {
         this.builder.stop('byte-limit', {
@@ -406,7 +404,6 @@ export class LayerLister {
       } catch (e) {
         this.fail(e);
       }
-      if (this.notTar) return null;
     }
     return this.builder.finish();
   }
@@ -415,9 +412,9 @@ export class LayerLister {
 /** List a layer whose uncompressed tar is in memory (tests, small layers). */
 export async function listLayerBytes(
   tar: Uint8Array,
-  options: Omit<LayerListerOptions, 'optional'> = {},
+  options: LayerListerOptions = {},
 ): Promise<LayerListing> {
-  const lister = new LayerLister({ ...options, optional: false });
+  const lister = new LayerLister(options);
   await lister.push(tar);
-  return lister.finish() as LayerListing;
+  return lister.finish();
 }

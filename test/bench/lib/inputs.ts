@@ -169,7 +169,9 @@ export function blobPath(layoutDir: string, digest: string): string {
 
 /** Reads the (single) image of an extracted OCI layout. */
 export function readOciLayout(dir: string): { layers: OciDescriptor[]; diffIds: string[] } {
-  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: OciDescriptor[] };
+  const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+    manifests: OciDescriptor[];
+  };
   const manifestDesc = index.manifests[0];
   if (!manifestDesc) throw new Error(`${dir}/index.json lists no manifest`);
   const manifest = JSON.parse(readFileSync(blobPath(dir, manifestDesc.digest), 'utf8')) as {
@@ -212,7 +214,17 @@ export function loadOrCreateInputs(ws: Workspace, fresh: boolean, log: (s: strin
 
 function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   const W = ws.work;
-  for (const p of ['oci-layout', 'bundle', 'bench-docker.tar', 'bench-oci.tar', 'oci-extract', 'big-layer.tar', 'big-layer.tar.zst', 'inputs.json', 'containers-shadow']) {
+  for (const p of [
+    'oci-layout',
+    'bundle',
+    'bench-docker.tar',
+    'bench-oci.tar',
+    'oci-extract',
+    'big-layer.tar',
+    'big-layer.tar.zst',
+    'inputs.json',
+    'containers-shadow',
+  ]) {
     rmSync(path.join(W, p), { recursive: true, force: true });
   }
   mkdirSync(W, { recursive: true });
@@ -226,7 +238,10 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
     `Real-files layer: a copy of this machine's ${REAL_TREE} (${realFiles} entries, ${(realBytes / 1e6).toFixed(0)} MB apparent), ` +
       'copied into the bundle and packed with umoci repack. debootstrap was not used: it needs a Debian mirror, and this machine is offline.',
   );
-  const synthTotal = Math.max(SYNTH_MIN, Math.ceil((DOCKER_MIN_BYTES * 1.05 - realBytes) / SYNTH_FILE) * SYNTH_FILE);
+  const synthTotal = Math.max(
+    SYNTH_MIN,
+    Math.ceil((DOCKER_MIN_BYTES * 1.05 - realBytes) / SYNTH_FILE) * SYNTH_FILE,
+  );
   const mix =
     '4 MiB files cycling random, random, log-like text, fixed-width records (xorshift128, fixed seed, mtime 2024-01-01): half incompressible';
 
@@ -270,7 +285,9 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
     wrap = (cmd) =>
       `unshare --mount --propagation private bash -c 'mount --bind ${ws.rel(shadow)} /var/lib/containers && ${cmd}'`;
   } catch {
-    notes.push('skopeo ran without a private mount namespace (unshare unavailable): its blob-info cache is the machine one.');
+    notes.push(
+      'skopeo ran without a private mount namespace (unshare unavailable): its blob-info cache is the machine one.',
+    );
   }
   const docker = path.join(W, 'bench-docker.tar');
   const oci = path.join(W, 'bench-oci.tar');
@@ -285,7 +302,8 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   rmSync(shadow, { recursive: true, force: true });
 
   const dockerSize = statSync(docker).size;
-  if (dockerSize < DOCKER_MIN_BYTES) notes.push(`WARNING: the docker-archive is only ${dockerSize} bytes (< 500 MB).`);
+  if (dockerSize < DOCKER_MIN_BYTES)
+    notes.push(`WARNING: the docker-archive is only ${dockerSize} bytes (< 500 MB).`);
 
   // The blobs of the OCI archive, for the per-layer baselines and the library page.
   const extract = path.join(W, 'oci-extract');
@@ -309,13 +327,18 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   ws.run(`gzip -dc ${big.blobPath} > ${ws.rel(bigTar)}`);
   ws.run(`zstd -3 -q -f ${ws.rel(bigTar)} -o ${ws.rel(bigZst)}`);
   const tarSha = sha256Hex(sh(`sha256sum ${bigTar}`));
-  if (tarSha !== big.diffId) throw new Error(`gzip -dc of ${big.digest} gives ${tarSha}, config says ${big.diffId}`);
+  if (tarSha !== big.diffId)
+    throw new Error(`gzip -dc of ${big.digest} gives ${tarSha}, config says ${big.diffId}`);
   const tarEntries = Number(sh(`tar -tf ${bigTar} | wc -l`).trim());
   const zstdDigest = sha256Hex(sh(`sha256sum ${bigZst}`));
 
   const dockerManifest = JSON.parse(sh(`tar -xOf ${docker} manifest.json`)) as { Layers: string[] }[];
   const dockerLayerDigests = (dockerManifest[0]?.Layers ?? []).map(
-    (p) => `sha256:${path.basename(p).replace(/\.tar$/, '').replace(/^sha256[:/]?/, '')}`,
+    (p) =>
+      `sha256:${path
+        .basename(p)
+        .replace(/\.tar$/, '')
+        .replace(/^sha256[:/]?/, '')}`,
   );
 
   const inputs: Inputs = {

@@ -3,6 +3,7 @@
  * (so it can import src/core and the packages), one fresh page per measurement, browser RSS
  * sampled from /proc while the page works.
  */
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Browser } from '@playwright/test';
@@ -10,7 +11,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import type { BenchInput, BenchOutcome } from '../page/bench-page';
 import type { Inputs } from './inputs';
 import type { NativeFigures } from './native';
-import { RssSampler, median, sleep } from './proc';
+import { CpuWatch, RssSampler, median, sleep, type QuietGate } from './proc';
 import { MB, MiB, result, type Baseline, type Result } from './results';
 
 export async function freePort(): Promise<number> {
@@ -24,7 +25,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startBenchPageServer(repo: string, work: string): Promise<{ server: ViteDevServer; url: string }> {
+export async function startBenchPageServer(
+  repo: string,
+  work: string,
+): Promise<{ server: ViteDevServer; url: string }> {
   const port = await freePort();
   const server = await createServer({
     configFile: false,
@@ -51,67 +55,94 @@ export async function startBenchPageServer(repo: string, work: string): Promise<
 
 interface CaseSpec {
   name: string;
+  input: BenchInput;
   baseline: (n: NativeFigures) => Baseline;
   check: (o: BenchOutcome, inputs: Inputs) => string | null;
 }
 
 const sameBytes = (o: BenchOutcome, inputs: Inputs) =>
-  o.bytesOut === inputs.bigLayer.tarSize ? null : `output ${o.bytesOut} bytes, expected ${inputs.bigLayer.tarSize}`;
+  o.bytesOut === inputs.bigLayer.tarSize
+    ? null
+    : `output ${o.bytesOut} bytes, expected ${inputs.bigLayer.tarSize}`;
 
 const CASES: CaseSpec[] = [
   {
     name: 'sha256 hash-wasm + BYOB (project readBlob + createIncrementalSha256)',
+    input: 'plain',
     baseline: (n) => ({ tool: 'sha256sum', value: n.bigLayerSha256, unit: 'MB/s' }),
     check: (o, i) => (o.digest === i.bigLayer.diffId ? null : `digest ${o.digest} ≠ ${i.bigLayer.diffId}`),
   },
   {
     name: 'sha256 crypto.subtle.digest on whole arrayBuffer()',
+    input: 'plain',
     baseline: (n) => ({ tool: 'sha256sum', value: n.bigLayerSha256, unit: 'MB/s' }),
     check: (o, i) => (o.digest === i.bigLayer.diffId ? null : `digest ${o.digest} ≠ ${i.bigLayer.diffId}`),
   },
   {
     name: 'gunzip DecompressionStream + BYOB (project createDecompressor)',
+    input: 'gzip',
     baseline: (n) => ({ tool: 'gzip -dc >/dev/null', value: n.bigLayerGunzip, unit: 'MB/s in' }),
     check: sameBytes,
   },
   {
     name: 'gunzip pako Inflate (streaming) + BYOB',
+    input: 'gzip',
     baseline: (n) => ({ tool: 'gzip -dc >/dev/null', value: n.bigLayerGunzip, unit: 'MB/s in' }),
     check: sameBytes,
   },
   {
     name: 'unzstd fzstd Decompress (streaming) + BYOB',
+    input: 'zstd',
     baseline: (n) => ({ tool: 'zstd -dc >/dev/null', value: n.bigLayerZstd, unit: 'MB/s in' }),
     check: sameBytes,
   },
   {
     name: 'unzstd zstddec ZSTDDecoder.decode (whole buffer)',
+    input: 'zstd',
     baseline: (n) => ({ tool: 'zstd -dc >/dev/null', value: n.bigLayerZstd, unit: 'MB/s in' }),
     check: sameBytes,
   },
   {
     name: 'tar headers: project TarStreamParser + BYOB',
+    input: 'plain',
     baseline: (n) => ({ tool: 'tar -tf >/dev/null', value: n.bigLayerTarList, unit: 'MB/s' }),
-    check: (o, i) => (o.entries === i.bigLayer.tarEntries ? null : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`),
+    check: (o, i) =>
+      o.entries === i.bigLayer.tarEntries
+        ? null
+        : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`,
   },
   {
     name: 'tar headers: js-untar untar(arrayBuffer)',
+    input: 'plain',
     baseline: (n) => ({ tool: 'tar -tf >/dev/null', value: n.bigLayerTarList, unit: 'MB/s' }),
-    check: (o, i) => (o.entries === i.bigLayer.tarEntries ? null : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`),
+    check: (o, i) =>
+      o.entries === i.bigLayer.tarEntries
+        ? null
+        : `${o.entries} entries, tar -tf lists ${i.bigLayer.tarEntries}`,
   },
   {
     name: 'layer one pass, gzip: project digestBlob (digest + gunzip + diff_id)',
+    input: 'gzip',
     baseline: (n) => ({ tool: 'gzip -dc | sha256sum', value: n.bigLayerGunzipSha256, unit: 'MB/s in' }),
     check: (o, i) =>
-      o.digest === i.bigLayer.gzipDigest && o.diffId === i.bigLayer.diffId ? null : `digest ${o.digest}, diff_id ${o.diffId}`,
+      o.digest === i.bigLayer.gzipDigest && o.diffId === i.bigLayer.diffId
+        ? null
+        : `digest ${o.digest}, diff_id ${o.diffId}`,
   },
   {
     name: 'layer one pass, zstd: project digestBlob (digest + fzstd + diff_id)',
+    input: 'zstd',
     baseline: (n) => ({ tool: 'zstd -dc | sha256sum', value: n.bigLayerZstdSha256, unit: 'MB/s in' }),
     check: (o, i) =>
-      o.digest === i.bigLayer.zstdDigest && o.diffId === i.bigLayer.diffId ? null : `digest ${o.digest}, diff_id ${o.diffId}`,
+      o.digest === i.bigLayer.zstdDigest && o.diffId === i.bigLayer.diffId
+        ? null
+        : `digest ${o.digest}, diff_id ${o.diffId}`,
   },
 ];
+
+function fileSize(files: Record<BenchInput, string>, spec: CaseSpec): number {
+  return statSync(files[spec.input]).size;
+}
 
 interface CaseRun {
   mbs: number;
@@ -121,6 +152,7 @@ interface CaseRun {
   idleMiB: number;
   peakByTypeMiB: Record<string, number>;
   outcome: BenchOutcome;
+  otherCores: number;
 }
 
 async function runCase(
@@ -147,15 +179,17 @@ async function runCase(
     await sleep(700);
     const idle = sampler.medianKiB(sampler.now() - 500, sampler.now());
     const tStart = sampler.now();
+    const cpu = new CpuWatch();
     let outcome: BenchOutcome;
     try {
-      outcome = await page.evaluate(
-        ([n, size]) => window.bench.run(n, { uncompressedSize: size }),
-        [name, inputs.bigLayer.tarSize] as const,
-      );
+      outcome = await page.evaluate(([n, size]) => window.bench.run(n, { uncompressedSize: size }), [
+        name,
+        inputs.bigLayer.tarSize,
+      ] as const);
     } finally {
       sampler.stop();
     }
+    const otherCores = cpu.stop().otherCores;
     if (errors.length) throw new Error(errors.join('; '));
     const peak = sampler.peak(tStart)!;
     return {
@@ -164,8 +198,11 @@ async function runCase(
       growthMiB: (peak.totalKiB - idle) / 1024,
       peakMiB: peak.totalKiB / 1024,
       idleMiB: idle / 1024,
-      peakByTypeMiB: Object.fromEntries(Object.entries(peak.byType).map(([k, v]) => [k, Math.round(v / 1024)])),
+      peakByTypeMiB: Object.fromEntries(
+        Object.entries(peak.byType).map(([k, v]) => [k, Math.round(v / 1024)]),
+      ),
       outcome,
+      otherCores,
     };
   } catch (e) {
     const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -182,6 +219,7 @@ export async function runLibraries(
   native: NativeFigures,
   runs: number,
   repo: string,
+  gate: QuietGate,
   log: (s: string) => void,
 ): Promise<Result[]> {
   const files: Record<BenchInput, string> = {
@@ -195,12 +233,13 @@ export async function runLibraries(
     let failure: string | null = null;
     for (let i = 0; i < runs && !failure; i++) {
       try {
+        await gate.wait(spec.name);
         const r = await runCase(browser, url, inputs, spec.name, files);
         const wrong = spec.check(r.outcome, inputs);
         if (wrong) failure = `wrong result: ${wrong}`;
         done.push(r);
         log(
-          `  ${spec.name}: ${r.mbs.toFixed(1)} MB/s, ${(r.ms / 1000).toFixed(2)} s, +${r.growthMiB.toFixed(0)} MiB RSS` +
+          `  ${spec.name}: ${r.mbs.toFixed(1)} MB/s, ${(r.ms / 1000).toFixed(2)} s, +${r.growthMiB.toFixed(0)} MiB RSS, other load ${r.otherCores.toFixed(2)} cores` +
             (wrong ? ` — WRONG: ${wrong}` : ''),
         );
       } catch (e) {
@@ -226,13 +265,17 @@ export async function runLibraries(
       result('library', spec.name, value, baseline.unit, {
         baseline,
         runs: done.map((r) => r.mbs),
+        otherCores: done.length ? median(done.map((r) => r.otherCores)) : undefined,
         note: failure ?? undefined,
         detail,
       }),
-      result('library', `  ↳ RSS growth (browser processes)`, done.length ? median(done.map((r) => r.growthMiB)) : null, 'MiB', {
-        runs: done.map((r) => r.growthMiB),
-        note: `input ${((done[0]?.outcome.bytesIn ?? 0) / MiB).toFixed(0)} MiB`,
-      }),
+      result(
+        'library',
+        `  ↳ peak RSS growth, input ${(fileSize(files, spec) / MiB).toFixed(0)} MiB`,
+        done.length ? median(done.map((r) => r.growthMiB)) : null,
+        'MiB',
+        { runs: done.map((r) => r.growthMiB) },
+      ),
     );
   }
   return results;

@@ -44,7 +44,8 @@ export function timed(command: string, workDir: string, options: { cwd?: string 
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`command failed (${r.status ?? r.signal}): ${command}\n${r.stderr.trim()}`);
+  if (r.status !== 0)
+    throw new Error(`command failed (${r.status ?? r.signal}): ${command}\n${r.stderr.trim()}`);
   let maxRssKiB: number | null = null;
   try {
     const [, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(',');
@@ -212,4 +213,110 @@ export async function idleBaseline(ms = 1000): Promise<{ kiB: number; byType: Re
   const kiB = sampler.medianKiB(-Infinity, Infinity);
   const last = sampler.samples.at(-1)!;
   return { kiB, byType: last.byType };
+}
+
+// ------------------------------------------------------------------ background CPU load
+
+const CLK_TCK = 100;
+
+function busyJiffies(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+}
+
+/** utime+stime+cutime+cstime of this process and every live descendant (jiffies). */
+function ourJiffies(): number {
+  const children = new Map<number, number[]>();
+  const times = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(name);
+      const ppid = Number(rest[1]);
+      // fields 14-17 (utime stime cutime cstime) are rest[11..14]
+      times.set(pid, Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]));
+      const list = children.get(ppid);
+      if (list) list.push(pid);
+      else children.set(ppid, [pid]);
+    } catch {
+      // exited
+    }
+  }
+  let sum = 0;
+  const stack = [process.pid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    sum += times.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return sum;
+}
+
+export interface CpuUse {
+  /** Cores kept busy by processes outside this benchmark during the window. */
+  otherCores: number;
+  /** Cores used by the benchmark (Node, the tools it ran, Chromium). */
+  ourCores: number;
+  seconds: number;
+}
+
+/** Measures how busy the machine was with other people's work during a window. */
+export class CpuWatch {
+  private readonly t0 = performance.now();
+  private readonly busy0 = busyJiffies();
+  private readonly ours0 = ourJiffies();
+
+  stop(): CpuUse {
+    const seconds = (performance.now() - this.t0) / 1000;
+    const busy = busyJiffies() - this.busy0;
+    const ours = ourJiffies() - this.ours0;
+    return {
+      otherCores: Math.max(0, (busy - ours) / CLK_TCK / seconds),
+      ourCores: ours / CLK_TCK / seconds,
+      seconds,
+    };
+  }
+}
+
+/** Background load right now, over `ms`. */
+export async function backgroundLoad(ms = 3000): Promise<CpuUse> {
+  const w = new CpuWatch();
+  await sleep(ms);
+  return w.stop();
+}
+
+/**
+ * Waits for other people's work on this shared machine to calm down before a measurement,
+ * within a budget of waiting for the whole run so the benchmark still ends in time.
+ */
+export class QuietGate {
+  waitedMs = 0;
+  constructor(
+    private budgetMs: number,
+    private readonly threshold = 0.35,
+    private readonly log: (s: string) => void = () => {},
+  ) {}
+
+  async wait(what: string): Promise<CpuUse> {
+    let load = await backgroundLoad(1000);
+    if (load.otherCores < this.threshold) return load;
+    const t0 = performance.now();
+    this.log(`  (other processes keep ${load.otherCores.toFixed(2)} cores busy; waiting before ${what} …)`);
+    while (load.otherCores >= this.threshold && performance.now() - t0 < this.budgetMs) {
+      load = await backgroundLoad(2000);
+    }
+    const waited = performance.now() - t0;
+    this.waitedMs += waited;
+    this.budgetMs = Math.max(0, this.budgetMs - waited);
+    this.log(
+      load.otherCores < this.threshold
+        ? `  (quiet after ${(waited / 1000).toFixed(0)} s)`
+        : `  (still ${load.otherCores.toFixed(2)} busy cores after ${(waited / 1000).toFixed(0)} s; measuring anyway)`,
+    );
+    return load;
+  }
 }

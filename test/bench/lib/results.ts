@@ -19,6 +19,8 @@ export interface Result {
   met: boolean | null;
   /** Every run's value when there were several (value is their median). */
   runs?: number[];
+  /** Cores kept busy by other people's processes while it was measured (median over runs). */
+  otherCores?: number;
   note?: string;
   detail?: unknown;
 }
@@ -37,7 +39,7 @@ export function result(
       : baseline && value !== null && baseline.value > 0
         ? value / baseline.value
         : null;
-  return { group, name, value, unit, baseline, ratio, goal: null, met: null, ...extra, ...{ ratio } };
+  return { group, name, value, unit, goal: null, met: null, ...extra, baseline, ratio };
 }
 
 /** MB = 10^6 bytes throughout, as sha256sum-style tools and the notes count them. */
@@ -52,13 +54,13 @@ export function fmt(v: number | null, digits?: number): string {
 }
 
 export function table(results: Result[]): string {
-  const head = ['name', 'figure', 'unit', 'baseline', 'ratio', 'goal', 'met?'];
+  const head = ['name', 'figure', 'unit', 'baseline', 'ratio', 'goal', 'met?', 'bg load'];
   const rows: string[][] = [];
   let group = '';
   for (const r of results) {
     if (r.group !== group) {
       group = r.group;
-      rows.push([`[${group}]`, '', '', '', '', '', '']);
+      rows.push([`[${group}]`, '', '', '', '', '', '', '']);
     }
     rows.push([
       r.name,
@@ -68,6 +70,7 @@ export function table(results: Result[]): string {
       r.ratio === null ? '—' : `${fmt(r.ratio, 2)}×`,
       r.goal ?? '—',
       r.met === null ? '—' : r.met ? 'yes' : 'NO',
+      r.otherCores === undefined ? '' : `${fmt(r.otherCores, 2)} cores`,
     ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

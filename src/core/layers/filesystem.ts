@@ -1,0 +1,463 @@
+/**
+ * Layer file systems: apply an image's layer listings in order, as extracting them would
+ * (`umoci unpack`, a container runtime's snapshotter), to get what each layer changes, the
+ * merged file system after any layer, and dive's efficiency figures.
+ *
+ * The overlay rules are the OCI image-spec's (layer.md "Changesets", "Whiteouts"):
+ * - an entry replaces the same path from lower layers; a directory over a lower directory
+ *   merges with it (only its metadata changes), a non-directory over a directory replaces
+ *   the whole subtree;
+ * - `.wh.<name>` removes `<name>` (and everything under it) from the lower layers, and
+ *   `.wh..wh..opq` hides every lower entry of its directory ("Opaque Whiteout"). Both
+ *   "MUST only apply to resources in lower/parent layers", so they are applied before the
+ *   layer's own entries, and whiteout files never appear in the merged file system.
+ *
+ * The tree is one small object per path, with children in a Map for directories; 200,000
+ * entries take tens of MB and merge in well under a second (test/unit/layers.test.ts).
+ */
+import type { FilesystemFigures, LayerChanges, WastedPath } from '../model';
+import type { LayerListing, ListingEntry, ListingEntryType } from './layer-listing';
+
+/** A path of the merged file system. */
+export class FsNode {
+  /** Directories only (null for everything else). */
+  children: Map<string, FsNode> | null;
+  /**
+   * Regular files and hard links: the file's size. Directories: the bytes of the files
+   * below them, each hard-linked file counted once (set when a tree is finished).
+   */
+  size = 0;
+  /** Identity of a regular file's content, shared by hard links to it; 0 for the rest. */
+  ino = 0;
+  /** Set when the node is removed while a layer is applied. */
+  gone = false;
+
+  constructor(
+    readonly name: string,
+    public parent: FsNode | null,
+    /** The tar entry that made this path; null for a directory only implied by deeper paths. */
+    public entry: ListingEntry | null,
+    /** Index of the layer that last wrote this path. */
+    public layer: number,
+    /** Index of the layer that created this node (a directory keeps it when later layers merge into it). */
+    readonly born: number,
+    directory: boolean,
+  ) {
+    this.children = directory ? new Map() : null;
+  }
+
+  get path(): string {
+    if (!this.parent) return '';
+    const names = [this.name];
+    for (let n = this.parent; n.parent; n = n.parent) names.push(n.name);
+    return names.reverse().join('/');
+  }
+
+  get type(): ListingEntryType {
+    return this.children || !this.entry ? 'directory' : this.entry.type;
+  }
+
+  /** Children in code-unit order of their names. */
+  sortedChildren(): FsNode[] {
+    if (!this.children) return [];
+    return [...this.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
+
+/** The merged file system after some layer. */
+export class MergedTree {
+  constructor(
+    readonly root: FsNode,
+    /** Paths, implied parent directories included, the root excluded. */
+    readonly entries: number,
+    /** Bytes of the regular files, each hard-linked file once. */
+    readonly bytes: number,
+  ) {}
+
+  /** The node at a normalised path (`''` is the root), or null. */
+  get(path: string): FsNode | null {
+    return find(this.root, path);
+  }
+
+  /** Every path but the root, parents before children. */
+  *walk(): IterableIterator<FsNode> {
+    const stack: FsNode[] = [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop() as FsNode;
+      if (n !== this.root) yield n;
+      if (n.children) for (const c of n.children.values()) stack.push(c);
+    }
+  }
+}
+
+/** Paths a layer changes, relative to the file system below it. */
+export interface ChangedPaths {
+  /** Not there below, there after the layer (implied parent directories included). */
+  added: string[];
+  /** There below, and replaced by (or, for a directory, merged with) an entry of the layer. */
+  modified: string[];
+  /** There below, gone after the layer: everything a whiteout or a replacement removes, children included. */
+  removed: string[];
+}
+
+export interface LayerResult {
+  /** Real tar entries of the layer (PAX and GNU metadata records excluded). */
+  entries: number;
+  changes: LayerChanges;
+  paths: ChangedPaths;
+}
+
+function find(root: FsNode, path: string): FsNode | null {
+  if (path === '') return root;
+  let node = root;
+  let start = 0;
+  for (;;) {
+    const slash = path.indexOf('/', start);
+    const child = node.children?.get(slash < 0 ? path.slice(start) : path.slice(start, slash));
+    if (!child) return null;
+    if (slash < 0) return child;
+    node = child;
+    start = slash + 1;
+  }
+}
+
+const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
+
+/** Tar sizes of everything in a subtree (directories and hard links have none). */
+function tarBytes(node: FsNode): number {
+  let sum = 0;
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop() as FsNode;
+    sum += n.entry?.size ?? 0;
+    if (n.children) for (const c of n.children.values()) stack.push(c);
+  }
+  return sum;
+}
+
+/**
+ * dive's efficiency (wagoodman/dive, filetree/efficiency.go): every layer's leaf entries
+ * (a directory entry with entries below it in the same layer is not a leaf) are occurrences
+ * of their path, with their tar size; a whiteout is an occurrence of the path it removes,
+ * sized as dive sizes it: the sum of the lower subtree when that is a directory, 0 when it
+ * is a file (so a deleted file's bytes all count as waste: its smallest size is 0), and no
+ * occurrence at all when the path is not there below. dive has no rule for an opaque
+ * whiteout; it is taken as a whiteout of each lower entry it hides.
+ * Score = Σ paths' smallest size ÷ Σ paths' summed sizes (1 when that is 0); wasted bytes =
+ * Σ summed sizes of the paths that occur in two or more layers.
+ */
+class Efficiency {
+  private readonly index = new Map<string, number>();
+  private readonly paths: string[] = [];
+  private readonly min: number[] = [];
+  private readonly sum: number[] = [];
+  private readonly first: number[] = [];
+  /** Layers of the paths that occur more than once. */
+  private readonly repeated = new Map<number, number[]>();
+
+  private occur(path: string, size: number, layer: number): void {
+    const k = this.index.get(path);
+    if (k === undefined) {
+      this.index.set(path, this.paths.length);
+      this.paths.push(path);
+      this.min.push(size);
+      this.sum.push(size);
+      this.first.push(layer);
+      return;
+    }
+    this.sum[k] = (this.sum[k] as number) + size;
+    if (size < (this.min[k] as number)) this.min[k] = size;
+    const layers = this.repeated.get(k);
+    if (layers) layers.push(layer);
+    else this.repeated.set(k, [this.first[k] as number, layer]);
+  }
+
+  /** Count a layer's occurrences; `root` is the file system below the layer. */
+  account(root: FsNode, listing: LayerListing, layer: number): void {
+    // A layer's tree has one node per path: a repeated path counts once, as its last entry.
+    let last: Iterable<ListingEntry> = listing.entries;
+    if (listing.duplicates > 0) {
+      const byPath = new Map<string, ListingEntry>();
+      for (const e of listing.entries) byPath.set(e.path, e);
+      last = byPath.values();
+    }
+    const inner = new Set<string>();
+    let previous = '/'; // the parent directory of the previous entry: tars list siblings together
+    for (const { path: p } of listing.entries) {
+      const slash = p.lastIndexOf('/');
+      if (slash === previous.length && p.startsWith(previous)) continue;
+      for (let j = slash; j > 0; j = p.lastIndexOf('/', j - 1)) {
+        const dir = p.slice(0, j);
+        if (inner.has(dir)) break; // its own parents are in already
+        inner.add(dir);
+      }
+      if (slash > 0) previous = p.slice(0, slash);
+    }
+    for (const e of last) {
+      const p = e.path;
+      if (p === '') continue;
+      if (e.whiteout === 'file') {
+        const n = find(root, e.target as string);
+        if (n && n !== root) this.occur(e.target as string, n.children ? tarBytes(n) : 0, layer);
+      } else if (e.whiteout === 'opaque') {
+        const n = find(root, e.target as string);
+        if (n?.children) {
+          for (const c of n.children.values()) {
+            this.occur(join(e.target as string, c.name), c.children ? tarBytes(c) : 0, layer);
+          }
+        }
+      } else if (!inner.has(p)) {
+        this.occur(p, e.size, layer);
+      }
+    }
+  }
+
+  result(): { wastedBytes: number; efficiency: number; wasted: WastedPath[] } {
+    let minimum = 0;
+    let discovered = 0;
+    for (let k = 0; k < this.paths.length; k++) {
+      minimum += this.min[k] as number;
+      discovered += this.sum[k] as number;
+    }
+    let wastedBytes = 0;
+    const wasted: WastedPath[] = [];
+    for (const [k, layers] of this.repeated) {
+      const bytes = this.sum[k] as number;
+      wastedBytes += bytes;
+      // dive lists zero-byte repeats too (empty directories, whiteouts of files); they
+      // waste nothing, so they are left out of the list.
+      if (bytes > 0) wasted.push({ path: this.paths[k] as string, bytes, layers });
+    }
+    wasted.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { wastedBytes, efficiency: discovered === 0 ? 1 : minimum / discovered, wasted };
+  }
+}
+
+/** Applies listings one after the other to one tree. */
+class Merger {
+  readonly root = new FsNode('', null, null, -1, -1, true);
+  private nextIno = 1;
+  /** The parent directory of the previous entry: tars list a directory's entries together. */
+  private cachePath: string | null = null;
+  private cacheNode: FsNode | null = null;
+
+  constructor(private readonly efficiency: Efficiency | null) {}
+
+  /** Paths removed while applying the layer → whether they existed below it. */
+  private removed = new Map<string, boolean>();
+  /** Nodes the layer creates (implied directories included), and their paths. */
+  private created: FsNode[] = [];
+  private createdPaths: string[] = [];
+  /** Paths of lower directories the layer merges a directory entry into. */
+  private merged: string[] = [];
+
+  apply(listing: LayerListing, layer: number): ChangedPaths {
+    this.efficiency?.account(this.root, listing, layer);
+    // Whiteouts first: they apply to the lower layers only, wherever they sit in the tar.
+    for (const e of listing.entries) {
+      if (e.whiteout === 'file') {
+        const n = find(this.root, e.target as string);
+        if (n && n !== this.root) this.remove(n, e.target as string, layer);
+      } else if (e.whiteout === 'opaque') {
+        const n = find(this.root, e.target as string);
+        if (n?.children) {
+          for (const c of [...n.children.values()]) this.remove(c, join(e.target as string, c.name), layer);
+        }
+      }
+    }
+    for (const e of listing.entries) {
+      if (e.whiteout) continue;
+      if (e.path === '') {
+        // The root's own entry (`./`): its metadata, never a path of the file system.
+        this.root.entry = e;
+        this.root.layer = layer;
+        continue;
+      }
+      const slash = e.path.lastIndexOf('/');
+      const parent = slash < 0 ? this.root : this.directory(e.path.slice(0, slash), layer);
+      const name = slash < 0 ? e.path : e.path.slice(slash + 1);
+      const children = parent.children as Map<string, FsNode>;
+      const existing = children.get(name);
+      if (e.type === 'directory' && existing?.children) {
+        if (existing.born < layer && existing.layer < layer) this.merged.push(e.path);
+        existing.entry = e;
+        existing.layer = layer;
+        continue;
+      }
+      if (existing) this.remove(existing, e.path, layer);
+      const node = new FsNode(name, parent, e, layer, layer, e.type === 'directory');
+      if (e.type === 'file') {
+        node.ino = this.nextIno++;
+        node.size = e.size;
+      } else if (e.type === 'hardlink') {
+        // The link shares the file it names: in this layer (earlier entries) or below.
+        const target = find(this.root, e.linkname);
+        if (target && target.ino) {
+          node.ino = target.ino;
+          node.size = target.size;
+        }
+      }
+      children.set(name, node);
+      this.created.push(node);
+      this.createdPaths.push(e.path);
+    }
+    return this.changes();
+  }
+
+  /**
+   * Compare with the file system below the layer: a path created by the layer is added,
+   * or modified when a lower one was removed to make way for it; a lower path removed and
+   * not re-created is removed; a lower directory merged into is modified.
+   */
+  private changes(): ChangedPaths {
+    const changed: ChangedPaths = { added: [], modified: [], removed: [] };
+    const removed = this.removed;
+    for (let k = 0; k < this.created.length; k++) {
+      if ((this.created[k] as FsNode).gone) continue;
+      const path = this.createdPaths[k] as string;
+      const existed = removed.get(path);
+      if (existed === undefined) {
+        changed.added.push(path);
+        continue;
+      }
+      (existed ? changed.modified : changed.added).push(path);
+      removed.delete(path);
+    }
+    changed.modified.push(...this.merged);
+    for (const [path, existed] of removed) if (existed) changed.removed.push(path);
+    this.removed = new Map();
+    this.created = [];
+    this.createdPaths = [];
+    this.merged = [];
+    return changed;
+  }
+
+  /** The directory at `path`, creating missing ones (implied parents) as extraction does. */
+  private directory(path: string, layer: number): FsNode {
+    if (path === this.cachePath && this.cacheNode) return this.cacheNode;
+    let node = this.root;
+    let start = 0;
+    for (;;) {
+      const slash = path.indexOf('/', start);
+      const end = slash < 0 ? path.length : slash;
+      const name = path.slice(start, end);
+      const children = node.children as Map<string, FsNode>;
+      let child = children.get(name);
+      if (!child?.children) {
+        const p = path.slice(0, end);
+        // A non-directory in the way is replaced by a directory, as tar does to extract below it.
+        if (child) this.remove(child, p, layer);
+        child = new FsNode(name, node, null, layer, layer, true);
+        children.set(name, child);
+        this.created.push(child);
+        this.createdPaths.push(p);
+      }
+      node = child;
+      if (slash < 0) break;
+      start = slash + 1;
+    }
+    this.cachePath = path;
+    this.cacheNode = node;
+    return node;
+  }
+
+  /** Detach a subtree, noting every path in it as removed. */
+  private remove(node: FsNode, path: string, layer: number): void {
+    node.parent?.children?.delete(node.name);
+    this.cachePath = null;
+    this.cacheNode = null;
+    const stack: [FsNode, string][] = [[node, path]];
+    while (stack.length > 0) {
+      const [n, p] = stack.pop() as [FsNode, string];
+      n.gone = true;
+      // The first removal of a path in a layer tells whether it existed below the layer.
+      if (!this.removed.has(p)) this.removed.set(p, n.born < layer);
+      if (n.children) for (const c of n.children.values()) stack.push([c, `${p}/${c.name}`]);
+    }
+  }
+
+  /** Count paths and roll sizes up the tree. */
+  finish(): MergedTree {
+    const order: FsNode[] = [];
+    const stack: FsNode[] = [this.root];
+    while (stack.length > 0) {
+      const n = stack.pop() as FsNode;
+      order.push(n);
+      if (n.children) for (const c of n.children.values()) stack.push(c);
+    }
+    // Each file's bytes are carried by one path: the regular file when it is still there
+    // (a file's content belongs to one regular-file entry only), else the first hard link to
+    // it (the file may have been removed above the link).
+    const links = order.filter((n) => n.ino && n.entry?.type === 'hardlink');
+    const linkCarrier = new Map<number, FsNode | null>();
+    if (links.length > 0) {
+      for (const n of links) linkCarrier.set(n.ino, null);
+      for (const n of order)
+        if (n.entry?.type === 'file' && linkCarrier.has(n.ino)) linkCarrier.set(n.ino, n);
+      for (const n of links) if (linkCarrier.get(n.ino) === null) linkCarrier.set(n.ino, n);
+    }
+    for (let k = order.length - 1; k >= 0; k--) {
+      const n = order[k] as FsNode;
+      if (!n.children) continue;
+      let sum = 0;
+      for (const c of n.children.values()) {
+        if (c.children) sum += c.size;
+        else if (c.entry?.type === 'file' || (c.ino && linkCarrier.get(c.ino) === c)) sum += c.size;
+      }
+      n.size = sum;
+    }
+    return new MergedTree(this.root, order.length - 1, this.root.size);
+  }
+}
+
+/** The merged file system after layer `upTo` (0-based, inclusive) of `listings`. */
+export function mergeLayers(listings: readonly LayerListing[], upTo = listings.length - 1): MergedTree {
+  const merger = new Merger(null);
+  for (let i = 0; i <= upTo && i < listings.length; i++) merger.apply(listings[i] as LayerListing, i);
+  return merger.finish();
+}
+
+/** An image's layers applied in order: per-layer changes, the merged tree, dive's figures. */
+export class ImageFilesystem {
+  private constructor(
+    private readonly listings: readonly LayerListing[],
+    readonly layers: LayerResult[],
+    /** The merged file system after the last layer. */
+    readonly tree: MergedTree,
+    readonly figures: FilesystemFigures,
+    /** Paths that occur in two or more layers and have bytes, largest first. */
+    readonly wasted: WastedPath[],
+  ) {}
+
+  static build(listings: readonly LayerListing[]): ImageFilesystem {
+    const efficiency = new Efficiency();
+    const merger = new Merger(efficiency);
+    const layers = listings.map((listing, i): LayerResult => {
+      const paths = merger.apply(listing, i);
+      return {
+        entries: listing.tarEntries,
+        changes: {
+          added: paths.added.length,
+          modified: paths.modified.length,
+          removed: paths.removed.length,
+        },
+        paths,
+      };
+    });
+    const tree = merger.finish();
+    const { wastedBytes, efficiency: score, wasted } = efficiency.result();
+    return new ImageFilesystem(
+      listings,
+      layers,
+      tree,
+      { entries: tree.entries, bytes: tree.bytes, wastedBytes, efficiency: score },
+      wasted,
+    );
+  }
+
+  /** The merged file system after layer `index` (0-based); rebuilt on demand, the last one kept. */
+  at(index: number): MergedTree {
+    if (index < 0 || index >= this.listings.length) throw new RangeError(`no layer ${index}`);
+    return index === this.listings.length - 1 ? this.tree : mergeLayers(this.listings, index);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench`: a benchmark, not a test. Builds a ≥ 500 MB image with umoci and skopeo
+ * (test/bench/work/, reused between runs; --fresh rebuilds), measures native baselines on the same
+ * files, the app in Chromium (drop → graph, full verification, browser RSS), and library
+ * alternatives on a bench page; prints a table and writes test/bench/results.json.
+ *
+ *   npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs] [--quiet-budget=SECONDS]
+ *
+ * --runs (default 2) is the number of runs of each library comparison; the native tools and the
+ * app run max(3, N) times. Figures are medians.
+ *
+ * The machine is shared: before each measurement the run waits (up to --quiet-budget seconds in
+ * all, default 180) for other processes to go quiet, and every figure records how many cores
+ * other processes kept busy while it was measured ("bg load").
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from '@playwright/test';
+import { buildApp, runApp, serveApp } from './lib/app';
+import { Workspace, loadOrCreateInputs } from './lib/inputs';
+import { runLibraries, startBenchPageServer } from './lib/libs';
+import { runNative, type NativeFigures } from './lib/native';
+import { QuietGate } from './lib/proc';
+import { type Result, table } from './lib/results';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const work = path.join(repo, 'test/bench/work');
+const resultsFile = path.join(repo, 'test/bench/results.json');
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const DEFINITIONS = [
+  'drop → graph: from the Playwright setInputFiles call on open-file-input until the first graph-node is visible (polled every frame); "in page": from the input\'s change event to the frame after that node is visible (performance.now() in the page).',
+  'full verification: from the change event to the status word leaving "running" (in-page clock), every layer-row then checked verified/verified; MB/s over the archive file size. The OCI baseline is gzip -dc | sha256sum per layer, one after the other, MB/s of compressed input.',
+  'RSS: summed VmRSS (/proc/<pid>/status) of every Chromium process under this Node process, sampled every 100 ms; shared pages count once per process. Growth = peak − median idle over the 1 s before the file is set. "2nd half" = peak in the second half of the verification minus peak in the first half, per GiB of archive read in that half: ≈0 when memory does not grow with size.',
+  'Library rows: one fresh page each (Vite dev server, test/bench/page), the real-files layer as plain tar / its gzip blob / a zstd -3 copy; MB/s of input (compressed for decompressors), including file reading; RSS growth = peak during the call − idle before it.',
+  "bg load: cores kept busy by other processes on this shared 2-core machine while the figure was measured (from /proc/stat minus this benchmark's own process tree).",
+];
+
+function parseArgs(argv: string[]) {
+  const opts = { fresh: false, runs: 2, skip: new Set<string>(), quietBudget: 180 };
+  for (const a of argv) {
+    if (a === '--fresh') opts.fresh = true;
+    else if (a.startsWith('--runs=')) opts.runs = Math.max(1, Number(a.slice(7)) || 1);
+    else if (a.startsWith('--quiet-budget=')) opts.quietBudget = Math.max(0, Number(a.slice(15)) || 0);
+    else if (a.startsWith('--skip=')) for (const s of a.slice(7).split(',')) opts.skip.add(s.trim());
+    else if (a === '--help' || a === '-h') {
+      console.log('npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs] [--quiet-budget=SECONDS]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+const started = performance.now();
+function log(s: string): void {
+  const t = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[${t}s] ${s}`);
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  mkdirSync(work, { recursive: true });
+  const ws = new Workspace(repo, work);
+  // Native tools and the app are quick: at least 3 runs each; --runs sets the library comparisons.
+  const cheapRuns = Math.max(3, opts.runs);
+  const gate = new QuietGate(opts.quietBudget * 1000, 0.35, log);
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+  const notes: string[] = [];
+  const results: Result[] = [];
+
+  // ------------------------------------------------------------ 1. inputs
+  const inputs = loadOrCreateInputs(ws, opts.fresh, log);
+  notes.push(...inputs.notes);
+  console.log(`\nInputs (made ${inputs.createdAt}, from the repo root):`);
+  for (const c of inputs.commands) console.log(`  $ ${c}`);
+  console.log(
+    `  docker-archive ${inputs.dockerArchive.size} bytes (${(inputs.dockerArchive.size / 1e6).toFixed(1)} MB), ` +
+      `oci-archive ${inputs.ociArchive.size} bytes (${(inputs.ociArchive.size / 1e6).toFixed(1)} MB)`,
+  );
+  for (const [i, l] of inputs.layers.entries()) {
+    console.log(`  layer ${i} ${l.label}: ${l.digest} gzip ${l.size} bytes, diff_id ${l.diffId}`);
+  }
+  for (const n of inputs.notes) console.log(`  note: ${n}`);
+  console.log('');
+
+  // ------------------------------------------------------------ 2. native baselines
+  let native: NativeFigures | null = null;
+  let nativeCommands: string[] = [];
+  if (!opts.skip.has('native') || !opts.skip.has('app') || !opts.skip.has('libs')) {
+    const n = await runNative(ws, inputs, cheapRuns, gate, log);
+    native = n.figures;
+    nativeCommands = n.commands;
+    results.push(...n.results);
+  }
+
+  // ------------------------------------------------------------ browser
+  let browser: Browser | null = null;
+  let chromiumVersion = 'not launched';
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    chromiumVersion = browser.version();
+    log(`Chromium ${chromiumVersion} (${executablePath})`);
+
+    // ---------------------------------------------------------- 3. the app
+    if (!opts.skip.has('app') && native) {
+      const dist = path.join(work, 'app-dist');
+      log('Building the app (vite build → test/bench/work/app-dist) …');
+      let built = false;
+      try {
+        await buildApp(repo, dist);
+        built = true;
+      } catch (e) {
+        const why = `the app did not build: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+        notes.push(`app not measured: ${why}`);
+        log(why);
+      }
+      if (built) {
+        const { server, url } = await serveApp(dist);
+        cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+        log(`Serving the app at ${url} (scripts/static-server.ts)`);
+        const archives = [
+          {
+            label: 'docker-archive',
+            file: path.join(repo, inputs.dockerArchive.path),
+            size: inputs.dockerArchive.size,
+            baseline: { tool: 'sha256sum', value: native.dockerSha256, unit: 'MB/s' },
+            expectedLayerDigests: inputs.dockerLayerDigests,
+          },
+          {
+            label: 'oci-archive (gzip)',
+            file: path.join(repo, inputs.ociArchive.path),
+            size: inputs.ociArchive.size,
+            baseline: { tool: 'gzip -dc | sha256sum', value: native.ociGunzipSha256, unit: 'MB/s in' },
+            expectedLayerDigests: inputs.layers.map((l) => l.digest),
+          },
+        ];
+        for (const a of archives) {
+          log(`App: ${a.label} …`);
+          try {
+            results.push(...(await runApp(browser, url, a, cheapRuns, gate, log)));
+          } catch (e) {
+            const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+            notes.push(`app on ${a.label} failed: ${why}`);
+            log(`  FAILED: ${why}`);
+          }
+        }
+      }
+    }
+
+    // ---------------------------------------------------------- 4. libraries
+    if (!opts.skip.has('libs') && native) {
+      log('Library comparisons (Vite dev server, test/bench/page) …');
+      const { server, url } = await startBenchPageServer(repo, work);
+      cleanups.push(() => server.close());
+      results.push(...(await runLibraries(browser, url, inputs, native, opts.runs, repo, gate, log)));
+    }
+  } finally {
+    await browser?.close().catch(() => {});
+    for (const c of cleanups) await c().catch(() => {});
+  }
+
+  // ------------------------------------------------------------ 5. report
+  const order: Result['group'][] = ['app', 'native', 'library'];
+  results.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  const totalSeconds = (performance.now() - started) / 1000;
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    chromiumVersion,
+    node: process.version,
+  };
+  const out = {
+    date: new Date().toISOString(),
+    machine,
+    runs: opts.runs,
+    totalSeconds,
+    load: {
+      loadavgBefore: loadBefore,
+      loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
+      waitedForQuietSeconds: gate.waitedMs / 1000,
+      note: 'the machine is shared; each result has otherCores: cores kept busy by other processes while it was measured',
+    },
+    units: 'MB = 10^6 bytes; MiB/GiB = 2^20/2^30 bytes; figures are medians of the runs',
+    runsNativeAndApp: cheapRuns,
+    definitions: DEFINITIONS,
+    inputs: {
+      createdAt: inputs.createdAt,
+      commands: inputs.commands,
+      measurementCommands: nativeCommands,
+      realTree: inputs.realTree,
+      synthetic: inputs.synthetic,
+      dockerArchive: inputs.dockerArchive,
+      ociArchive: inputs.ociArchive,
+      layers: inputs.layers,
+      bigLayer: inputs.bigLayer,
+    },
+    notes,
+    results,
+  };
+  writeFileSync(resultsFile, `${JSON.stringify(out, null, 2)}\n`);
+
+  console.log('\nMeasurement commands (native baselines):');
+  for (const c of nativeCommands) console.log(`  $ ${c}`);
+  console.log(
+    `\nMachine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB, Chromium ${chromiumVersion}, Node ${machine.node}; ` +
+      `medians of ${cheapRuns} runs (native, app) and ${opts.runs} (libraries). MB = 10^6 bytes.\n` +
+      `bg load = cores kept busy by other people's processes while the figure was measured (2 cores in all); ` +
+      `waited ${(gate.waitedMs / 1000).toFixed(0)} s for quiet; loadavg before ${loadBefore}.\n`,
+  );
+  for (const d of DEFINITIONS) console.log(`  ${d}`);
+  console.log('');
+  console.log(table(results));
+  const withNotes = results.filter((r) => r.note);
+  if (withNotes.length) {
+    console.log('\nNotes:');
+    for (const r of withNotes) console.log(`  ${r.name.trim()}: ${r.note}`);
+  }
+  for (const n of notes) console.log(`  ${n}`);
+  console.log(`\nWrote ${path.relative(repo, resultsFile)}. Total run time ${totalSeconds.toFixed(0)} s.`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
