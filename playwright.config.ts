@@ -6,6 +6,8 @@ const baseURL = `http://${host}:${port}`;
 
 export default defineConfig({
   testDir: 'test/e2e',
+  // A docker-registry on 127.0.0.1 filled by skopeo, for registry.spec.ts.
+  globalSetup: './test/e2e/global-setup.ts',
   outputDir: 'test-results/playwright',
   workers: 2,
   retries: 0,
@@ -42,7 +44,8 @@ export default defineConfig({
   webServer: {
     command: 'npm start',
     url: baseURL,
-    env: { PORT: String(port), HOST: host },
+    // ALLOW_LOCAL_REGISTRIES: the proxy may reach the test registry on 127.0.0.1.
+    env: { PORT: String(port), HOST: host, ALLOW_LOCAL_REGISTRIES: '1' },
     reuseExistingServer: !process.env.CI,
     // The first start may include a full production build.
     timeout: 180_000,

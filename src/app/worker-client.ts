@@ -22,6 +22,14 @@ export class WorkerClient {
     this.#ensure().postMessage(msg);
   }
 
+  /**
+   * Starts the worker ahead of the first file: loading its modules and WebAssembly takes
+   * tens of milliseconds that would otherwise come between a drop and the graph.
+   */
+  warm(): void {
+    this.#ensure();
+  }
+
   /** Drops a broken worker; the next `send` starts a fresh one. */
   reset(): void {
     this.#worker?.terminate();

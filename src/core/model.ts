@@ -47,7 +47,16 @@ export type ProblemCode =
   | 'bad-whiteout'
   | 'duplicate-entry'
   | 'hardlink-target'
-  | 'nul-in-name';
+  | 'nul-in-name'
+  // Registries (src/core/registry/client.ts):
+  | 'registry-auth'
+  | 'registry-denied'
+  | 'registry-not-found'
+  | 'registry-rate-limit'
+  | 'registry-server'
+  | 'registry-network'
+  | 'invalid-reference'
+  | 'cache-full';
 
 export interface Platform {
   os: string;
@@ -207,7 +216,7 @@ export interface GraphEdge {
   label: string;
 }
 
-export type SourceKind = 'docker-archive' | 'oci-archive' | 'unknown';
+export type SourceKind = 'docker-archive' | 'oci-archive' | 'registry' | 'unknown';
 
 export interface SourceInfo {
   kind: SourceKind;
@@ -217,6 +226,20 @@ export interface SourceInfo {
   size: number;
   /** Compression of the archive as a whole (`docker save | gzip`). */
   compression: 'gzip' | null;
+  /** Registry sources: the reference as typed. */
+  reference?: string;
+  /** Registry sources: `<host>/<repo>@sha256:…` of what was fetched. */
+  resolved?: string;
+  /** Registry sources: the normalised reference (`docker.io/library/alpine:latest`). */
+  canonical?: string;
+  /** Registry sources: the last `RateLimit-Limit` / `RateLimit-Remaining` headers seen (Docker Hub). */
+  rateLimit?: { limit: string | null; remaining: string | null } | null;
+  /** Registry sources: the repository's tags, when the registry lists them. */
+  tags?: string[];
+  /** Registry sources: the platform analysed (`linux/amd64`), when the image has several. */
+  platform?: string;
+  /** Registry sources: layers read from the local cache rather than the network. */
+  cachedLayers?: number;
 }
 
 export interface Analysis {

@@ -35,7 +35,17 @@ export interface ReportImage {
 export interface Report {
   version: number;
   complete: boolean;
-  source: { kind: string; layout: string; name: string; size: number; compression: string | null };
+  source: {
+    kind: string;
+    layout: string;
+    name: string;
+    size: number;
+    compression: string | null;
+    /** Registry sources only: the reference as typed. */
+    reference?: string;
+    /** Registry sources only: `<host>/<repo>@sha256:…`. */
+    resolved?: string;
+  };
   images: ReportImage[];
   problems: Problem[];
 }
@@ -65,6 +75,9 @@ export function buildReport(analysis: Analysis): Report {
       name: source.name,
       size: source.size,
       compression: source.compression,
+      ...(source.kind === 'registry'
+        ? { reference: source.reference ?? '', resolved: source.resolved ?? '' }
+        : {}),
     },
     images: analysis.images.map((image) => {
       const fs = analysis.filesystems?.[image.id];
@@ -113,6 +126,10 @@ export function buildReport(analysis: Analysis): Report {
 
 /** `<name>.layerlens.json`, from the archive's name without its archive extensions. */
 export function reportFileName(analysis: Analysis): string {
+  if (analysis.source.kind === 'registry') {
+    const safe = (analysis.source.canonical ?? analysis.source.name).replace(/[^A-Za-z0-9._-]+/g, '_');
+    return `${safe || 'image'}.layerlens.json`;
+  }
   const base = analysis.source.name.replace(/\.(tar\.gz|tgz|tar|gz)$/i, '') || 'image';
   return `${base.replace(/[^\w.@+-]+/g, '_')}.layerlens.json`;
 }

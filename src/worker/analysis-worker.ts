@@ -7,6 +7,12 @@ import { NotAnArchiveError, analyzeArchive } from '../core/archive/analyze';
 import type { Analysis, Progress } from '../core/model';
 import type { FromWorker, ToWorker } from '../messages';
 import { createDigestPool } from './digest-pool';
+import { RegistryAnalysisError, analyzeRegistry } from '../core/registry/analyze-registry';
+import { RegistryClient, isLocalRegistry } from '../core/registry/client';
+import { parseReference } from '../core/registry/reference';
+import { IdbBlobCache } from './blob-cache';
+import type { LayerLimits } from '../core/layers/layer-listing';
+import { LayerStore } from './layer-store';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -21,14 +27,20 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     runs.get(msg.run)?.abort();
     return;
   }
-  if (msg.type === 'open') void open(msg.run, msg.file, msg.name);
+  if (msg.type === 'open') void open(msg.run, msg.file, msg.name, msg.limits);
+  if (msg.type === 'tree' || msg.type === 'file') void answerLayers(msg);
+  if (msg.type === 'inspect') void inspect(msg);
+  if (msg.type === 'cache-list') void postCache();
+  if (msg.type === 'cache-clear') void cache.clear().then(postCache, postCache);
 };
 
-async function open(run: number, file: Blob, name: string): Promise<void> {
+async function open(run: number, file: Blob, name: string, limits?: Partial<LayerLimits>): Promise<void> {
   // A new file supersedes whatever was still being verified.
   for (const c of runs.values()) c.abort();
   const controller = new AbortController();
   runs.set(run, controller);
+  const store = new LayerStore();
+  layerStore = { run, store };
   let latest: { analysis: Analysis; progress: Progress } | null = null;
   let lastPost = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -42,19 +54,32 @@ async function open(run: number, file: Blob, name: string): Promise<void> {
     const analysis = await analyzeArchive(file, {
       name,
       signal: controller.signal,
-      verifier: pool.verifier,
+      // Keep each layer's blob, to read single files from it again later.
+      verifier: (blob, options) => {
+        if (options.layer) store.slices.set(options.layer, blob);
+        return pool.verifier(blob, options);
+      },
       concurrency: 2,
+      listings: true,
+      limits,
+      onListing: (key, listing) => store.listings.set(key, listing),
       onUpdate: (analysis, progress) => {
+        store.analysis = analysis;
         latest = { analysis, progress };
         const wait = 100 - (performance.now() - lastPost);
         if (wait <= 0) flush();
         else timer ??= setTimeout(flush, wait);
       },
     });
+    store.analysis = analysis;
     if (timer) clearTimeout(timer);
     const last = latest as { progress: Progress } | null;
     latest = { analysis, progress: last?.progress ?? { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 } };
     flush();
+    // Merge the first image's layers now, so the Files tab opens at once.
+    setTimeout(() => {
+      if (layerStore?.store === store) store.warm();
+    }, 0);
   } catch (e) {
     if (timer) clearTimeout(timer);
     if (e instanceof NotAnArchiveError) {
@@ -74,5 +99,139 @@ async function open(run: number, file: Blob, name: string): Promise<void> {
     }
   } finally {
     runs.delete(run);
+  }
+}
+
+// ---- layer files ---------------------------------------------------------------------------
+
+/** Listings and blobs of the latest opened archive. */
+let layerStore: { run: number; store: LayerStore } | null = null;
+/** Only the latest tree request is answered: typing in the search box sends one per key. */
+let pendingTree: Extract<ToWorker, { type: 'tree' }> | null = null;
+
+async function answerLayers(msg: Extract<ToWorker, { type: 'tree' | 'file' }>): Promise<void> {
+  const current = layerStore && layerStore.run === msg.run ? layerStore.store : null;
+  if (msg.type === 'tree') {
+    const queued = pendingTree !== null;
+    pendingTree = msg;
+    if (queued) return;
+    // Let queued messages arrive first, so a burst of requests costs one answer.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const req = pendingTree as Extract<ToWorker, { type: 'tree' }>;
+    pendingTree = null;
+    const store = layerStore && layerStore.run === req.run ? layerStore.store : null;
+    const started = performance.now();
+    try {
+      if (!store) throw new Error('the archive is no longer open');
+      const rows = store.rows(req.request);
+      post({ type: 'tree', run: req.run, seq: req.seq, rows, error: null, ms: performance.now() - started });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      post({ type: 'tree', run: req.run, seq: req.seq, rows: null, error, ms: performance.now() - started });
+    }
+    return;
+  }
+  try {
+    if (!current) throw new Error('the archive is no longer open');
+    const r = await current.readFile(msg.imageId, msg.layer, msg.path, msg.maxBytes);
+    post({ type: 'file', run: msg.run, seq: msg.seq, path: msg.path, ...r, error: null });
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    post({
+      type: 'file',
+      run: msg.run,
+      seq: msg.seq,
+      path: msg.path,
+      bytes: null,
+      size: 0,
+      truncated: false,
+      error,
+    });
+  }
+}
+
+// ---- registries ----------------------------------------------------------------------------
+
+const cache = new IdbBlobCache();
+/** One client per registry host, so tokens stay cached (in memory, for the tab) until they expire. */
+const clients = new Map<string, { client: RegistryClient; credentials: string }>();
+
+async function postCache(): Promise<void> {
+  post({ type: 'cache', cache: await cache.list() });
+}
+
+async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<void> {
+  const { run, reference } = msg;
+  for (const c of runs.values()) c.abort();
+  const controller = new AbortController();
+  runs.set(run, controller);
+  let latest: { analysis: Analysis; progress: Progress } | null = null;
+  let lastPost = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    timer = null;
+    if (!latest) return;
+    lastPost = performance.now();
+    post({ type: 'snapshot', run, analysis: latest.analysis, progress: { ...latest.progress } });
+  };
+  try {
+    const parsed = parseReference(reference.trim());
+    let client: RegistryClient | undefined;
+    if (parsed.ok) {
+      const host = parsed.ref.endpoint;
+      const key = msg.credentials ? `${msg.credentials.username}\n${msg.credentials.password}` : '';
+      const known = clients.get(host);
+      if (known && known.credentials === key) client = known.client;
+      else {
+        client = new RegistryClient({
+          fetch: (url, init) => fetch(url, init),
+          base: self.location.origin,
+          host,
+          insecure: isLocalRegistry(host),
+          credentials: msg.credentials ?? null,
+        });
+        clients.set(host, { client, credentials: key });
+      }
+    }
+    const analysis = await analyzeRegistry(reference, {
+      fetch: (url, init) => fetch(url, init),
+      base: self.location.origin,
+      client,
+      platform: msg.platform,
+      allPlatforms: msg.allPlatforms === true,
+      cache,
+      signal: controller.signal,
+      onUpdate: (analysis, progress) => {
+        latest = { analysis, progress };
+        const wait = 100 - (performance.now() - lastPost);
+        if (wait <= 0) flush();
+        else timer ??= setTimeout(flush, wait);
+      },
+    });
+    if (timer) clearTimeout(timer);
+    const last = latest as { progress: Progress } | null;
+    latest = { analysis, progress: last?.progress ?? { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 } };
+    flush();
+  } catch (e) {
+    if (timer) clearTimeout(timer);
+    // Cancelled (or superseded) while fetching documents: the page already knows.
+    if (controller.signal.aborted) return;
+    if (e instanceof RegistryAnalysisError) post({ type: 'failed', run, problem: e.problem });
+    else {
+      const message = e instanceof Error ? e.message : String(e);
+      post({
+        type: 'failed',
+        run,
+        problem: {
+          code: 'read-error',
+          message: `inspection stopped: ${message}`,
+          where: reference,
+          severity: 'error',
+        },
+      });
+    }
+  } finally {
+    runs.delete(run);
+    void postCache();
   }
 }

@@ -72,7 +72,15 @@ export function createDigestPool(size: number): { verifier: BlobVerifier; dispos
         reject: (e) => (done(), reject(e)),
         onProgress: options.onProgress,
       });
-      w.worker.postMessage({ type: 'digest', id, blob, diffId: options.diffId } satisfies ToDigestWorker);
+      w.worker.postMessage({
+        type: 'digest',
+        id,
+        blob,
+        diffId: options.diffId,
+        listing: options.listing,
+        limits: options.limits,
+        layer: options.layer,
+      } satisfies ToDigestWorker);
     });
   return { verifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
 }

@@ -3,11 +3,12 @@
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
-import type { FromWorker } from '../../messages';
+import type { CacheListing, FromWorker } from '../../messages';
 import { WorkerClient } from '../worker-client';
+import { FilesState } from './files-state.svelte';
 
 export type Status = 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
-export type Tab = 'graph' | 'summary' | 'history' | 'layers' | 'problems';
+export type Tab = 'graph' | 'summary' | 'history' | 'layers' | 'files' | 'problems';
 
 interface Sample {
   elapsedMs: number;
@@ -51,6 +52,14 @@ export class AnalysisState {
   selectedNodeId = $state<string | null>(null);
   tab = $state<Tab>('graph');
 
+  /** The blob cache's contents, once listed. */
+  cache = $state.raw<CacheListing | null>(null);
+  /** True when registry credentials are held (in memory only, for this tab). */
+  hasCredentials = $state(false);
+  /** Registry credentials: never stored anywhere but this object. */
+  #credentials: { username: string; password: string } | null = null;
+  #persistAsked = false;
+
   #samples = $state.raw<Sample[]>([]);
   #run = 0;
   /** Bumped by every open request, so a slow sample download cannot replace a file opened meanwhile. */
@@ -58,6 +67,8 @@ export class AnalysisState {
   /** True until the latest run's first snapshot: selections then belong to the previous file. */
   #fresh = false;
   #client: WorkerClient;
+  /** The Files tab (layer listings live in the worker; this asks for rows and file bytes). */
+  readonly files: FilesState;
 
   /** Bytes per second over the recent window; null until two snapshots are apart in time. */
   throughput = $derived.by((): number | null => {
@@ -103,6 +114,10 @@ export class AnalysisState {
       message: (msg) => this.#receive(msg),
       error: (message) => this.#workerBroke(message),
     });
+    this.files = new FilesState(
+      (msg) => this.#client.send(msg),
+      () => this.selectedImage,
+    );
   }
 
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {
@@ -117,7 +132,8 @@ export class AnalysisState {
     this.#samples = [];
     this.#fresh = true;
     try {
-      this.#client.send({ type: 'open', run, file, name });
+      this.files.reset(run);
+      this.#client.send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
     } catch (e) {
       this.#workerBroke(
         `The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`,
@@ -149,6 +165,61 @@ export class AnalysisState {
     this.open(blob, name);
   }
 
+  /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */
+  inspect(reference: string, platform?: string, allPlatforms = false): void {
+    this.#intent++;
+    if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
+    const run = ++this.#run;
+    this.status = 'running';
+    this.error = null;
+    this.errorSource = null;
+    this.openingName = reference;
+    this.progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+    this.#samples = [];
+    this.#fresh = true;
+    this.#askPersistence();
+    this.files.reset(run);
+    try {
+      this.#client.send({
+        type: 'inspect',
+        run,
+        reference,
+        platform,
+        credentials: this.#credentials,
+        allPlatforms,
+      });
+    } catch (e) {
+      this.#workerBroke(
+        `The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  /** Credentials for private registries, held in memory for this tab; null forgets them. */
+  setCredentials(credentials: { username: string; password: string } | null): void {
+    this.#credentials = credentials && credentials.username ? { ...credentials } : null;
+    this.hasCredentials = this.#credentials !== null;
+  }
+
+  listCache(): void {
+    this.#client.send({ type: 'cache-list' });
+  }
+
+  clearCache(): void {
+    this.#client.send({ type: 'cache-clear' });
+  }
+
+  /** Persistent storage can only be asked for from a window, so the page asks, once. */
+  #askPersistence(): void {
+    if (this.#persistAsked) return;
+    this.#persistAsked = true;
+    try {
+      void navigator.storage?.persist?.().catch(() => false);
+    } catch {
+      /* not offered by this browser */
+    }
+  }
+
   cancel(): void {
     if (this.status !== 'running') return;
     this.#client.send({ type: 'cancel', run: this.#run });
@@ -161,6 +232,7 @@ export class AnalysisState {
 
   selectImage(id: string): void {
     this.selectedImageId = id;
+    this.files.refresh();
   }
 
   dismissError(): void {
@@ -169,10 +241,18 @@ export class AnalysisState {
   }
 
   #receive(msg: FromWorker): void {
+    if (msg.type === 'tree' || msg.type === 'file') {
+      this.files.receive(msg);
+      return;
+    }
+    if (msg.type === 'cache') {
+      this.cache = msg.cache;
+      return;
+    }
     if (msg.run !== this.#run) return;
     if (msg.type === 'snapshot') {
       this.#applySnapshot(msg.analysis, msg.progress);
-    } else {
+    } else if (msg.type === 'failed') {
       this.error = msg.problem;
       this.errorSource = this.openingName;
       // The previous analysis, if any, stays on screen: only the new file failed.
@@ -197,6 +277,7 @@ export class AnalysisState {
     if (this.selectedNodeId !== null && !analysis.nodes.some((n) => n.id === this.selectedNodeId)) {
       this.selectedNodeId = null;
     }
+    this.files.update(analysis);
     // After a cancel the worker still reports what it managed; the status stays "cancelled".
     if (this.status === 'running' && analysis.complete) this.status = 'done';
   }

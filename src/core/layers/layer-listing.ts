@@ -148,8 +148,8 @@ function shown(path: string): string {
 export class LayerListingBuilder {
   readonly limits: LayerLimits;
   private readonly entries: ListingEntry[] = [];
-  /** Path → index of its latest entry, for duplicates and hard-link targets. */
-  private readonly seen = new Map<string, number>();
+  /** Paths recorded so far, for duplicates and hard-link targets. */
+  private readonly seen = new Set<string>();
   /** Hard links whose target had not been seen when they were read: checked at the end. */
   private readonly pendingLinks: { path: string; target: string }[] = [];
   private readonly problems: Problem[] = [];
@@ -282,7 +282,7 @@ export class LayerListingBuilder {
       );
     }
     if (e.type === 'hardlink' && !this.seen.has(linkname)) this.pendingLinks.push({ path, target: linkname });
-    this.seen.set(path, this.entries.length);
+    this.seen.add(path);
     this.entries.push({
       path,
       type: e.type as ListingEntryType,

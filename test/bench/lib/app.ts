@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Browser } from '@playwright/test';
 import { build } from 'vite';
 import { createStaticHandler } from '../../../scripts/static-server';
-import { CpuWatch, RssSampler, median, sleep, type QuietGate } from './proc';
+import { CpuWatch, RssSampler, measureRuns, median, sleep, type QuietGate } from './proc';
 import { GiB, MB, result, type Baseline, type Result } from './results';
 
 export async function buildApp(repo: string, outDir: string): Promise<void> {
@@ -224,35 +224,45 @@ export async function runApp(
   gate: QuietGate,
   log: (s: string) => void,
 ): Promise<Result[]> {
-  const done: AppRun[] = [];
   const issues: string[] = [];
-  for (let i = 0; i < runs; i++) {
-    await gate.wait(`${spec.label} run ${i + 1}`);
-    const r = await measureApp(browser, url, spec.file);
-    done.push(r);
-    const bad = r.rows.filter((row) => row.digestState !== 'verified' || row.diffIdState !== 'verified');
-    const digests = r.rows.map((row) => row.digest).sort();
-    const want = [...spec.expectedLayerDigests].sort();
-    const runIssues: string[] = [];
-    if (r.status !== 'done') runIssues.push(`status ${r.status}`);
-    if (bad.length)
-      runIssues.push(
-        `layers not verified: ${bad.map((b) => `${b.digest.slice(0, 19)} ${b.digestState}/${b.diffIdState}`).join(', ')}`,
+  const measured = await measureRuns(
+    gate,
+    runs,
+    spec.label,
+    async (i) => {
+      const r = await measureApp(browser, url, spec.file);
+      const bad = r.rows.filter((row) => row.digestState !== 'verified' || row.diffIdState !== 'verified');
+      const digests = r.rows.map((row) => row.digest).sort();
+      const want = [...spec.expectedLayerDigests].sort();
+      const runIssues: string[] = [];
+      if (r.status !== 'done') runIssues.push(`status ${r.status}`);
+      if (bad.length)
+        runIssues.push(
+          `layers not verified: ${bad.map((b) => `${b.digest.slice(0, 19)} ${b.digestState}/${b.diffIdState}`).join(', ')}`,
+        );
+      if (digests.join() !== want.join())
+        runIssues.push(`layer rows ${digests.join(',')} ≠ expected ${want.join(',')}`);
+      if (r.errors.length) runIssues.push(`page errors: ${r.errors.join('; ')}`);
+      issues.push(...runIssues.map((s) => `run ${i + 1}: ${s}`));
+      log(
+        `  ${spec.label} run ${i + 1}: graph ${r.graphMs.toFixed(0)} ms (in page ${r.graphInPageMs?.toFixed(0) ?? '—'}), ` +
+          `verified in ${(r.verifyMs / 1000).toFixed(2)} s = ${(spec.size / MB / (r.verifyMs / 1000)).toFixed(0)} MB/s, ` +
+          `RSS +${r.growthMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)}), other load ${r.otherCores.toFixed(2)} cores, ` +
+          `status "${r.statusText}"` +
+          (runIssues.length ? `\n    ISSUES: ${runIssues.join('; ')}` : ''),
       );
-    if (digests.join() !== want.join())
-      runIssues.push(`layer rows ${digests.join(',')} ≠ expected ${want.join(',')}`);
-    if (r.errors.length) runIssues.push(`page errors: ${r.errors.join('; ')}`);
-    issues.push(...runIssues.map((s) => `run ${i + 1}: ${s}`));
-    log(
-      `  ${spec.label} run ${i + 1}: graph ${r.graphMs.toFixed(0)} ms (in page ${r.graphInPageMs?.toFixed(0) ?? '—'}), ` +
-        `verified in ${(r.verifyMs / 1000).toFixed(2)} s = ${(spec.size / MB / (r.verifyMs / 1000)).toFixed(0)} MB/s, ` +
-        `RSS +${r.growthMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)}), other load ${r.otherCores.toFixed(2)} cores, ` +
-        `status "${r.statusText}"` +
-        (runIssues.length ? `\n    ISSUES: ${runIssues.join('; ')}` : ''),
-    );
-  }
+      return r;
+    },
+    (r) => r.otherCores,
+    log,
+  );
+  const done = measured.used;
+  const rec = (f: (r: AppRun) => number) => ({
+    runs: measured.all.map(f),
+    runLoads: measured.all.map((r) => r.otherCores),
+    undisturbed: measured.summary,
+  });
   const m = (f: (r: AppRun) => number) => median(done.map(f));
-  const all = (f: (r: AppRun) => number) => done.map(f);
   const mbs = (r: AppRun) => spec.size / MB / (r.verifyMs / 1000);
   const gib = spec.size / GiB;
   const graph = m((r) => r.graphMs);
@@ -264,29 +274,30 @@ export async function runApp(
   const note = issues.length ? issues.join('; ') : undefined;
   return [
     result('app', `${L}: drop → graph (setInputFiles → 1st graph-node visible)`, graph, 'ms', {
-      runs: all((r) => r.graphMs),
+      ...rec((r) => r.graphMs),
       goal: '≤ 200 ms',
       met: graph <= 200,
       otherCores,
       note: `of which the setInputFiles call took ${m((r) => r.setInputFilesMs).toFixed(0)} ms (median)`,
     }),
     result('app', `${L}: drop → graph in page (change event → frame after)`, graphInPage, 'ms', {
-      runs: done.map((r) => r.graphInPageMs ?? NaN),
+      ...rec((r) => r.graphInPageMs ?? NaN),
       goal: '≤ 200 ms',
       met: graphInPage === null ? null : graphInPage <= 200,
-      detail: done.map((r) => ({
+      detail: measured.all.map((r) => ({
         changeToNodeInDomMs: r.graphInDomMs,
         changeToFrameAfterVisibleMs: r.graphInPageMs,
       })),
     }),
     result('app', `${L}: full verification (change → status done)`, verify, 'MB/s', {
       baseline: spec.baseline,
-      runs: all(mbs),
+      ...rec(mbs),
       goal: '≥ 1.0× baseline',
       met: verify / spec.baseline.value >= 1,
       otherCores,
       note,
-      detail: done.map((r) => ({
+      detail: measured.all.map((r) => ({
+        otherCores: r.otherCores,
         verifyMs: Math.round(r.verifyMs),
         verifyWallMs: Math.round(r.verifyWallMs),
         statusText: r.statusText,
@@ -302,7 +313,7 @@ export async function runApp(
       m((r) => r.verifyMs / 1000),
       's',
       {
-        runs: all((r) => r.verifyMs / 1000),
+        ...rec((r) => r.verifyMs / 1000),
       },
     ),
     result(
@@ -311,7 +322,7 @@ export async function runApp(
       m((r) => r.idleMiB),
       'MiB',
       {
-        runs: all((r) => r.idleMiB),
+        ...rec((r) => r.idleMiB),
       },
     ),
     result(
@@ -320,7 +331,7 @@ export async function runApp(
       m((r) => r.peakMiB),
       'MiB',
       {
-        runs: all((r) => r.peakMiB),
+        ...rec((r) => r.peakMiB),
         detail: done.map((r) => ({ idleMiB: Math.round(r.idleMiB), peakByTypeMiB: r.peakByTypeMiB })),
       },
     ),
@@ -329,7 +340,7 @@ export async function runApp(
       `${L}: RSS growth over idle`,
       m((r) => r.growthMiB),
       'MiB',
-      { runs: all((r) => r.growthMiB) },
+      rec((r) => r.growthMiB),
     ),
     result(
       'app',
@@ -337,12 +348,12 @@ export async function runApp(
       m((r) => r.growthMiB / gib),
       'MiB/GiB',
       {
-        runs: all((r) => r.growthMiB / gib),
+        ...rec((r) => r.growthMiB / gib),
         goal: 'flat in size (next row)',
       },
     ),
     result('app', `${L}: RSS growth in 2nd half of verification per GiB`, late, 'MiB/GiB', {
-      runs: all((r) => r.lateGrowthMiB / (gib / 2)),
+      ...rec((r) => r.lateGrowthMiB / (gib / 2)),
       goal: '≤ 50 MiB/GiB',
       met: late <= 50,
     }),

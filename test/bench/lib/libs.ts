@@ -11,7 +11,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import type { BenchInput, BenchOutcome } from '../page/bench-page';
 import type { Inputs } from './inputs';
 import type { NativeFigures } from './native';
-import { CpuWatch, RssSampler, median, sleep, type QuietGate } from './proc';
+import { CpuWatch, RssSampler, measureRuns, median, sleep, type QuietGate, type Runs } from './proc';
 import { MB, MiB, result, type Baseline, type Result } from './results';
 
 export async function freePort(): Promise<number> {
@@ -229,27 +229,37 @@ export async function runLibraries(
   };
   const results: Result[] = [];
   for (const spec of CASES) {
-    const done: CaseRun[] = [];
+    let measured: Runs<CaseRun> | null = null;
     let failure: string | null = null;
-    for (let i = 0; i < runs && !failure; i++) {
-      try {
-        await gate.wait(spec.name);
-        const r = await runCase(browser, url, inputs, spec.name, files);
-        const wrong = spec.check(r.outcome, inputs);
-        if (wrong) failure = `wrong result: ${wrong}`;
-        done.push(r);
-        log(
-          `  ${spec.name}: ${r.mbs.toFixed(1)} MB/s, ${(r.ms / 1000).toFixed(2)} s, +${r.growthMiB.toFixed(0)} MiB RSS, other load ${r.otherCores.toFixed(2)} cores` +
-            (wrong ? ` — WRONG: ${wrong}` : ''),
-        );
-      } catch (e) {
-        failure = e instanceof Error ? e.message : String(e);
-        log(`  ${spec.name}: FAILED: ${failure}`);
-      }
+    try {
+      measured = await measureRuns(
+        gate,
+        runs,
+        spec.name,
+        async () => {
+          const r = await runCase(browser, url, inputs, spec.name, files);
+          const wrong = spec.check(r.outcome, inputs);
+          log(
+            `  ${spec.name}: ${r.mbs.toFixed(1)} MB/s, ${(r.ms / 1000).toFixed(2)} s, +${r.growthMiB.toFixed(0)} MiB RSS, ` +
+              `other load ${r.otherCores.toFixed(2)} cores` +
+              (wrong ? ` — WRONG: ${wrong}` : ''),
+          );
+          if (wrong) throw new Error(`wrong result: ${wrong}`);
+          return r;
+        },
+        (r) => r.otherCores,
+        log,
+      );
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+      log(`  ${spec.name}: FAILED: ${failure}`);
     }
+    const done = measured?.used ?? [];
+    const all = measured?.all ?? [];
     const baseline = spec.baseline(native);
     const value = done.length ? median(done.map((r) => r.mbs)) : null;
-    const detail = done.map((r) => ({
+    const detail = all.map((r) => ({
+      otherCores: r.otherCores,
       ms: Math.round(r.ms),
       mbs: r.mbs,
       idleMiB: Math.round(r.idleMiB),
@@ -264,7 +274,9 @@ export async function runLibraries(
     results.push(
       result('library', spec.name, value, baseline.unit, {
         baseline,
-        runs: done.map((r) => r.mbs),
+        runs: all.map((r) => r.mbs),
+        runLoads: all.map((r) => r.otherCores),
+        undisturbed: measured?.summary,
         otherCores: done.length ? median(done.map((r) => r.otherCores)) : undefined,
         note: failure ?? undefined,
         detail,
@@ -274,7 +286,11 @@ export async function runLibraries(
         `  ↳ peak RSS growth, input ${(fileSize(files, spec) / MiB).toFixed(0)} MiB`,
         done.length ? median(done.map((r) => r.growthMiB)) : null,
         'MiB',
-        { runs: done.map((r) => r.growthMiB) },
+        {
+          runs: all.map((r) => r.growthMiB),
+          runLoads: all.map((r) => r.otherCores),
+          undisturbed: measured?.summary,
+        },
       ),
     );
   }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { extractOci, readOciLayout, type Inputs, type Workspace } from './inputs';
-import { CpuWatch, median, sh, timed, type QuietGate, type Timed } from './proc';
+import { CpuWatch, measureRuns, median, sh, timed, type QuietGate } from './proc';
 import { MB, result, type Result } from './results';
 
 export interface NativeFigures {
@@ -22,7 +22,10 @@ export interface NativeFigures {
 }
 
 interface Measured {
+  /** Median over the undisturbed runs (all runs when none was). */
   seconds: number;
+  runLoads: number[];
+  summary: string;
   /** Cores busy with other people's work while it ran (median over the runs). */
   otherCores: number;
   runs: number[];
@@ -31,22 +34,45 @@ interface Measured {
   command: string;
 }
 
-function repeat(ws: Workspace, command: string, runs: number): Measured {
-  const all: Timed[] = [];
-  const other: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const w = new CpuWatch();
-    all.push(timed(command, ws.work, { cwd: ws.repo }));
-    other.push(w.stop().otherCores);
-  }
-  const rss = all.map((t) => t.maxRssKiB).filter((v): v is number => v !== null);
-  return {
-    seconds: median(all.map((t) => t.seconds)),
-    otherCores: median(other),
-    runs: all.map((t) => t.seconds),
-    maxRssKiB: rss.length ? Math.max(...rss) : null,
-    stdout: all[0]!.stdout,
+async function repeat(
+  ws: Workspace,
+  gate: QuietGate,
+  log: (s: string) => void,
+  command: string,
+  runs: number,
+): Promise<Measured> {
+  const m = await measureRuns(
+    gate,
+    runs,
     command,
+    () => {
+      const w = new CpuWatch();
+      const t = timed(command, ws.work, { cwd: ws.repo });
+      return { ...t, otherCores: w.stop().otherCores };
+    },
+    (t) => t.otherCores,
+    log,
+  );
+  const rss = m.all.map((t) => t.maxRssKiB).filter((v): v is number => v !== null);
+  return {
+    seconds: median(m.used.map((t) => t.seconds)),
+    otherCores: median(m.used.map((t) => t.otherCores)),
+    runs: m.all.map((t) => t.seconds),
+    runLoads: m.all.map((t) => t.otherCores),
+    summary: m.summary,
+    maxRssKiB: rss.length ? Math.max(...rss) : null,
+    stdout: m.all[0]!.stdout,
+    command,
+  };
+}
+
+/** The per-run record of a measured command, with its figure computed from seconds. */
+function rec(m: Measured, value: (seconds: number) => number) {
+  return {
+    runs: m.runs.map(value),
+    runLoads: m.runLoads,
+    undisturbed: m.summary,
+    otherCores: m.otherCores,
   };
 }
 
@@ -73,14 +99,12 @@ export async function runNative(
   // Every input comes from the page cache for both the tools and the browser.
   sh(`cat ${docker} ${inputs.ociArchive.path} ${big.tarPath} ${big.zstdPath} > /dev/null`, { cwd: ws.repo });
 
-  await gate.wait('the native baselines');
   log('sha256sum over the docker-archive …');
-  const dockerSha = r(repeat(ws, `sha256sum ${docker}`, runs));
+  const dockerSha = r(await repeat(ws, gate, log, `sha256sum ${docker}`, runs));
   const dockerMBs = inputs.dockerArchive.size / MB / dockerSha.seconds;
   results.push(
     result('native', 'sha256sum bench-docker.tar', dockerMBs, 'MB/s', {
-      runs: dockerSha.runs.map((s) => inputs.dockerArchive.size / MB / s),
-      otherCores: dockerSha.otherCores,
+      ...rec(dockerSha, (s) => inputs.dockerArchive.size / MB / s),
       note: `${dockerSha.seconds.toFixed(2)} s, max RSS ${dockerSha.maxRssKiB} KiB`,
     }),
   );
@@ -105,7 +129,7 @@ export async function runNative(
   let bigPipeline = 0;
   const layerLoads: number[] = [];
   for (const [i, layer] of inputs.layers.entries()) {
-    const m = r(repeat(ws, `gzip -dc ${layer.blobPath} | sha256sum`, runs));
+    const m = r(await repeat(ws, gate, log, `gzip -dc ${layer.blobPath} | sha256sum`, runs));
     const got = hashOf(m.stdout);
     if (got !== layer.diffId)
       throw new Error(`gzip -dc ${layer.digest} | sha256sum = ${got}, expected ${layer.diffId}`);
@@ -116,8 +140,7 @@ export async function runNative(
     if (i === 0) bigPipeline = mbs;
     results.push(
       result('native', `gzip -dc | sha256sum, layer ${i}: ${layer.label}`, mbs, 'MB/s in', {
-        runs: m.runs.map((s) => layer.size / MB / s),
-        otherCores: m.otherCores,
+        ...rec(m, (s) => layer.size / MB / s),
         note: `${(layer.size / MB).toFixed(1)} MB gzip in ${m.seconds.toFixed(2)} s; max RSS ${m.maxRssKiB} KiB`,
       }),
     );
@@ -129,31 +152,30 @@ export async function runNative(
       note: `${(totalIn / MB).toFixed(1)} MB of gzip in ${totalSeconds.toFixed(2)} s (layers one after the other)`,
     }),
   );
-  const ociSha = r(repeat(ws, `sha256sum ${inputs.ociArchive.path}`, runs));
+  const ociSha = r(await repeat(ws, gate, log, `sha256sum ${inputs.ociArchive.path}`, runs));
   results.push(
     result('native', 'sha256sum bench-oci.tar (info)', inputs.ociArchive.size / MB / ociSha.seconds, 'MB/s', {
-      otherCores: ociSha.otherCores,
+      ...rec(ociSha, (s) => inputs.ociArchive.size / MB / s),
     }),
   );
 
   log('zstd -dc | sha256sum on the zstd copy of the real-files layer …');
-  const zs = r(repeat(ws, `zstd -dc ${big.zstdPath} | sha256sum`, runs));
+  const zs = r(await repeat(ws, gate, log, `zstd -dc ${big.zstdPath} | sha256sum`, runs));
   if (hashOf(zs.stdout) !== big.diffId) throw new Error('zstd -dc | sha256sum does not give the diff_id');
   const zstdSha = big.zstdSize / MB / zs.seconds;
   results.push(
     result('native', 'zstd -dc | sha256sum, real-files layer (zstd -3)', zstdSha, 'MB/s in', {
-      runs: zs.runs.map((s) => big.zstdSize / MB / s),
-      otherCores: zs.otherCores,
+      ...rec(zs, (s) => big.zstdSize / MB / s),
       note: `${(big.zstdSize / MB).toFixed(1)} MB zstd → ${(big.tarSize / MB).toFixed(1)} MB; ${(big.tarSize / MB / zs.seconds).toFixed(0)} MB/s out`,
     }),
   );
 
   log('Baselines for the library comparisons …');
-  const sha = r(repeat(ws, `sha256sum ${big.tarPath}`, runs));
+  const sha = r(await repeat(ws, gate, log, `sha256sum ${big.tarPath}`, runs));
   if (hashOf(sha.stdout) !== big.diffId) throw new Error('sha256sum of big-layer.tar is not the diff_id');
-  const gz = r(repeat(ws, `gzip -dc ${big.gzipPath} > /dev/null`, runs));
-  const zd = r(repeat(ws, `zstd -dc ${big.zstdPath} > /dev/null`, runs));
-  const tl = r(repeat(ws, `tar -tf ${big.tarPath} > /dev/null`, runs));
+  const gz = r(await repeat(ws, gate, log, `gzip -dc ${big.gzipPath} > /dev/null`, runs));
+  const zd = r(await repeat(ws, gate, log, `zstd -dc ${big.zstdPath} > /dev/null`, runs));
+  const tl = r(await repeat(ws, gate, log, `tar -tf ${big.tarPath} > /dev/null`, runs));
   const figures: NativeFigures = {
     dockerSha256: dockerMBs,
     ociGunzipSha256: ociMBs,
@@ -169,13 +191,13 @@ export async function runNative(
       otherCores: sha.otherCores,
     }),
     result('native', 'gzip -dc > /dev/null, real-files layer', figures.bigLayerGunzip, 'MB/s in', {
-      otherCores: gz.otherCores,
+      ...rec(gz, (s) => big.gzipSize / MB / s),
     }),
     result('native', 'zstd -dc > /dev/null, real-files layer', figures.bigLayerZstd, 'MB/s in', {
-      otherCores: zd.otherCores,
+      ...rec(zd, (s) => big.zstdSize / MB / s),
     }),
     result('native', 'tar -tf big-layer.tar > /dev/null', figures.bigLayerTarList, 'MB/s', {
-      otherCores: tl.otherCores,
+      ...rec(tl, (s) => big.tarSize / MB / s),
     }),
   );
   return { results, figures, commands };

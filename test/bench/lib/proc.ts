@@ -295,18 +295,45 @@ export async function backgroundLoad(ms = 3000): Promise<CpuUse> {
  */
 export class QuietGate {
   waitedMs = 0;
+  repeatedMs = 0;
+  repeats = 0;
+  /** Set once the soft deadline has cut a measurement short. */
+  hurried = false;
+  /**
+   * @param deadline performance.now() after which every remaining figure gets one run, with no
+   *   waiting and no repeats, so that the whole benchmark ends in time even on a busy machine.
+   */
   constructor(
     private budgetMs: number,
-    private readonly threshold = 0.35,
+    readonly threshold = 0.35,
     private readonly log: (s: string) => void = () => {},
+    readonly deadline = Infinity,
   ) {}
+
+  get late(): boolean {
+    return performance.now() > this.deadline;
+  }
+
+  /** Other work took this many cores during a measurement: too many to trust it? */
+  disturbed(otherCores: number): boolean {
+    return otherCores >= this.threshold;
+  }
+
+  /** Spends budget on repeating a disturbed measurement that took `ms`; false when none is left. */
+  repeat(ms: number): boolean {
+    if (this.budgetMs <= 0 || this.late) return false;
+    this.budgetMs = Math.max(0, this.budgetMs - ms);
+    this.repeatedMs += ms;
+    this.repeats++;
+    return true;
+  }
 
   async wait(what: string): Promise<CpuUse> {
     let load = await backgroundLoad(1000);
-    if (load.otherCores < this.threshold) return load;
+    if (load.otherCores < this.threshold || this.late) return load;
     const t0 = performance.now();
     this.log(`  (other processes keep ${load.otherCores.toFixed(2)} cores busy; waiting before ${what} …)`);
-    while (load.otherCores >= this.threshold && performance.now() - t0 < this.budgetMs) {
+    while (load.otherCores >= this.threshold && performance.now() - t0 < this.budgetMs && !this.late) {
       load = await backgroundLoad(2000);
     }
     const waited = performance.now() - t0;
@@ -319,4 +346,53 @@ export class QuietGate {
     );
     return load;
   }
+}
+
+export interface Runs<T> {
+  all: T[];
+  /** The runs the figure is made of: the undisturbed ones, or all when none was. */
+  used: T[];
+  /** e.g. "2 of 3 runs undisturbed" */
+  summary: string;
+}
+
+/**
+ * Runs a measurement `runs` times. A run during which other processes kept too many cores busy
+ * is repeated (up to `runs` extra times, within the gate's budget), and the figure is made of the
+ * undisturbed runs only, or of all of them when there is none. Every run is kept for the record.
+ */
+export async function measureRuns<T>(
+  gate: QuietGate,
+  runs: number,
+  what: string,
+  fn: (i: number) => Promise<T> | T,
+  otherCores: (r: T) => number,
+  log: (s: string) => void,
+): Promise<Runs<T>> {
+  const all: T[] = [];
+  let extra = 0;
+  for (let i = 0; i < runs + extra; i++) {
+    if (i > 0 && gate.late) {
+      gate.hurried = true;
+      log(`  (past the soft deadline: ${what} keeps ${i} run(s))`);
+      break;
+    }
+    await gate.wait(`${what} (run ${i + 1})`);
+    const t0 = performance.now();
+    const r = await fn(i);
+    all.push(r);
+    const load = otherCores(r);
+    if (gate.disturbed(load) && extra < runs && gate.repeat(performance.now() - t0)) {
+      extra++;
+      log(
+        `  (${what}: run ${i + 1} shared the CPU with ${load.toFixed(2)} cores of other work; one more run)`,
+      );
+    }
+  }
+  const quiet = all.filter((r) => !gate.disturbed(otherCores(r)));
+  return {
+    all,
+    used: quiet.length ? quiet : all,
+    summary: `${quiet.length} of ${all.length} runs undisturbed`,
+  };
 }

@@ -17,9 +17,16 @@ export interface Result {
   ratio: number | null;
   goal: string | null;
   met: boolean | null;
-  /** Every run's value when there were several (value is their median). */
+  /**
+   * Every run's value. `value` is the median of the undisturbed runs (other processes kept
+   * fewer than 0.35 cores busy), or of all runs when none was undisturbed.
+   */
   runs?: number[];
-  /** Cores kept busy by other people's processes while it was measured (median over runs). */
+  /** Cores other processes kept busy during each run, in the order of `runs`. */
+  runLoads?: number[];
+  /** e.g. "2 of 3 runs undisturbed" */
+  undisturbed?: string;
+  /** Cores kept busy by other people's processes while it was measured (median over the runs used). */
   otherCores?: number;
   note?: string;
   detail?: unknown;
@@ -53,8 +60,13 @@ export function fmt(v: number | null, digits?: number): string {
   return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 }
 
+function quietRuns(r: Result): string {
+  const m = /^(\d+) of (\d+)/.exec(r.undisturbed ?? '');
+  return m ? ` (${m[1]}/${m[2]} quiet)` : '';
+}
+
 export function table(results: Result[]): string {
-  const head = ['name', 'figure', 'unit', 'baseline', 'ratio', 'goal', 'met?', 'bg load'];
+  const head = ['name', 'figure', 'unit', 'baseline', 'ratio', 'goal', 'met?', 'bg cores'];
   const rows: string[][] = [];
   let group = '';
   for (const r of results) {
@@ -70,7 +82,7 @@ export function table(results: Result[]): string {
       r.ratio === null ? '—' : `${fmt(r.ratio, 2)}×`,
       r.goal ?? '—',
       r.met === null ? '—' : r.met ? 'yes' : 'NO',
-      r.otherCores === undefined ? '' : `${fmt(r.otherCores, 2)} cores`,
+      r.otherCores === undefined ? '' : `${fmt(r.otherCores, 2)}${quietRuns(r)}`,
     ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

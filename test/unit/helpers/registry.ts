@@ -50,6 +50,8 @@ export async function startRegistry(options: {
   auth?: TokenAuthConfig;
   /** Extra response headers (the registry's http.headers setting). */
   headers?: Record<string, string[]>;
+  /** Accept schema1 manifest pushes (distribution 2.8 refuses them by default). */
+  schema1?: boolean;
 }): Promise<RunningRegistry> {
   const q = (value: string): string => JSON.stringify(value); // JSON strings are YAML scalars
   const lines = [
@@ -74,6 +76,7 @@ export async function startRegistry(options: {
       lines.push(`    ${name}: [${values.map(q).join(', ')}]`);
     }
   }
+  if (options.schema1) lines.push('compatibility:', '  schema1:', '    enabled: true');
   if (options.auth) {
     lines.push(
       'auth:',
@@ -149,7 +152,12 @@ async function waitForHttp(url: string): Promise<void> {
 }
 
 /** `skopeo copy` an archive into a registry over plain http; returns the manifest digest skopeo wrote. */
-export async function skopeoCopy(source: string, destination: string, workDir: string): Promise<string> {
+export async function skopeoCopy(
+  source: string,
+  destination: string,
+  workDir: string,
+  extraArgs: string[] = [],
+): Promise<string> {
   const digestFile = join(workDir, `digest-${randomUUID()}`);
   await run('skopeo', [
     '--insecure-policy',
@@ -157,6 +165,7 @@ export async function skopeoCopy(source: string, destination: string, workDir: s
     '--dest-tls-verify=false',
     '--digestfile',
     digestFile,
+    ...extraArgs,
     source,
     destination,
   ]);
@@ -392,4 +401,89 @@ export function request(
 
 export function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+// ---- test images ------------------------------------------------------------------------------
+
+/** `skopeo inspect --raw` (or `--config --raw`) of an image in a plain-http registry. */
+export async function skopeoInspectRaw(image: string, config = false): Promise<string> {
+  const args = [
+    'inspect',
+    '--tls-verify=false',
+    '--raw',
+    ...(config ? ['--config'] : []),
+    `docker://${image}`,
+  ];
+  const { stdout } = await run('skopeo', args, { maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+export interface FilledRegistry {
+  /** repository:tag → manifest digest skopeo wrote. */
+  digests: Record<string, string>;
+}
+
+/**
+ * The images the registry client tests read: OCI (`test/app:1`), OCI with zstd layers
+ * (`test/zstd:1`), Docker schema2 (`test/docker:1`), both images of an OCI layout (`test/multi:1`,
+ * `test/multi:2`), a buildx multi-platform index with attestations (`test/index:v1`, from regclient's
+ * testdata when present) and, when `schema1`, a schema1 image (`test/schema1:1`).
+ */
+export async function fillRegistry(
+  host: string,
+  work: string,
+  data: string,
+  options: { schema1?: boolean; regclientTestrepo?: string } = {},
+): Promise<FilledRegistry> {
+  const digests: Record<string, string> = {};
+  const copy = async (src: string, dest: string, extra: string[] = []) => {
+    digests[dest] = await skopeoCopy(src, `docker://${host}/${dest}`, work, extra);
+  };
+  await copy(`oci-archive:${join(data, 'oci-archive.tar')}`, 'test/app:1');
+  await copy(`oci-archive:${join(data, 'oci-archive-zstd.tar')}`, 'test/zstd:1');
+  await copy(`docker-archive:${join(data, 'docker-archive.tar')}`, 'test/docker:1', ['--format', 'v2s2']);
+  const multi = join(work, 'multi');
+  await run('mkdir', ['-p', multi]);
+  await run('tar', ['-xf', join(data, 'oci-layout-multi.tar'), '-C', multi]);
+  const index = JSON.parse(await readFile(join(multi, 'index.json'), 'utf8')) as {
+    manifests: Array<{ annotations?: Record<string, string> }>;
+  };
+  for (const [i, m] of index.manifests.entries()) {
+    const name = m.annotations?.['org.opencontainers.image.ref.name'];
+    if (name) await copy(`oci:${multi}:${name}`, `test/multi:${i + 1}`);
+  }
+  // A two-platform OCI index whose images share no layer: test/mixed:1.
+  await copy(`oci-archive:${join(data, 'oci-archive.tar')}`, 'test/mixed:amd64');
+  await copy(`oci-archive:${join(data, 'oci-archive-zstd.tar')}`, 'test/mixed:arm64');
+  const entry = async (tag: string, architecture: string) => {
+    const res = await fetch(`http://${host}/v2/test/mixed/manifests/${tag}`, {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    return {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+      size: bytes.length,
+      platform: { os: 'linux', architecture },
+    };
+  };
+  const mixed = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [await entry('amd64', 'amd64'), await entry('arm64', 'arm64')],
+  });
+  const put = await fetch(`http://${host}/v2/test/mixed/manifests/1`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' },
+    body: mixed,
+  });
+  if (put.status !== 201) throw new Error(`PUT test/mixed:1 answered ${put.status}: ${await put.text()}`);
+  digests['test/mixed:1'] = `sha256:${createHash('sha256').update(mixed).digest('hex')}`;
+  if (options.regclientTestrepo) {
+    await copy(`oci:${options.regclientTestrepo}:v1`, 'test/index:v1', ['--all']);
+  }
+  if (options.schema1) {
+    await copy(`docker-archive:${join(data, 'docker-archive.tar')}`, 'test/schema1:1', ['--format', 'v2s1']);
+  }
+  return { digests };
 }

@@ -1,0 +1,792 @@
+/**
+ * Analyse an image in a registry: the same Analysis as for an archive. The documents (index,
+ * manifests of every platform, their configs, referrers) are fetched and verified against their
+ * digests, laid out in memory as an OCI image layout, and walked by the archive's OCI walker
+ * (oci-layout.ts) so that both sources give the same graph. Layers are then streamed from the
+ * registry (or read from the cache) and verified in one pass by BlobDigester: digest, size,
+ * decompression and diff_id, and optionally the tar listing.
+ */
+import type {
+  Analysis,
+  BlobInfo,
+  ImageFilesystemSummary,
+  Platform,
+  Problem,
+  Progress,
+  SourceInfo,
+} from '../model';
+import { ArchiveFiles } from '../archive/archive-files';
+import type { ArchiveFile } from '../archive/archive-files';
+import { AnalysisBuilder, isObject } from '../archive/builder';
+import { MT } from '../archive/media-types';
+import { blobPath, loadOciLayout, platformLabel } from '../archive/oci-layout';
+import { BlobDigester } from '../digest/blob-digester';
+import type { DigestResult } from '../digest/blob-digester';
+import { digestBlob } from '../digest/digest-blob';
+import { CancelledError } from '../digest/read-blob';
+import { sha256OfBytes } from '../digest/sha256';
+import { ImageFilesystem } from '../layers/filesystem';
+import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
+import type { LayerLimits, LayerListing } from '../layers/layer-listing';
+import { parseReference } from './reference';
+import type { ImageReference } from './reference';
+import { RegistryClient, RegistryError, isLocalRegistry, schema1Payload } from './client';
+import type { Credentials, FetchLike, Referrer } from './client';
+
+/** Verified blobs by digest (the worker's IndexedDB cache; none in Node tests unless given). */
+export interface BlobCache {
+  get(digest: string): Promise<Blob | null>;
+  /** Called only for blobs whose digest was verified. */
+  put(digest: string, blob: Blob): Promise<void>;
+}
+
+export interface AnalyzeRegistryOptions {
+  fetch: FetchLike;
+  /** Origin of the proxy ('' in the page: same origin). */
+  base: string;
+  credentials?: Credentials | null;
+  /** Platform to analyse (`linux/arm64/v8`); default linux/amd64, else the first. */
+  platform?: string;
+  /** Plain http (`/registry-insecure/`); default: for localhost and 127.0.0.0/8. */
+  insecure?: boolean;
+  /** Fetch and verify the layers of the chosen platform (default true). */
+  layers?: boolean;
+  /** Also fetch and verify the layers of every other platform (default false: on request). */
+  allPlatforms?: boolean;
+  cache?: BlobCache | null;
+  signal?: AbortSignal;
+  onUpdate?: (analysis: Analysis, progress: Progress) => void;
+  concurrency?: number;
+  listings?: boolean;
+  limits?: Partial<LayerLimits>;
+  onListing?: (blobKey: string, listing: LayerListing) => void;
+  /** A client to reuse (its token cache) across analyses. */
+  client?: RegistryClient;
+}
+
+/** The reference could not be parsed or the registry could not give its manifest. */
+export class RegistryAnalysisError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.message);
+    this.name = 'RegistryAnalysisError';
+  }
+}
+
+const MAX_DOCUMENTS = 200;
+const MAX_CONFIG = 4 << 20;
+
+function file(path: string, size: number): ArchiveFile {
+  return { path, type: 'file', size, linkname: '', headerOffset: 0, dataOffset: 0, truncated: false };
+}
+
+export function clientFor(ref: ImageReference, options: AnalyzeRegistryOptions): RegistryClient {
+  return (
+    options.client ??
+    new RegistryClient({
+      fetch: options.fetch,
+      base: options.base,
+      host: ref.endpoint,
+      insecure: options.insecure ?? isLocalRegistry(ref.endpoint),
+      credentials: options.credentials ?? null,
+    })
+  );
+}
+
+export async function analyzeRegistry(reference: string, options: AnalyzeRegistryOptions): Promise<Analysis> {
+  const started = Date.now();
+  const parsed = parseReference(reference.trim());
+  if (!parsed.ok) {
+    throw new RegistryAnalysisError({
+      code: 'invalid-reference',
+      message: parsed.error,
+      where: reference,
+      severity: 'error',
+    });
+  }
+  const ref = parsed.ref;
+  const client = clientFor(ref, options);
+  const repo = ref.repository;
+  const signal = options.signal;
+  const contents = new Map<string, Uint8Array>();
+  const entries: ArchiveFile[] = [];
+  const put = (digest: string, bytes: Uint8Array) => {
+    const p = blobPath(digest);
+    if (contents.has(p)) return;
+    contents.set(p, bytes);
+    entries.push(file(p, bytes.length));
+  };
+  const placeholder = (digest: string, size: number) => {
+    const p = blobPath(digest);
+    if (contents.has(p) || entries.some((e) => e.path === p)) return;
+    entries.push(file(p, size));
+  };
+  /** Labels of artifact manifests: buildkit attestations, cosign tags, referrers. */
+  const artifactLabels = new Map<string, string>();
+  const referrerEdges: { subject: string; referrer: string; label: string }[] = [];
+  const schema1 = new Map<string, Record<string, unknown>>();
+  const early: Problem[] = [];
+  let fetched = 0;
+
+  let cacheProblem = false;
+  /** A full cache never stops the analysis: it is said once. */
+  const cacheFailed = (e: unknown) => {
+    if (cacheProblem) return;
+    cacheProblem = true;
+    const message = e instanceof Error ? e.message : String(e);
+    const p: Problem = {
+      code: 'cache-full',
+      message: `a verified blob could not be cached: ${message}`,
+      where: 'blob cache',
+      severity: 'warning',
+    };
+    (builder ? builder.analysis.problems : early).push(p);
+  };
+  let builder: AnalysisBuilder | null = null;
+  const fail = (e: unknown): never => {
+    if (e instanceof RegistryError) throw new RegistryAnalysisError(e.problem);
+    throw e;
+  };
+
+  // 1. The root manifest: by digest when one was given, else by tag (digest from the bytes).
+  const root = await client.manifest(repo, ref.digest ?? (ref.tag as string), signal).catch(fail);
+  put(root.digest, root.bytes);
+
+  // 2. Everything below it, and the configs, so every platform is in the graph.
+  const collect = async (
+    value: Record<string, unknown> | null,
+    digest: string,
+    depth: number,
+  ): Promise<void> => {
+    if (!value || depth > 8) return;
+    if (value.schemaVersion === 1) {
+      schema1.set(digest, value);
+      return;
+    }
+    if (Array.isArray(value.manifests)) {
+      for (const raw of value.manifests) {
+        if (!isObject(raw) || typeof raw.digest !== 'string') continue;
+        const annotations = isObject(raw.annotations) ? raw.annotations : {};
+        // buildkit's attestation manifests (and older "builder" ones) ride in the index as unknown/unknown.
+        const refType = annotations['vnd.docker.reference.type'];
+        if (typeof refType === 'string') {
+          artifactLabels.set(
+            raw.digest,
+            `${refType === 'attestation-manifest' ? 'attestation' : refType} (buildkit)`,
+          );
+          const subject = annotations['vnd.docker.reference.digest'];
+          if (typeof subject === 'string')
+            referrerEdges.push({
+              subject,
+              referrer: raw.digest,
+              label: artifactLabels.get(raw.digest) as string,
+            });
+        }
+        if (contents.has(blobPath(raw.digest)) || ++fetched > MAX_DOCUMENTS) continue;
+        try {
+          const child = await client.manifest(repo, raw.digest, signal);
+          put(child.digest, child.bytes);
+          await collect(child.value, child.digest, depth + 1);
+        } catch (e) {
+          if (!(e instanceof RegistryError)) throw e;
+          early.push({ ...e.problem, severity: e.problem.code === 'digest-mismatch' ? 'error' : 'warning' });
+        }
+      }
+      return;
+    }
+    const config = value.config;
+    if (isObject(config) && typeof config.digest === 'string' && typeof config.size === 'number') {
+      if (config.size <= MAX_CONFIG && !contents.has(blobPath(config.digest))) {
+        try {
+          const cached = await options.cache?.get(config.digest);
+          const bytes = cached
+            ? new Uint8Array(await cached.arrayBuffer())
+            : await client.blobBytes(repo, config.digest, signal);
+          put(config.digest, bytes);
+          if (!cached && options.cache && (await sha256OfBytes(bytes)) === config.digest)
+            await options.cache.put(config.digest, new Blob([bytes as BlobPart])).catch(cacheFailed);
+        } catch (e) {
+          if (!(e instanceof RegistryError)) throw e;
+          early.push({ ...e.problem, severity: 'warning' });
+        }
+      } else placeholder(config.digest, config.size);
+    }
+    if (Array.isArray(value.layers))
+      for (const l of value.layers)
+        if (isObject(l) && typeof l.digest === 'string' && typeof l.size === 'number')
+          placeholder(l.digest, l.size);
+  };
+  await collect(root.value, root.digest, 0);
+
+  // 3. Tags (to switch tag; also tells which cosign tags exist) and referrers of the root.
+  let tags: string[] | null = null;
+  try {
+    tags = await client.tags(repo, signal);
+  } catch (e) {
+    if (!(e instanceof RegistryError)) throw e;
+  }
+  // The root and the images of an index (signatures and SBOMs may name a platform's manifest).
+  const subjects = [root.digest];
+  if (Array.isArray(root.value?.manifests))
+    for (const raw of root.value.manifests.slice(0, 32))
+      if (isObject(raw) && typeof raw.digest === 'string' && !artifactLabels.has(raw.digest))
+        subjects.push(raw.digest);
+  const referrers: { subject: string; r: Referrer }[] = [];
+  for (const subject of subjects) {
+    try {
+      for (const r of await client.referrers(repo, subject, tags, signal)) referrers.push({ subject, r });
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      early.push({
+        ...e.problem,
+        severity: 'info',
+        message: `referrers could not be listed: ${e.problem.message}`,
+      });
+    }
+  }
+  for (const { subject, r } of referrers) {
+    const label =
+      r.via === 'cosign-tag'
+        ? `${r.tag?.endsWith('.sig') ? 'signature' : r.tag?.endsWith('.att') ? 'attestation' : 'sbom'} (cosign)`
+        : `referrer${r.artifactType ? `: ${r.artifactType}` : ''}`;
+    artifactLabels.set(r.digest, label);
+    referrerEdges.push({ subject, referrer: r.digest, label });
+    if (contents.has(blobPath(r.digest))) continue;
+    try {
+      const m = await client.manifest(repo, r.digest, signal);
+      put(m.digest, m.bytes);
+      await collect(m.value, m.digest, 1);
+    } catch (e) {
+      if (!(e instanceof RegistryError)) throw e;
+      early.push({ ...e.problem, severity: 'warning' });
+    }
+  }
+
+  // 4. Lay the documents out as an OCI layout and walk it.
+  const canonical = ref.canonical;
+  const index = {
+    schemaVersion: 2,
+    mediaType: MT.ociIndex,
+    manifests: [
+      {
+        mediaType: root.mediaType,
+        digest: root.digest,
+        size: root.size,
+        annotations: { 'org.opencontainers.image.ref.name': canonical },
+      },
+      ...referrerEdges
+        .filter((e) => referrers.some((x) => x.r.digest === e.referrer))
+        .map((e) => {
+          const bytes = contents.get(blobPath(e.referrer));
+          return {
+            mediaType: referrers.find((x) => x.r.digest === e.referrer)?.r.mediaType ?? MT.ociManifest,
+            digest: e.referrer,
+            size: bytes?.length ?? 0,
+            annotations: { 'org.opencontainers.image.ref.name': 'referrer' },
+          };
+        }),
+    ],
+  };
+  const enc = new TextEncoder();
+  contents.set('oci-layout', enc.encode('{"imageLayoutVersion":"1.0.0"}'));
+  entries.push(file('oci-layout', contents.get('oci-layout')?.length ?? 0));
+  const indexBytes = enc.encode(JSON.stringify(index));
+  contents.set('index.json', indexBytes);
+  entries.push(file('index.json', indexBytes.length));
+
+  const resolved = `${ref.registry}/${repo}@${root.digest}`;
+  const source: SourceInfo = {
+    kind: 'registry',
+    layout: 'registry (OCI distribution API)',
+    name: reference,
+    size: 0,
+    compression: null,
+    reference,
+    resolved,
+    canonical,
+    rateLimit: client.rateLimit,
+    tags: tags ?? undefined,
+  };
+  const files = ArchiveFiles.streamed(entries, contents, new Map());
+  const b = new AnalysisBuilder(source, files);
+  builder = b;
+  b.analysis.problems.push(...early);
+  await loadOciLayout(b);
+  fixUp(b, root.digest, artifactLabels, referrerEdges, schema1);
+  for (const img of b.analysis.images) img.refs = img.refs.filter((r) => r !== 'referrer');
+
+  // 5. Pick the platform to analyse.
+  const candidates = b.analysis.images.filter((i) => i.present && !artifactLabels.has(i.id));
+  const want = options.platform;
+  const chosen =
+    (want && candidates.find((i) => platformLabel(i.platform) === want)) ||
+    candidates.find((i) => i.platform?.os === 'linux' && i.platform.architecture === 'amd64') ||
+    candidates[0] ||
+    null;
+  if (want && chosen && platformLabel(chosen.platform) !== want)
+    b.problem(
+      'absent-image',
+      `platform ${want} is not in this image; showing ${platformLabel(chosen.platform)}`,
+      resolved,
+      'warning',
+    );
+  if (candidates.length > 1 && chosen) source.platform = platformLabel(chosen.platform);
+
+  const fetchFrom = options.allPlatforms ? candidates : chosen ? [chosen] : [];
+
+  // 6. Verify: documents from their bytes; layers streamed.
+  const progress: Progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+  const emit = () => {
+    progress.elapsedMs = Date.now() - started;
+    source.rateLimit = client.rateLimit;
+    options.onUpdate?.(b.analysis, progress);
+  };
+  for (const blob of Object.values(b.analysis.blobs)) {
+    const bytes = b.documents.get(blob.key) ?? contents.get(blobPath(blob.key));
+    if (bytes && blob.role !== 'layer') {
+      blob.size = bytes.length;
+      blob.bytesDone = bytes.length;
+      blob.sizeCheck =
+        blob.expectedSize === null
+          ? { state: 'unchecked', reason: 'no size claimed' }
+          : sizeCheck(blob.expectedSize, bytes.length);
+      const s1 = schema1.get(blob.key);
+      finishDigest(b, blob, await sha256OfBytes((s1 && schema1Payload(bytes, s1)) || bytes));
+    } else if (
+      blob.role !== 'layer' ||
+      !fetchFrom.some((img) => img.layers.some((l) => l.blob === blob.key)) ||
+      options.layers === false
+    ) {
+      blob.size = null;
+      const reason =
+        blob.role === 'layer'
+          ? 'not fetched: only the chosen platform’s layers are fetched (pick another platform, or fetch every platform’s layers)'
+          : blob.role === 'blob'
+            ? 'not fetched: signature and attestation payloads are shown, not fetched'
+            : 'not fetched';
+      for (const k of ['sizeCheck', 'digestCheck', 'diffIdCheck'] as const)
+        if (blob[k].state === 'pending') blob[k] = { state: 'unchecked', reason };
+    }
+  }
+  const queue = chosen
+    ? fetchFrom
+        .flatMap((img) => img.layers)
+        .map((l) => b.analysis.blobs[l.blob])
+        .filter((x): x is BlobInfo => !!x && x.digestCheck.state === 'pending')
+        .filter((x, i, all) => all.indexOf(x) === i)
+    : [];
+  if (options.layers === false) queue.length = 0;
+  for (const blob of queue) progress.bytesTotal += blob.expectedSize ?? 0;
+  emit();
+  const listings = new Map<string, LayerListing>();
+  let cachedLayers = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length) {
+      if (signal?.aborted) throw new CancelledError();
+      const blob = queue[next++] as BlobInfo;
+      const digest = blob.expectedDigest ?? blob.key;
+      blob.digestCheck = { state: 'running' };
+      if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
+      let last = 0;
+      const onProgress = (done: number) => {
+        progress.bytesDone += done - last;
+        last = done;
+        blob.bytesDone = done;
+        emit();
+      };
+      const listing = options.listings === true;
+      try {
+        const cached = await options.cache?.get(digest).catch(() => null);
+        let result: DigestResult;
+        if (cached) {
+          cachedLayers++;
+          result = await digestBlob(cached, {
+            diffId: true,
+            ...(listing ? { listing, limits: options.limits, layer: digest } : {}),
+            signal,
+            onProgress,
+          });
+        } else {
+          const { stream } = await client.blob(repo, digest, signal);
+          const keep = options.cache ? ([] as Uint8Array[]) : null;
+          result = await digestStream(stream, {
+            listing,
+            limits: options.limits,
+            layer: digest,
+            signal,
+            onProgress,
+            keep,
+            size: blob.expectedSize ?? 0,
+          });
+          if (keep && result.digest === digest)
+            await options.cache?.put(digest, new Blob(keep as BlobPart[])).catch(cacheFailed);
+        }
+        progress.bytesDone += result.size - last;
+        blob.size = result.size;
+        blob.bytesDone = result.size;
+        blob.sizeCheck =
+          blob.expectedSize === null
+            ? { state: 'unchecked', reason: 'no size claimed' }
+            : sizeCheck(blob.expectedSize, result.size);
+        if (blob.sizeCheck.state === 'mismatch')
+          b.problem(
+            'size-mismatch',
+            `${blob.role} is ${result.size} bytes but its descriptor says ${blob.expectedSize}`,
+            digest,
+          );
+        applyResult(b, blob, result);
+        if (result.listing && listing) {
+          recordListing(b, blob, result.listing, listings);
+          options.onListing?.(blob.key, result.listing);
+        }
+      } catch (e) {
+        if (e instanceof CancelledError || signal?.aborted) throw new CancelledError();
+        const p: Problem =
+          e instanceof RegistryError
+            ? e.problem
+            : {
+                code: 'read-error',
+                message: `could not read the layer: ${e instanceof Error ? e.message : String(e)}`,
+                where: digest,
+                severity: 'error',
+              };
+        blob.digestCheck = { state: 'unchecked', reason: p.message };
+        blob.sizeCheck = { state: 'unchecked', reason: p.message };
+        if (blob.diffIdCheck.state === 'running')
+          blob.diffIdCheck = { state: 'unchecked', reason: p.message };
+        b.analysis.problems.push(p);
+      }
+      emit();
+    }
+  };
+  try {
+    const n = Math.max(1, Math.min(options.concurrency ?? 2, queue.length));
+    await Promise.all(Array.from({ length: n }, worker));
+  } catch (e) {
+    if (e instanceof CancelledError) {
+      for (const blob of Object.values(b.analysis.blobs))
+        for (const k of ['sizeCheck', 'digestCheck', 'diffIdCheck'] as const) {
+          const s = blob[k].state;
+          if (s === 'pending' || s === 'running') blob[k] = { state: 'unchecked', reason: 'cancelled' };
+        }
+      b.problem(
+        'cancelled',
+        'fetching was cancelled; checks not yet done are marked unchecked',
+        resolved,
+        'info',
+      );
+      emit();
+      return b.analysis;
+    }
+    throw e;
+  }
+  if (cachedLayers > 0) source.cachedLayers = cachedLayers;
+  if (options.listings) mergeImages(b, listings);
+  b.analysis.complete = true;
+  emit();
+  return b.analysis;
+}
+
+/** Stream a blob through BlobDigester (and the lister), keeping the bytes when asked to. */
+async function digestStream(
+  stream: ReadableStream<Uint8Array>,
+  o: {
+    listing: boolean;
+    limits?: Partial<LayerLimits>;
+    layer: string;
+    signal?: AbortSignal;
+    onProgress: (done: number) => void;
+    keep: Uint8Array[] | null;
+    size: number;
+  },
+): Promise<DigestResult> {
+  const lister = o.listing ? new LayerLister({ layer: o.layer, limits: o.limits }) : null;
+  const digester = await BlobDigester.create(
+    lister
+      ? {
+          diffId: true,
+          onUncompressed: (chunk) => lister.push(chunk),
+          maxUncompressed: uncompressedLimit(o.size, layerLimits(o.limits)),
+        }
+      : { diffId: true },
+  );
+  const reader = stream.getReader();
+  let done = 0;
+  try {
+    for (;;) {
+      if (o.signal?.aborted) throw new CancelledError();
+      const r = await reader.read();
+      if (r.done) break;
+      const chunk = r.value;
+      o.keep?.push(chunk.slice());
+      await digester.write(chunk);
+      done += chunk.length;
+      o.onProgress(done);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const result = await digester.finish();
+  if (lister) result.listing = lister.finish(result.error);
+  return result;
+}
+
+/** Registry-specific touches on the walked graph. */
+function fixUp(
+  b: AnalysisBuilder,
+  rootDigest: string,
+  artifactLabels: Map<string, string>,
+  referrerEdges: { subject: string; referrer: string; label: string }[],
+  schema1: Map<string, Record<string, unknown>>,
+): void {
+  const a = b.analysis;
+  // The synthetic index.json is not part of the image: drop it, hang referrers on their subject.
+  a.nodes = a.nodes.filter((n) => n.id !== 'index.json');
+  a.edges = a.edges.filter((e) => e.from !== 'index.json');
+  for (const e of referrerEdges) b.edge(e.subject, e.referrer, e.label);
+  a.problems = a.problems.filter((p) => p.where !== 'index.json' && p.where !== 'oci-layout');
+  for (const node of a.nodes) {
+    const label = artifactLabels.get(node.id);
+    if (!label) continue;
+    node.kind = 'artifact';
+    node.label = label;
+  }
+  // Artifacts are not images: their layers are attestation/signature payloads.
+  const artifactImages = a.images.filter((i) => artifactLabels.has(i.id));
+  a.images = a.images.filter((i) => !artifactLabels.has(i.id));
+  for (const img of artifactImages)
+    for (const l of img.layers) {
+      const blob = a.blobs[l.blob];
+      if (blob && !a.images.some((i) => i.layers.some((x) => x.blob === l.blob))) {
+        blob.role = 'blob';
+        blob.diffIdCheck = { state: 'unchecked', reason: 'only image layers have a diff_id' };
+        const node = a.nodes.find((n) => n.id === l.blob);
+        if (node) node.label = blob.mediaType || 'blob';
+      }
+    }
+  for (const edge of a.edges)
+    if (artifactLabels.has(edge.to) && edge.label === 'unknown/unknown')
+      edge.label = artifactLabels.get(edge.to) as string;
+  // Schema 1: fsLayers (newest first) and history with v1Compatibility.
+  for (const [digest, m] of schema1) {
+    a.problems = a.problems.filter((p) => !(p.where === digest && p.code === 'unknown-media-type'));
+    const node = a.nodes.find((n) => n.id === digest);
+    if (node) {
+      node.kind = 'manifest';
+      node.label = `manifest (schema1)${node.platform ? ` ${platformLabel(node.platform)}` : ''}`;
+    }
+    const fsLayers = Array.isArray(m.fsLayers) ? m.fsLayers : [];
+    const history = Array.isArray(m.history) ? m.history : [];
+    let config: Record<string, unknown> | null = null;
+    const v1 = history[0];
+    if (isObject(v1) && typeof v1.v1Compatibility === 'string') {
+      try {
+        const parsed = JSON.parse(v1.v1Compatibility) as unknown;
+        if (isObject(parsed)) config = parsed;
+      } catch {
+        b.problem('invalid-json', 'history[0].v1Compatibility is not valid JSON', digest, 'warning');
+      }
+    }
+    const layers = [];
+    const seen = new Set<string>();
+    for (let i = fsLayers.length - 1; i >= 0; i--) {
+      const l = fsLayers[i];
+      if (!isObject(l) || typeof l.blobSum !== 'string') continue;
+      const h = history[i];
+      let empty = false;
+      if (isObject(h) && typeof h.v1Compatibility === 'string') {
+        try {
+          empty = (JSON.parse(h.v1Compatibility) as { throwaway?: unknown }).throwaway === true;
+        } catch {
+          /* shown raw */
+        }
+      }
+      // schema1 lists a layer per history entry, empty ones included (throwaway).
+      if (empty || seen.has(l.blobSum)) continue;
+      seen.add(l.blobSum);
+      const n = layers.length + 1;
+      b.blob({
+        key: l.blobSum,
+        role: 'layer',
+        file: file(blobPath(l.blobSum), 0),
+        mediaType: MT.dockerLayerGzip,
+        expectedDigest: l.blobSum,
+        expectedSize: null,
+      }).diffIdCheck = { state: 'pending' };
+      b.node({
+        id: l.blobSum,
+        kind: 'layer',
+        label: 'layer',
+        blob: l.blobSum,
+        digest: l.blobSum,
+        mediaType: MT.dockerLayerGzip,
+        size: null,
+        platform: null,
+        present: true,
+        raw: JSON.stringify({ blobSum: l.blobSum, history: h ?? null }, null, 2),
+      });
+      b.edge(digest, l.blobSum, `layer ${n}`);
+      layers.push({
+        blob: l.blobSum,
+        mediaType: MT.dockerLayerGzip,
+        digest: l.blobSum,
+        size: null,
+        diffId: null,
+      });
+    }
+    const platform: Platform | null =
+      typeof m.architecture === 'string'
+        ? { os: typeof config?.os === 'string' ? config.os : 'linux', architecture: m.architecture }
+        : null;
+    const image = a.images.find((i) => i.id === digest);
+    const info = {
+      id: digest,
+      refs: image?.refs ?? [],
+      manifestDigest: digest,
+      manifestBlob: digest,
+      configDigest: null,
+      configBlob: null,
+      platform,
+      config: config
+        ? {
+            created: typeof config.created === 'string' ? config.created : undefined,
+            architecture: typeof config.architecture === 'string' ? config.architecture : undefined,
+            os: typeof config.os === 'string' ? config.os : undefined,
+            config: isObject(config.config) ? (config.config as Record<string, unknown>) : undefined,
+            history: history
+              .map((h) => {
+                if (!isObject(h) || typeof h.v1Compatibility !== 'string') return {};
+                try {
+                  const c = JSON.parse(h.v1Compatibility) as {
+                    created?: string;
+                    author?: string;
+                    comment?: string;
+                    throwaway?: boolean;
+                    container_config?: { Cmd?: string[] };
+                  };
+                  return {
+                    created: c.created,
+                    created_by: c.container_config?.Cmd?.join(' '),
+                    author: c.author,
+                    comment: c.comment,
+                    empty_layer: c.throwaway === true,
+                  };
+                } catch {
+                  return {};
+                }
+              })
+              .reverse(),
+          }
+        : null,
+      layers,
+      present: true,
+    };
+    if (image) Object.assign(image, info);
+    else a.images.push(info);
+    if (b.analysis.blobs[digest]) b.analysis.blobs[digest].role = 'manifest';
+  }
+  // The root is named by the reference even when it is an index.
+  void rootDigest;
+}
+
+function sizeCheck(expected: number, actual: number): BlobInfo['sizeCheck'] {
+  return expected === actual
+    ? { state: 'verified' }
+    : { state: 'mismatch', expected: String(expected), actual: String(actual) };
+}
+
+function finishDigest(b: AnalysisBuilder, blob: BlobInfo, actual: string): void {
+  blob.actualDigest = actual;
+  const expected = blob.expectedDigest;
+  if (!expected) blob.digestCheck = { state: 'unchecked', reason: 'no digest claimed' };
+  else if (!expected.startsWith('sha256:'))
+    blob.digestCheck = {
+      state: 'unchecked',
+      reason: `only sha256 digests are checked, not ${expected.split(':')[0]}`,
+    };
+  else if (expected === actual) blob.digestCheck = { state: 'verified' };
+  else {
+    blob.digestCheck = { state: 'mismatch', expected, actual };
+    b.problem(
+      'digest-mismatch',
+      `${blob.role} content hashes to ${actual} but it is named ${expected}`,
+      expected,
+    );
+  }
+}
+
+function applyResult(b: AnalysisBuilder, blob: BlobInfo, r: DigestResult): void {
+  finishDigest(b, blob, r.digest);
+  blob.compression = r.compression;
+  blob.uncompressedSize = r.uncompressedSize;
+  blob.actualDiffId = r.diffId;
+  const where = blob.expectedDigest ?? blob.key;
+  if (blob.role === 'layer' && r.error && !(r.error.code === 'limit' && r.listing))
+    b.problem(r.error.code, r.error.message, where);
+  const state = blob.diffIdCheck.state;
+  if (blob.role !== 'layer' || (state !== 'running' && state !== 'pending')) return;
+  if (!r.diffId)
+    blob.diffIdCheck = {
+      state: 'unchecked',
+      reason: r.error?.message ?? 'the layer could not be decompressed',
+    };
+  else if (!blob.expectedDiffId)
+    blob.diffIdCheck = {
+      state: 'unchecked',
+      reason: 'the config lists no diff_id for this layer (schema1 manifests have none)',
+    };
+  else if (blob.expectedDiffId === r.diffId) blob.diffIdCheck = { state: 'verified' };
+  else {
+    blob.diffIdCheck = { state: 'mismatch', expected: blob.expectedDiffId, actual: r.diffId };
+    b.problem(
+      'diffid-mismatch',
+      `uncompressed layer hashes to ${r.diffId} but the config's rootfs.diff_ids says ${blob.expectedDiffId}`,
+      where,
+    );
+  }
+}
+
+function recordListing(
+  b: AnalysisBuilder,
+  blob: BlobInfo,
+  listing: LayerListing,
+  listings: Map<string, LayerListing>,
+): void {
+  listings.set(blob.key, listing);
+  let whiteouts = 0;
+  let bytes = 0;
+  for (const e of listing.entries) {
+    if (e.whiteout) whiteouts++;
+    else if (e.type === 'file') bytes += e.size;
+  }
+  (b.analysis.layers ??= {})[blob.key] = {
+    entries: listing.tarEntries,
+    whiteouts,
+    bytes,
+    stopped: listing.stopped,
+    problems: listing.problems.length,
+  };
+  for (const p of listing.problems) b.analysis.problems.push({ ...p });
+}
+
+function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListing>): void {
+  for (const image of b.analysis.images) {
+    if (!image.present || image.layers.length === 0) continue;
+    const complete: LayerListing[] = [];
+    for (const l of image.layers) {
+      const listing = listings.get(l.blob);
+      if (!listing || listing.stopped) break;
+      complete.push(listing);
+    }
+    if (complete.length === 0) continue;
+    const fs = ImageFilesystem.build(complete);
+    const all = complete.length === image.layers.length;
+    const summary: ImageFilesystemSummary = {
+      layers: image.layers.map((_, i) => fs.layers[i]?.changes ?? null),
+      figures: all ? fs.figures : null,
+      wasted: all ? fs.wasted.slice(0, 100) : [],
+      wastedPaths: all ? fs.wasted.length : 0,
+    };
+    (b.analysis.filesystems ??= {})[image.id] = summary;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The blob cache: verified blobs (layers and configs fetched from registries), stored in
+ * IndexedDB by digest with idb-keyval. Blobs are put here only after their digest verified
+ * (analyze-registry.ts), so a cache hit is still re-hashed but never trusted blindly.
+ * When the quota is exceeded the least-recently-used blobs are evicted; when that is not
+ * enough, the cache says clearly that it is full.
+ */
+import { clear, createStore, del, entries, get, set } from 'idb-keyval';
+import type { UseStore } from 'idb-keyval';
+import type { BlobCache } from '../core/registry/analyze-registry';
+import type { CacheListing } from '../messages';
+
+interface Meta {
+  size: number;
+  lastUsed: number;
+}
+
+export class CacheFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CacheFullError';
+  }
+}
+
+function isQuotaError(e: unknown): boolean {
+  return (
+    e instanceof DOMException &&
+    (e.name === 'QuotaExceededError' || e.name === 'NS_ERROR_DOM_QUOTA_REACHED' || e.code === 22)
+  );
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** The idb-keyval calls the cache makes; tests give an in-memory one with a quota. */
+export interface KeyValueBackend {
+  get<T>(key: string, store: UseStore): Promise<T | undefined>;
+  set(key: string, value: unknown, store: UseStore): Promise<void>;
+  del(key: string, store: UseStore): Promise<void>;
+  entries<V>(store: UseStore): Promise<[string, V][]>;
+  clear(store: UseStore): Promise<void>;
+  createStore(db: string, store: string): UseStore;
+}
+
+const IDB: KeyValueBackend = {
+  get,
+  set,
+  del,
+  entries: <V>(store: UseStore) => entries<string, V>(store),
+  clear,
+  createStore,
+};
+
+export class IdbBlobCache implements BlobCache {
+  private blobs: UseStore | null = null;
+  private meta: UseStore | null = null;
+  private persisted: boolean | null = null;
+  private persistAsked = false;
+
+  constructor(
+    private readonly kv: KeyValueBackend = IDB,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  private stores(): { blobs: UseStore; meta: UseStore } {
+    this.blobs ??= this.kv.createStore('layerlens-blobs', 'blobs');
+    this.meta ??= this.kv.createStore('layerlens-blob-meta', 'meta');
+    return { blobs: this.blobs, meta: this.meta };
+  }
+
+  /**
+   * Whether the storage is persistent. `navigator.storage.persist()` exists only in windows, so
+   * the page asks for it (analysis-state.svelte.ts); the worker can only read the answer.
+   */
+  async persist(): Promise<boolean | null> {
+    if (this.persistAsked) return this.persisted;
+    this.persistAsked = true;
+    try {
+      const storage = (navigator as { storage?: StorageManager }).storage;
+      this.persisted = storage ? await storage.persisted() : null;
+    } catch {
+      this.persisted = null;
+    }
+    return this.persisted;
+  }
+
+  async get(digest: string): Promise<Blob | null> {
+    if (!DIGEST.test(digest)) return null;
+    const { blobs, meta } = this.stores();
+    const blob = await this.kv.get<Blob>(digest, blobs);
+    if (!blob) return null;
+    await this.kv
+      .set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta)
+      .catch(() => undefined);
+    return blob;
+  }
+
+  async put(digest: string, blob: Blob): Promise<void> {
+    if (!DIGEST.test(digest)) return;
+    const { blobs, meta } = this.stores();
+    void this.persist();
+    for (let attempt = 0; attempt < 64; attempt++) {
+      try {
+        await this.kv.set(digest, blob, blobs);
+        await this.kv.set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta);
+        return;
+      } catch (e) {
+        if (!isQuotaError(e)) throw e;
+        const evicted = await this.evictOldest(digest);
+        if (!evicted) {
+          throw new CacheFullError(
+            `the cache is full: the browser's storage quota leaves no room for this ${blob.size}-byte blob, even after evicting every older blob`,
+          );
+        }
+      }
+    }
+    throw new CacheFullError('the cache is full: evicting older blobs did not make room');
+  }
+
+  /** Evict the least-recently-used blob other than `keep`; false when there is none. */
+  private async evictOldest(keep: string): Promise<boolean> {
+    const { blobs, meta } = this.stores();
+    const all = (await this.kv.entries<Meta>(meta)).filter(([d]) => d !== keep);
+    if (all.length === 0) return false;
+    all.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const [oldest] = all[0] as [string, Meta];
+    await this.kv.del(oldest, blobs);
+    await this.kv.del(oldest, meta);
+    return true;
+  }
+
+  async list(): Promise<CacheListing> {
+    try {
+      this.persistAsked = false;
+      await this.persist();
+      const { meta } = this.stores();
+      const list = (await this.kv.entries<Meta>(meta)).map(([digest, m]) => ({
+        digest,
+        size: m.size,
+        lastUsed: m.lastUsed,
+      }));
+      list.sort((a, b) => b.lastUsed - a.lastUsed);
+      return {
+        entries: list,
+        totalBytes: list.reduce((n, e) => n + e.size, 0),
+        persisted: this.persisted,
+      };
+    } catch (e) {
+      return {
+        entries: [],
+        totalBytes: 0,
+        persisted: null,
+        error: `the cache cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      };
+    }
+  }
+
+  async clear(): Promise<void> {
+    const { blobs, meta } = this.stores();
+    await this.kv.clear(blobs);
+    await this.kv.clear(meta);
+  }
+}

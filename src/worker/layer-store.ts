@@ -1,0 +1,597 @@
+/**
+ * The analysis worker's memory of an opened archive's layers: each layer's listing (kept
+ * here, never posted whole to the page), the blob to read a layer again from, the merged
+ * file systems built from the listings, and the flattened, filtered rows the page shows.
+ */
+import type { Analysis, ImageInfo } from '../core/model';
+import { ImageFilesystem } from '../core/layers/filesystem';
+import type { FsNode, MergedTree } from '../core/layers/filesystem';
+import type { LayerListing } from '../core/layers/layer-listing';
+import { createDecompressor } from '../core/digest/decompress';
+import { readBlob } from '../core/digest/read-blob';
+import { normalizePath } from '../core/tar/header';
+import { TarStreamParser } from '../core/tar/tar-stream';
+import {
+  CHANGE_KINDS,
+  ENTRY_KINDS,
+  ROW_DIR,
+  ROW_IMPLIED,
+  ROW_MATCH,
+  ROW_OPEN,
+  ROW_XATTRS,
+} from '../messages';
+import type { ChangeKind, TreeRequest, TreeRows } from '../messages';
+
+const UNMODIFIED = 0;
+const ADDED = 1;
+const MODIFIED = 2;
+const REMOVED = 3;
+
+/**
+ * What a layer changed, beyond what the nodes of the tree after it tell: a node the layer
+ * wrote has `layer` set to it (added, or modified when it replaced a lower path or is a
+ * lower directory the layer merged into), and a directory with such nodes below it has
+ * `visited` set to it.
+ */
+interface LayerChangeSets {
+  /** Paths the layer created where a lower path was (replacements). */
+  modified: Set<string>;
+  /** Parents of removed paths and their ancestors (layer mode shows them). */
+  keep: Set<string>;
+  /** Removed subtrees by the path of their parent in the tree after the layer. */
+  removed: Map<string, FsNode[]>;
+}
+
+/** The paths a layer view can show, in preorder (children right after their parent). */
+interface Flat {
+  key: string;
+  nodes: FsNode[];
+  paths: string[];
+  names: string[] | null;
+  /** Lowercased paths, made for the first substring search. */
+  lower: string[] | null;
+  parent: Int32Array;
+  change: Uint8Array;
+  depth: Uint16Array;
+  /** Bytes each path adds to its directory: a regular file's size (a hard link adds nothing). */
+  own: Float64Array;
+  /** Children of node i are `children[start[i + 1] .. start[i + 2])`; the root's from `start[0]`. */
+  start: Int32Array;
+  children: Int32Array;
+  /** `children`, each run sorted by name (made for the first name sort). */
+  byName: Int32Array | null;
+}
+
+/** The paths kept by filters and search. */
+interface View {
+  key: string;
+  match: Uint8Array;
+  visible: Uint8Array;
+  /** Directories: the bytes below them that are kept, rolled up. */
+  size: Float64Array;
+  total: number;
+  searching: boolean;
+}
+
+/** Deeper paths are shown as leaves: a hostile tar must not overflow the stack. */
+const MAX_DEPTH = 1000;
+
+class StopRead extends Error {}
+
+function dirName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/**
+ * A matcher for the search box: a glob when it has `*`, `?` or `[`, else a substring
+ * (case-insensitive). `lower` gives the lowercased paths, by index.
+ */
+export function pathMatcher(
+  search: string,
+  lower: () => string[],
+): ((i: number, path: string) => boolean) | null {
+  const q = search.trim().replace(/^\/+/, '');
+  if (!q) return null;
+  if (!/[*?[]/.test(q)) {
+    const needle = q.toLowerCase();
+    const paths = lower();
+    return (i) => (paths[i] as string).includes(needle);
+  }
+  let re = '';
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i] as string;
+    if (c === '*') {
+      if (q[i + 1] === '*') {
+        i++;
+        if (q[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  const regex = new RegExp(`^${re}$`, 'i');
+  // Without a slash the glob names a file anywhere (as .gitignore patterns do).
+  if (!q.includes('/')) return (_, p) => regex.test(p.slice(p.lastIndexOf('/') + 1));
+  return (_, p) => regex.test(p);
+}
+
+export class LayerStore {
+  analysis: Analysis | null = null;
+  readonly listings = new Map<string, LayerListing>();
+  /** Blob of each layer, by the label its listing was made with (digest or key). */
+  readonly slices = new Map<string, Blob>();
+  private fs = new Map<string, { count: number; fs: ImageFilesystem }>();
+  private trees = new Map<string, MergedTree>();
+  private changeSets = new Map<string, LayerChangeSets>();
+  private base: Flat | null = null;
+  private view: View | null = null;
+
+  private image(imageId: string): ImageInfo {
+    const image = this.analysis?.images.find((i) => i.id === imageId);
+    if (!image) throw new Error('no such image');
+    return image;
+  }
+
+  /** The image's file system from its listed layers, rebuilt when more layers are listed. */
+  private filesystem(imageId: string, layer: number): { fs: ImageFilesystem; listings: LayerListing[] } {
+    const image = this.image(imageId);
+    const listings: LayerListing[] = [];
+    for (const l of image.layers) {
+      const listing = this.listings.get(l.blob);
+      if (!listing) break;
+      listings.push(listing);
+    }
+    if (layer >= listings.length) {
+      throw new Error(
+        layer >= image.layers.length
+          ? 'the image has no such layer'
+          : this.analysis?.complete
+            ? 'this layer or one below it could not be listed (see Problems)'
+            : 'this layer or one below it is still being read',
+      );
+    }
+    const known = this.fs.get(imageId);
+    if (known && known.count === listings.length) return { fs: known.fs, listings };
+    const fs = ImageFilesystem.build(listings);
+    this.fs.set(imageId, { count: listings.length, fs });
+    this.trees.clear();
+    this.changeSets.clear();
+    this.base = null;
+    this.view = null;
+    return { fs, listings };
+  }
+
+  /** The merged tree after `layer` (a few are kept: each is rebuilt from the listings). */
+  private tree(imageId: string, fs: ImageFilesystem, layer: number): MergedTree {
+    const key = `${imageId}\n${layer}`;
+    let t = this.trees.get(key);
+    if (t) {
+      this.trees.delete(key);
+      this.trees.set(key, t);
+      return t;
+    }
+    t = fs.at(layer);
+    this.trees.set(key, t);
+    while (this.trees.size > 4) this.trees.delete(this.trees.keys().next().value as string);
+    return t;
+  }
+
+  private sets(imageId: string, fs: ImageFilesystem, layer: number): LayerChangeSets {
+    const key = `${imageId}\n${layer}`;
+    const known = this.changeSets.get(key);
+    if (known) return known;
+    const paths = (fs.layers[layer] as (typeof fs.layers)[number]).paths;
+    const modified = new Set(paths.modified);
+    const keep = new Set<string>();
+    const addKeep = (p: string) => {
+      for (let q = p; q !== '' && !keep.has(q); q = dirName(q)) keep.add(q);
+    };
+    const removed = new Map<string, FsNode[]>();
+    if (paths.removed.length > 0 && layer > 0) {
+      const below = this.tree(imageId, fs, layer - 1);
+      const after = this.tree(imageId, fs, layer);
+      const gone = new Set(paths.removed);
+      for (const p of paths.removed) {
+        const parent = dirName(p);
+        if (gone.has(parent)) continue;
+        const node = below.get(p);
+        if (!node || !after.get(parent)?.children) continue;
+        let list = removed.get(parent);
+        if (!list) removed.set(parent, (list = []));
+        list.push(node);
+        addKeep(parent);
+      }
+    }
+    const sets = { modified, keep, removed };
+    this.changeSets.set(key, sets);
+    while (this.changeSets.size > 8) this.changeSets.delete(this.changeSets.keys().next().value as string);
+    return sets;
+  }
+
+  /** Prepare what the Files tab asks for first (the first image's base layer), while the page is idle. */
+  warm(): void {
+    const image = this.analysis?.images.find((i) => i.present && i.layers.length > 0);
+    if (!image) return;
+    try {
+      this.rows({
+        imageId: image.id,
+        layer: 0,
+        mode: 'layer',
+        filters: { added: true, modified: true, removed: true, unmodified: true },
+        search: '',
+        sort: 'name',
+        expanded: [],
+      });
+    } catch {
+      // Not listed: the tab says why when it asks.
+    }
+  }
+
+  rows(req: TreeRequest): TreeRows {
+    const { fs, listings } = this.filesystem(req.imageId, req.layer);
+    const baseKey = `${req.imageId}\n${req.layer}\n${req.mode}`;
+    let base = this.base;
+    if (!base || base.key !== baseKey) {
+      base = this.flat(req, fs);
+      base.key = baseKey;
+      this.base = base;
+      this.view = null;
+    }
+    const f = req.filters;
+    const key = [f.added, f.modified, f.removed, f.unmodified, req.search].join('\n');
+    let view = this.view;
+    if (!view || view.key !== key) {
+      view = this.filter(base, req);
+      view.key = key;
+      this.view = view;
+    }
+    const incomplete = listings.slice(0, req.layer + 1).some((l) => l.stopped !== null);
+    return this.flatten(base, view, req, incomplete);
+  }
+
+  /**
+   * The paths of the view in preorder, as parallel arrays (built once per layer and mode):
+   * every request then only filters and flattens them.
+   */
+  private flat(req: TreeRequest, fs: ImageFilesystem): Flat {
+    const tree = this.tree(req.imageId, fs, req.layer);
+    const sets = this.sets(req.imageId, fs, req.layer);
+    const layerMode = req.mode === 'layer';
+    const layer = req.layer;
+    const nodes: FsNode[] = [];
+    const paths: string[] = [];
+    const parents: number[] = [];
+    const changes: number[] = [];
+    const depths: number[] = [];
+    // [node, path, parent index, removed, depth]
+    const stack: [FsNode, string, number, boolean, number][] = [];
+    const pushChildren = (node: FsNode, path: string, index: number, removed: boolean, depth: number) => {
+      if (depth >= MAX_DEPTH) return;
+      const extra = removed ? [] : (sets.removed.get(path) ?? []);
+      const kids: [FsNode, boolean][] = [];
+      for (const c of node.children?.values() ?? []) {
+        if (
+          layerMode &&
+          !removed &&
+          c.layer !== layer &&
+          c.visited !== layer &&
+          (sets.keep.size === 0 || !sets.keep.has(path ? `${path}/${c.name}` : c.name))
+        )
+          continue;
+        kids.push([c, removed]);
+      }
+      for (const c of extra) kids.push([c, true]);
+      for (let k = kids.length - 1; k >= 0; k--) {
+        const [c, r] = kids[k] as [FsNode, boolean];
+        stack.push([c, path ? `${path}/${c.name}` : c.name, index, r, depth + 1]);
+      }
+    };
+    pushChildren(tree.root, '', -1, false, 0);
+    while (stack.length > 0) {
+      const [node, path, parent, removed, depth] = stack.pop() as [FsNode, string, number, boolean, number];
+      const i = nodes.length;
+      nodes.push(node);
+      paths.push(path);
+      parents.push(parent);
+      depths.push(depth);
+      changes.push(
+        removed
+          ? REMOVED
+          : node.layer !== layer
+            ? UNMODIFIED
+            : node.born < layer || sets.modified.has(path)
+              ? MODIFIED
+              : ADDED,
+      );
+      if (node.children) pushChildren(node, path, i, removed, depth);
+    }
+    const n = nodes.length;
+    const own = new Float64Array(n);
+    const counts = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i] as FsNode;
+      own[i] = node.children ? 0 : node.entry?.type === 'file' ? node.entry.size : 0;
+      const slot = (parents[i] as number) + 1;
+      counts[slot] = (counts[slot] as number) + 1;
+    }
+    // Children of each node (index + 1; 0 is the root), contiguous, in preorder.
+    const start = new Int32Array(n + 2);
+    for (let k = 0; k <= n; k++) start[k + 1] = (start[k] as number) + (counts[k] as number);
+    const fill = start.slice(0, n + 1);
+    const children = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const slot = (parents[i] as number) + 1;
+      children[fill[slot] as number] = i;
+      fill[slot] = (fill[slot] as number) + 1;
+    }
+    return {
+      key: '',
+      nodes,
+      paths,
+      names: null,
+      lower: null,
+      parent: Int32Array.from(parents),
+      change: Uint8Array.from(changes),
+      depth: Uint16Array.from(depths, (d) => Math.min(d - 1, 65535)),
+      own,
+      start,
+      children,
+      byName: null,
+    };
+  }
+
+  /** Which paths the filters and search keep, and the directory sizes of what is kept. */
+  private filter(base: Flat, req: TreeRequest): View {
+    const n = base.nodes.length;
+    const show = CHANGE_KINDS.map((k: ChangeKind) => req.filters[k]);
+    const matcher = pathMatcher(req.search, () => (base.lower ??= base.paths.map((p) => p.toLowerCase())));
+    const match = new Uint8Array(n);
+    const visible = new Uint8Array(n);
+    const size = new Float64Array(n);
+    const { change, parent, nodes, own } = base;
+    for (let i = 0; i < n; i++) {
+      if (show[change[i] as number] && (!matcher || matcher(i, base.paths[i] as string))) match[i] = 1;
+    }
+    let total = 0;
+    // Children follow their parent in preorder: walking backwards sees every child first.
+    for (let i = n - 1; i >= 0; i--) {
+      const isDir = (nodes[i] as FsNode).children !== null;
+      if (!isDir) size[i] = (nodes[i] as FsNode).size;
+      if (!match[i] && !visible[i]) continue;
+      visible[i] = 1;
+      total++;
+      const p = parent[i] as number;
+      if (p < 0) continue;
+      visible[p] = 1;
+      // A removed path's bytes are not in the directory any more (unless it is removed too).
+      if ((change[i] as number) !== REMOVED || (change[p] as number) === REMOVED) {
+        size[p] = (size[p] as number) + (isDir ? (size[i] as number) : (own[i] as number));
+      }
+    }
+    return { key: '', match, visible, size, total, searching: matcher !== null };
+  }
+
+  private flatten(base: Flat, view: View, req: TreeRequest, incomplete: boolean): TreeRows {
+    const { nodes, paths, start, children } = base;
+    const { visible, size } = view;
+    const all = req.expanded === 'all';
+    const expanded = new Set(all ? [] : req.expanded);
+    const collapsed = new Set(req.collapsed ?? []);
+    const isOpen = (i: number) => {
+      if (view.searching) return true;
+      const p = paths[i] as string;
+      return all ? !collapsed.has(p) : expanded.has(p);
+    };
+    if (req.sort === 'name' && !base.byName) {
+      const names = (base.names ??= nodes.map((node) => node.name));
+      const byName = children.slice();
+      for (let k = 0; k < start.length - 1; k++) {
+        const a = start[k] as number;
+        const b = start[k + 1] as number;
+        if (b - a > 1) {
+          const part = Array.from(byName.subarray(a, b)).sort((x, y) => {
+            const nx = names[x] as string;
+            const ny = names[y] as string;
+            return nx < ny ? -1 : nx > ny ? 1 : 0;
+          });
+          byName.set(part, a);
+        }
+      }
+      base.byName = byName;
+    }
+    const ordered = (slot: number): number[] => {
+      const a = start[slot] as number;
+      const b = start[slot + 1] as number;
+      const src = req.sort === 'name' ? (base.byName as Int32Array) : children;
+      const list: number[] = [];
+      for (let k = a; k < b; k++) {
+        const c = src[k] as number;
+        if (visible[c]) list.push(c);
+      }
+      if (req.sort === 'size') {
+        list.sort((x, y) => {
+          const d = (size[y] as number) - (size[x] as number);
+          if (d !== 0) return d;
+          const px = paths[x] as string;
+          const py = paths[y] as string;
+          return px < py ? -1 : px > py ? 1 : 0;
+        });
+      }
+      return list;
+    };
+    const order: number[] = [];
+    const open: number[] = [];
+    const stack: number[] = [];
+    const pushAll = (list: number[]) => {
+      for (let k = list.length - 1; k >= 0; k--) stack.push(list[k] as number);
+    };
+    pushAll(ordered(0));
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      order.push(i);
+      if ((nodes[i] as FsNode).children && isOpen(i)) {
+        const list = ordered(i + 1);
+        if (list.length > 0) {
+          open.push(i);
+          pushAll(list);
+        }
+      }
+    }
+    const openSet = new Set(open);
+    const n = order.length;
+    const rows: TreeRows = {
+      count: n,
+      paths: new Array<string>(n),
+      depth: new Uint16Array(n),
+      kind: new Uint8Array(n),
+      change: new Uint8Array(n),
+      size: new Float64Array(n),
+      mode: new Uint32Array(n),
+      uid: new Uint32Array(n),
+      gid: new Uint32Array(n),
+      mtime: new Float64Array(n),
+      layer: new Int32Array(n),
+      flags: new Uint8Array(n),
+      links: {},
+      xattrs: {},
+      total: view.total,
+      entries: nodes.length,
+      incomplete,
+    };
+    for (let r = 0; r < n; r++) {
+      const i = order[r] as number;
+      const node = nodes[i] as FsNode;
+      const e = node.entry;
+      rows.paths[r] = paths[i] as string;
+      rows.depth[r] = base.depth[i] as number;
+      const kind = ENTRY_KINDS.indexOf(node.type as (typeof ENTRY_KINDS)[number]);
+      rows.kind[r] = kind < 0 ? ENTRY_KINDS.length - 1 : kind;
+      rows.change[r] = base.change[i] as number;
+      rows.size[r] = size[i] as number;
+      rows.layer[r] = node.layer;
+      let flags = 0;
+      if (node.children) flags |= ROW_DIR;
+      if (openSet.has(i)) flags |= ROW_OPEN;
+      if (view.searching && view.match[i]) flags |= ROW_MATCH;
+      if (e) {
+        rows.mode[r] = e.mode;
+        rows.uid[r] = e.uid;
+        rows.gid[r] = e.gid;
+        rows.mtime[r] = e.mtime;
+        if (e.linkname) rows.links[r] = e.linkname;
+        if (e.xattrs && Object.keys(e.xattrs).length > 0) {
+          flags |= ROW_XATTRS;
+          rows.xattrs[r] = e.xattrs;
+        }
+      } else flags |= ROW_IMPLIED;
+      rows.flags[r] = flags;
+    }
+    return rows;
+  }
+
+  /**
+   * Read one file of a layer from the layer's blob: decompress and parse only up to the
+   * entry (to the end when the layer repeats paths, since the last one wins).
+   */
+  async readFile(
+    imageId: string,
+    layer: number,
+    path: string,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
+    const image = this.image(imageId);
+    // A hard link's content is its target's: the last layer up to this one that has it.
+    let target = path;
+    let at = layer;
+    for (let hops = 0; hops < 8; hops++) {
+      const listing = this.listings.get(image.layers[at]?.blob ?? '');
+      let entry = null;
+      for (const e of listing?.entries ?? []) if (e.path === target && !e.whiteout) entry = e;
+      if (!entry) {
+        if (at === 0) throw new Error(`"${target}" is not in layer ${layer} or below`);
+        at--;
+        continue;
+      }
+      if (entry.type === 'hardlink') {
+        target = entry.linkname;
+        continue;
+      }
+      if (entry.type !== 'file') throw new Error(`"${target}" is a ${entry.type}, not a regular file`);
+      return this.readEntry(
+        image,
+        at,
+        target,
+        entry.size,
+        maxBytes,
+        (listing as LayerListing).duplicates > 0,
+      );
+    }
+    throw new Error('too many hard links');
+  }
+
+  private async readEntry(
+    image: ImageInfo,
+    layer: number,
+    path: string,
+    size: number,
+    maxBytes: number,
+    toEnd: boolean,
+  ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
+    const ref = image.layers[layer];
+    const blobInfo = ref ? this.analysis?.blobs[ref.blob] : undefined;
+    const slice = blobInfo ? this.slices.get(blobInfo.expectedDigest ?? blobInfo.key) : undefined;
+    if (!blobInfo || !slice) {
+      throw new Error(
+        'this layer cannot be read again: the archive is compressed as a whole (or the layer came from a registry); decompress the archive to read single files',
+      );
+    }
+    const limit = maxBytes < 0 ? size : Math.min(size, maxBytes);
+    let out = new Uint8Array(limit);
+    let filled = 0;
+    let found = false;
+    let complete = false;
+    const parser = new TarStreamParser({
+      entry(e) {
+        if (complete && !toEnd) return null;
+        if (e.type !== 'file' || normalizePath(e.path) !== path) return null;
+        found = true;
+        complete = false;
+        out = new Uint8Array(Math.min(e.size, limit));
+        filled = 0;
+        return {
+          data(chunk) {
+            const n = Math.min(chunk.length, out.length - filled);
+            if (n > 0) out.set(chunk.subarray(0, n), filled);
+            filled += n;
+            if (filled >= out.length && !toEnd) complete = true;
+          },
+          end() {
+            complete = true;
+          },
+        };
+      },
+    });
+    const feed = async (chunk: Uint8Array) => {
+      if (complete && !toEnd) throw new StopRead();
+      if (!parser.ended) await parser.push(chunk);
+      if (complete && !toEnd) throw new StopRead();
+    };
+    const codec = blobInfo.compression;
+    try {
+      if (codec === 'gzip' || codec === 'zstd') {
+        const d = createDecompressor(codec, feed);
+        await readBlob(slice, (chunk) => d.write(chunk));
+        await d.close();
+      } else {
+        await readBlob(slice, feed);
+      }
+    } catch (e) {
+      if (!(e instanceof StopRead) && !(complete && !toEnd)) throw e;
+    }
+    if (!found) throw new Error(`"${path}" was not found in the layer's tar`);
+    return { bytes: out.subarray(0, filled), size, truncated: filled < size };
+  }
+}

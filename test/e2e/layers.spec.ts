@@ -1,0 +1,484 @@
+/**
+ * End-to-end checks of the Files tab: layer changes and merged trees against what GNU tar
+ * and umoci say about the fixtures (test/fixtures/COMMANDS.md), file contents against
+ * `tar -xO`, keyboard navigation, a 200,000-entry layer and the layer limits.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test as base, expect, type Page } from '@playwright/test';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dataDir = path.join(root, 'test/fixtures/data');
+const ociArchive = path.join(dataDir, 'oci-archive.tar');
+
+interface ExpectedLayer {
+  digest: string;
+  diffId: string;
+}
+const expected = JSON.parse(readFileSync(path.join(dataDir, 'expected.json'), 'utf8')) as Record<
+  string,
+  { images: { layers: ExpectedLayer[] }[] }
+>;
+const appLayers = (expected['oci-archive.tar'] as { images: { layers: ExpectedLayer[] }[] }).images[0]
+  ?.layers as ExpectedLayer[];
+const hex = (digest: string) => digest.slice('sha256:'.length);
+
+const test = base.extend<{ pageErrors: string[] }>({
+  pageErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      await use(errors);
+      expect(errors, 'uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+interface Row {
+  path: string;
+  change: string;
+  kind: string;
+  size: number;
+  match: boolean;
+  link: string;
+}
+
+async function openAndWait(page: Page, file: string, goto = true): Promise<void> {
+  if (goto) await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(file);
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 120_000 });
+}
+
+async function openFiles(page: Page): Promise<void> {
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('files')).toBeVisible();
+}
+
+/** Every row of the (virtualized) tree, gathered by scrolling it from top to bottom. */
+async function allRows(page: Page): Promise<Row[]> {
+  const tree = page.getByTestId('file-tree');
+  await expect(tree).toBeVisible();
+  const count = Number(await tree.getAttribute('data-count'));
+  const seen = new Map<string, Row>();
+  await tree.evaluate((el) => (el.scrollTop = 0));
+  for (let guard = 0; guard < 10_000; guard++) {
+    const batch = await page.getByTestId('file-row').evaluateAll((els) =>
+      els.map((e) => {
+        const d = (e as HTMLElement).dataset;
+        return {
+          path: d.path ?? '',
+          change: d.change ?? '',
+          kind: d.kind ?? '',
+          size: Number(d.size),
+          match: d.match === 'true',
+          link: (e.querySelector('.c-link')?.textContent ?? '').trim().replace(/^[→⇒] /, ''),
+        };
+      }),
+    );
+    for (const r of batch) seen.set(r.path, r);
+    const done = await tree.evaluate((el) => {
+      const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 1;
+      el.scrollTop += el.clientHeight;
+      return atEnd;
+    });
+    if (done) break;
+    await page.waitForTimeout(30);
+  }
+  expect(seen.size).toBe(count);
+  return [...seen.values()];
+}
+
+/** Paths of a `tar -tvf` listing, whiteouts apart. */
+function tarListing(file: string): { entries: string[]; removed: string[] } {
+  const entries: string[] = [];
+  const removed: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    // mode owner size date time path [-> target]
+    const m = /^\S+\s+\S+\s+\d+\s+\S+\s+\S+\s(.*)$/.exec(line);
+    if (!m) throw new Error(`unexpected listing line: ${line}`);
+    let p = (m[1] as string).replace(/ -> .*$/, '').replace(/ link to .*$/, '');
+    p = p.replace(/^\.\//, '').replace(/\/$/, '');
+    if (p === '.' || p === '') continue;
+    const base = p.slice(p.lastIndexOf('/') + 1);
+    const dir = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    if (base === '.wh..wh..opq') continue;
+    if (base.startsWith('.wh.')) removed.push(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+    else entries.push(p);
+  }
+  return { entries, removed };
+}
+
+async function selectLayer(page: Page, index: number): Promise<void> {
+  await page.locator(`[data-testid="file-layer"][data-index="${index}"] button`).click();
+  await expect(page.locator(`[data-testid="file-layer"][data-index="${index}"]`)).toHaveClass(/current/);
+}
+
+async function expandAll(page: Page): Promise<void> {
+  const button = page.getByTestId('expand-all');
+  if ((await button.getAttribute('aria-pressed')) !== 'true') await button.click();
+  await expect(button).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('tree-summary')).not.toContainText('updating');
+}
+
+test('layer changes and the merged tree match tar and umoci; files open as text, hex and download', async ({
+  page,
+}) => {
+  await openAndWait(page, ociArchive);
+  await openFiles(page);
+  await expect(page.locator('[data-testid="file-layer"][data-state="listed"]')).toHaveCount(3);
+
+  // Each layer: what it adds or modifies is what its tar lists; what it removes, its whiteouts.
+  await expandAll(page);
+  for (let i = 0; i < appLayers.length; i++) {
+    await selectLayer(page, i);
+    const layer = appLayers[i] as ExpectedLayer;
+    const listing = tarListing(path.join(dataDir, 'listings', `${hex(layer.diffId)}.txt`));
+    await expect(page.getByTestId('created-by')).toContainText('/bin/sh -c');
+    const rows = await allRows(page);
+    const byPath = new Map(rows.map((r) => [r.path, r]));
+    for (const p of listing.entries) {
+      expect(['added', 'modified'], `layer ${i}: ${p}`).toContain(byPath.get(p)?.change);
+    }
+    for (const p of listing.removed) expect(byPath.get(p)?.change, `layer ${i}: ${p}`).toBe('removed');
+    // Nothing changed that the tar does not list (parents shown for context are unmodified).
+    const listed = new Set(listing.entries);
+    for (const r of rows) {
+      if (r.change === 'added' || r.change === 'modified') {
+        const impliedDir = r.kind === 'directory' && [...listed].some((p) => p.startsWith(`${r.path}/`));
+        expect(listed.has(r.path) || impliedDir, `layer ${i}: ${r.path} ${r.change}`).toBe(true);
+      }
+    }
+  }
+  // The last layer's whiteouts, as COMMANDS.md made them.
+  const last = new Map((await allRows(page)).map((r) => [r.path, r.change]));
+  expect(last.get('var/lib/app/cache/a.cache')).toBe('removed');
+  expect(last.get('usr/share/doc/hello/copyright')).toBe('removed');
+  expect(last.get('opt/app/data/fresh.txt')).toBe('added');
+  expect(last.get('etc/app.conf')).toBe('modified');
+  await expect(page.getByTestId('created-by')).toContainText(
+    'rm -rf /var/lib/app/cache /usr/share/doc/hello/copyright /opt/app/data/* && echo "recreated directory content" > /opt/app/data/fresh.txt && chmod 600 /etc/app.conf',
+  );
+
+  // The merged tree after the last layer is what umoci unpack extracts.
+  await page.getByTestId('mode-merged').click();
+  await expect(page.getByTestId('tree-summary')).toContainText('merged tree');
+  const merged = (await allRows(page)).filter((r) => r.change !== 'removed');
+  const rootfs = readFileSync(path.join(dataDir, 'listings/app-1-rootfs.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [type, size, p, link] = l.split(' ');
+      return { type: type as string, size: Number(size), path: p as string, link: link ?? '' };
+    });
+  expect(merged.map((r) => r.path).sort()).toEqual(rootfs.map((r) => r.path).sort());
+  const mergedBy = new Map(merged.map((r) => [r.path, r]));
+  for (const e of rootfs) {
+    const r = mergedBy.get(e.path) as Row;
+    if (e.type === 'd') expect(r.kind, e.path).toBe('directory');
+    if (e.type === 'f') {
+      expect(['file', 'hardlink'], e.path).toContain(r.kind);
+      expect(r.size, e.path).toBe(e.size);
+    }
+    if (e.type === 'l') {
+      expect(r.kind, e.path).toBe('symlink');
+      expect(r.link, e.path).toBe(e.link);
+    }
+  }
+
+  // dive's filters: without unmodified paths only the last layer's changes (and their parents) remain.
+  const before = await page.getByTestId('file-tree').getAttribute('data-count');
+  await page.getByTestId('filter-unmodified').uncheck();
+  await expect(page.getByTestId('file-tree')).not.toHaveAttribute('data-count', before ?? '');
+  const changedOnly = await allRows(page);
+  for (const r of changedOnly) {
+    if (r.change === 'unmodified') {
+      expect(r.kind, r.path).toBe('directory');
+      expect(changedOnly.some((c) => c.path.startsWith(`${r.path}/`) && c.change !== 'unmodified')).toBe(
+        true,
+      );
+    }
+  }
+  expect(changedOnly.find((r) => r.path === 'etc/hostname')).toBeUndefined();
+  expect(changedOnly.find((r) => r.path === 'opt/app/data/fresh.txt')?.change).toBe('added');
+  await page.getByTestId('filter-unmodified').check();
+
+  // Glob search.
+  const search = page.getByTestId('file-search');
+  await search.fill('usr/**/hello*');
+  await expect(page.getByTestId('tree-summary')).toContainText('"usr/**/hello*"');
+  const found = (await allRows(page)).filter((r) => r.match).map((r) => r.path);
+  expect(found.sort()).toEqual(['usr/bin/hello', 'usr/bin/hello-world', 'usr/share/doc/hello']);
+  await search.fill('*.conf');
+  await expect(page.getByTestId('tree-summary')).toContainText('"*.conf"');
+  expect((await allRows(page)).filter((r) => r.match).map((r) => r.path)).toEqual(['etc/app.conf']);
+
+  // Open the file: text, hex, download, against tar -xO of its layer.
+  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/app.conf');
+  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  await page.getByTestId('view-hex').click();
+  await expect(page.getByTestId('file-content')).toContainText('5b 73 65 72 76 65 72 5d');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-file').click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('app.conf');
+  const saved = readFileSync(await download.path());
+  const blob = `blobs/sha256/${hex((appLayers[2] as ExpectedLayer).digest)}`;
+  const fromTar = execFileSync(
+    'sh',
+    ['-c', `tar -xOf "$1" "$2" | gzip -dc | tar -xO etc/app.conf`, 'sh', ociArchive, blob],
+    { maxBuffer: 1 << 20 },
+  );
+  expect(Buffer.compare(saved, fromTar)).toBe(0);
+  await page.getByTestId('view-text').click();
+
+  // Keyboard: Home, ArrowDown, ArrowRight (open, then into), Enter (open a file).
+  await search.fill('');
+  await page.getByTestId('expand-all').click();
+  await expect(page.getByTestId('expand-all')).toHaveAttribute('aria-pressed', 'false');
+  const tree = page.getByTestId('file-tree');
+  await tree.focus();
+  await page.keyboard.press('Home');
+  const focusedPath = async () => page.locator('[data-testid="file-row"].focused').getAttribute('data-path');
+  await expect.poll(focusedPath).toBe('etc');
+  await page.keyboard.press('ArrowRight');
+  await expect(page.locator('[data-testid="file-row"][data-path="etc"]')).toHaveAttribute(
+    'aria-expanded',
+    'true',
+  );
+  await page.keyboard.press('ArrowRight');
+  await expect.poll(focusedPath).toBe('etc/app.conf');
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(focusedPath).toBe('etc/hello-link');
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(focusedPath).toBe('etc/hostname');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/hostname');
+  await expect(page.getByTestId('file-content')).toHaveText('layerlens-test\n');
+  await page.keyboard.press('ArrowLeft');
+  await expect.poll(focusedPath).toBe('etc');
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.locator('[data-testid="file-row"][data-path="etc"]')).toHaveAttribute(
+    'aria-expanded',
+    'false',
+  );
+  await page.keyboard.press('End');
+  await expect.poll(focusedPath).toBe('var');
+
+  // Efficiency as the report has it.
+  const score = Number(await page.getByTestId('efficiency-score').getAttribute('data-value'));
+  const [reportDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-report').click(),
+  ]);
+  const report = JSON.parse(readFileSync(await reportDownload.path(), 'utf8')) as {
+    images: { filesystem?: { efficiency: number; wastedBytes: number }; layers: { entries?: number }[] }[];
+  };
+  const image = report.images[0];
+  expect(image?.filesystem?.efficiency).toBe(score);
+  expect(Number(await page.getByTestId('wasted-bytes').getAttribute('data-value'))).toBe(
+    image?.filesystem?.wastedBytes,
+  );
+  expect(image?.layers.every((l) => typeof l.entries === 'number')).toBe(true);
+});
+
+test('the sample report carries layer entries, changes and the file system', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('sample-button').first().click();
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-report').click(),
+  ]);
+  const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as {
+    images: { filesystem?: { efficiency: number }; layers: { entries?: number; changes?: unknown }[] }[];
+  };
+  for (const image of report.images) {
+    expect(image.filesystem?.efficiency).toBeGreaterThan(0);
+    for (const l of image.layers) {
+      expect(typeof l.entries).toBe('number');
+      expect(l.changes).toBeTruthy();
+    }
+  }
+});
+
+/** A docker-archive (manifest.json, config, layer blobs) made by Python's tarfile. */
+function makeArchive(dir: string, script: string): string {
+  const file = path.join(dir, 'image.tar');
+  writeFileSync(path.join(dir, 'make.py'), script);
+  execFileSync('python3', [path.join(dir, 'make.py'), file], {
+    cwd: dir,
+    stdio: 'inherit',
+    timeout: 240_000,
+  });
+  return file;
+}
+
+const ARCHIVE_PY = String.raw`
+import gzip, hashlib, io, json, sys, tarfile
+
+def tar_bytes(add):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as t:
+        add(t)
+    return buf.getvalue()
+
+def write_archive(out, layers, tag):
+    blobs, diff_ids, history = [], [], []
+    for name, raw, created_by in layers:
+        diff_ids.append('sha256:' + hashlib.sha256(raw).hexdigest())
+        blobs.append((name, gzip.compress(raw, compresslevel=6)))
+        history.append({'created': '2024-01-01T00:00:00Z', 'created_by': created_by})
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'config': {},
+        'rootfs': {'type': 'layers', 'diff_ids': diff_ids}, 'history': history}).encode()
+    cfg = hashlib.sha256(config).hexdigest() + '.json'
+    manifest = json.dumps([{'Config': cfg, 'RepoTags': [tag], 'Layers': [n for n, _ in blobs]}]).encode()
+    with tarfile.open(out, 'w') as t:
+        for name, data in [('manifest.json', manifest), (cfg, config)] + blobs:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1704067200
+            t.addfile(info, io.BytesIO(data))
+
+def file(t, name, data=b'', mode=0o644, xattrs=None):
+    info = tarfile.TarInfo(name)
+    if xattrs:
+        info.pax_headers = {'SCHILY.xattr.' + k: v for k, v in xattrs.items()}
+    info.size = len(data)
+    info.mode = mode
+    info.mtime = 1704067200
+    t.addfile(info, io.BytesIO(data))
+
+def directory(t, name):
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    info.mtime = 1704067200
+    t.addfile(info)
+`;
+
+test('a layer of 200,000 files opens, scrolls to its end and filters while typing', async ({ page }) => {
+  test.setTimeout(300_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'layerlens-big-'));
+  try {
+    const t0 = Date.now();
+    const archive = makeArchive(
+      dir,
+      `${ARCHIVE_PY}
+def add(t):
+    for d in range(200):
+        directory(t, 'd%03d' % d)
+        for f in range(1000):
+            file(t, 'd%03d/f%04d' % (d, f), b'%d\\n' % (d * 1000 + f))
+write_archive(sys.argv[1], [('big.tar.gz', tar_bytes(add), 'generate 200,000 files')], 'big:1')
+`,
+    );
+    console.log(`generated the 200,000-file archive in ${Date.now() - t0} ms`);
+    const t1 = Date.now();
+    await openAndWait(page, archive);
+    console.log(`analysed (digests, diff_id, listing) in ${Date.now() - t1} ms`);
+    await openFiles(page);
+    const t2 = Date.now();
+    await expect(page.getByTestId('file-tree')).toHaveAttribute('data-count', '200');
+    console.log(`tree (200 directories) shown in ${Date.now() - t2} ms`);
+    await expect(page.getByTestId('tree-summary')).toContainText('200,200 in the layer');
+
+    const t3 = Date.now();
+    await page.getByTestId('expand-all').click();
+    await expect(page.getByTestId('file-tree')).toHaveAttribute('data-count', '200200');
+    console.log(`expanded to 200,200 rows in ${Date.now() - t3} ms`);
+    expect(await page.getByTestId('file-row').count()).toBeLessThan(200);
+
+    const t4 = Date.now();
+    await page.getByTestId('file-tree').focus();
+    await page.keyboard.press('End');
+    await expect(page.locator('[data-testid="file-row"][data-path="d199/f0999"]')).toBeVisible();
+    console.log(`scrolled to the last entry in ${Date.now() - t4} ms`);
+    const t5 = Date.now();
+    await page.getByTestId('file-tree').evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+    await expect(page.locator('[data-testid="file-row"][data-path^="d099/"]').first()).toBeVisible();
+    console.log(`scrolled to the middle in ${Date.now() - t5} ms`);
+
+    const search = page.getByTestId('file-search');
+    await search.click();
+    const t6 = Date.now();
+    await search.pressSequentially('f0999', { delay: 50 });
+    await expect(page.getByTestId('file-tree')).toHaveAttribute('data-count', '400');
+    console.log(`typed "f0999" and got 400 rows ${Date.now() - t6} ms after the first key`);
+    const ms = await page.getByTestId('tree-summary').textContent();
+    console.log(`worker time of the last filter: ${ms?.match(/(\d+) ms/)?.[1]} ms`);
+    const t7 = Date.now();
+    await search.fill('d123/*');
+    await expect(page.getByTestId('file-tree')).toHaveAttribute('data-count', '1001');
+    console.log(`glob d123/* answered in ${Date.now() - t7} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('limits stop a layer with a clear message and the rest of the image is analysed', async ({ page }) => {
+  test.setTimeout(180_000);
+  // The entry limit, set in the page, on a fixture: the base layer has more than 5 entries.
+  await openAndWait(page, ociArchive);
+  await openFiles(page);
+  await page.getByTestId('limits-button').click();
+  await page.getByTestId('limit-entries').fill('5');
+  await page.getByTestId('limits-apply').click();
+  await openAndWait(page, ociArchive, false);
+  await openFiles(page);
+  const base = page.locator('[data-testid="file-layer"][data-index="0"]');
+  await expect(base).toHaveAttribute('data-stopped', 'entry-limit');
+  await expect(base.getByTestId('layer-stopped')).toHaveText('stopped at the entry limit');
+  await expect(base.getByTestId('layer-problem')).toContainText('more than 5 entries');
+  await expect(page.getByTestId('tree-incomplete')).toBeVisible();
+  // Every layer stops at 5 entries (they have 34, 8 and 9), yet every blob is still verified.
+  await page.getByTestId('tab-layers').click();
+  await expect(page.locator('[data-testid="layer-row"][data-digest-state="verified"]')).toHaveCount(3);
+
+  // A gzip bomb: 100 MiB of zeros in ~100 KB, far beyond 100× its size, next to a normal layer.
+  const dir = mkdtempSync(path.join(tmpdir(), 'layerlens-bomb-'));
+  try {
+    const archive = makeArchive(
+      dir,
+      `${ARCHIVE_PY}
+def bomb(t):
+    file(t, 'zeros', bytes(100 * 1024 * 1024))
+def normal(t):
+    directory(t, 'etc')
+    file(t, 'etc/motd', b'still here\\n', xattrs={'user.note': 'kept'})
+write_archive(sys.argv[1], [('bomb.tar.gz', tar_bytes(bomb), 'write zeros'), ('normal.tar.gz', tar_bytes(normal), 'add motd')], 'bomb:1')
+`,
+    );
+    await page.getByTestId('tab-files').click();
+    await page.getByTestId('limits-button').click();
+    await page.getByTestId('limit-entries').fill('1000000');
+    await page.getByTestId('limits-apply').click();
+    await openAndWait(page, archive, false);
+    await openFiles(page);
+    const bombLayer = page.locator('[data-testid="file-layer"][data-index="0"]');
+    await expect(bombLayer).toHaveAttribute('data-stopped', 'byte-limit');
+    await expect(bombLayer.getByTestId('layer-stopped')).toHaveText('stopped at the uncompressed-size limit');
+    const normal = page.locator('[data-testid="file-layer"][data-index="1"]');
+    await expect(normal).toHaveAttribute('data-state', 'listed');
+    await expect(normal).toHaveAttribute('data-stopped', '');
+    await selectLayer(page, 1);
+    await expandAll(page);
+    await expect(page.locator('[data-testid="file-row"][data-path="etc/motd"]')).toHaveAttribute(
+      'data-change',
+      'added',
+    );
+    const motd = page.locator('[data-testid="file-row"][data-path="etc/motd"]');
+    await expect(motd.getByTestId('xattrs')).toHaveAttribute('title', 'user.note=kept');
+    await expect(motd).toContainText('-rw-r--r--');
+    await motd.dblclick();
+    await expect(page.getByTestId('file-content')).toHaveText('still here\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

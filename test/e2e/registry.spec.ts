@@ -1,0 +1,182 @@
+/**
+ * Inspecting images in a registry: a real docker-registry on 127.0.0.1 (started and filled by
+ * test/e2e/global-setup.ts), reached through the app's own proxy (the web server runs with
+ * ALLOW_LOCAL_REGISTRIES=1). Expected digests come from `skopeo inspect`, never from Layerlens.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, test, type Page } from '@playwright/test';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const info = () =>
+  JSON.parse(readFileSync(path.join(root, 'test-results', 'e2e-registry.json'), 'utf8')) as {
+    host: string;
+    tokenHost: string;
+    digests: Record<string, string>;
+  };
+
+async function skopeoRaw(image: string, config = false): Promise<string> {
+  const { stdout } = await run(
+    'skopeo',
+    ['inspect', '--tls-verify=false', '--raw', ...(config ? ['--config'] : []), `docker://${image}`],
+    { maxBuffer: 64 << 20 },
+  );
+  return stdout;
+}
+
+async function inspect(page: Page, reference: string): Promise<void> {
+  await page.goto('/');
+  const input = page.getByLabel('Image reference');
+  await input.fill(reference);
+  await input.press('Enter');
+  await expect(page.getByTestId('graph-node').first()).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+}
+
+async function nodeDigests(page: Page, kind: string): Promise<string[]> {
+  return page
+    .locator(`[data-testid="graph-node"][data-kind="${kind}"]`)
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.digest ?? ''));
+}
+
+test('paste a reference, see the graph and verified layers, as skopeo inspect reports them', async ({
+  page,
+}) => {
+  const { host, digests } = info();
+  const ref = `${host}/test/app:1`;
+  await inspect(page, ref);
+  const manifestRaw = await skopeoRaw(ref);
+  const manifest = JSON.parse(manifestRaw) as {
+    config: { digest: string };
+    layers: Array<{ digest: string }>;
+  };
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/app:1']]);
+  expect(await nodeDigests(page, 'config')).toEqual([manifest.config.digest]);
+  expect((await nodeDigests(page, 'layer')).sort()).toEqual(manifest.layers.map((l) => l.digest).sort());
+  await expect(page.getByTestId('resolved')).toHaveText(`${host}/test/app@${digests['test/app:1']}`);
+  await expect(page.getByTestId('rate-limit')).toHaveText('Rate limit: 99;w=21600 left of 100;w=21600');
+  await expect(page.getByTestId('tag-switcher')).toHaveValue('1');
+
+  await page.getByTestId('tab-layers').click();
+  const rows = await page.getByTestId('layer-row').evaluateAll((els) =>
+    els.map((r) => {
+      const d = (r as HTMLElement).dataset;
+      return [d.digest ?? '', d.digestState ?? '', d.diffidState ?? ''];
+    }),
+  );
+  expect(rows).toEqual(manifest.layers.map((l) => [l.digest, 'verified', 'verified']));
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-report').click(),
+  ]);
+  const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as {
+    complete: boolean;
+    source: { kind: string; reference: string; resolved: string };
+    images: Array<{ refs: string[]; configDigest: string }>;
+  };
+  expect(report.complete).toBe(true);
+  expect(report.source).toMatchObject({
+    kind: 'registry',
+    reference: ref,
+    resolved: `${host}/test/app@${digests['test/app:1']}`,
+  });
+  expect(report.images[0]?.refs).toEqual([ref]);
+  expect(report.images[0]?.configDigest).toBe(manifest.config.digest);
+
+  // Verified blobs went to the cache; reopening reads them from it.
+  await page.getByTestId('cache-panel').locator('summary').click();
+  await expect(page.getByTestId('cache-total')).not.toHaveText(/^0 blobs/);
+  const input = page.getByLabel('Image reference');
+  await input.fill(ref);
+  await input.press('Enter');
+  await expect(page.getByTestId('registry-controls')).toContainText('read from the cache', {
+    timeout: 30_000,
+  });
+  await page.getByTestId('cache-clear').click();
+  await expect(page.getByTestId('cache-total')).toHaveText(/^0 blobs/);
+});
+
+test('a multi-platform index shows every platform and analyses the one picked', async ({ page }) => {
+  const { host, digests } = info();
+  test.skip(!digests['test/index:v1'], 'regclient testdata not available');
+  const ref = `${host}/test/index:v1`;
+  await inspect(page, ref);
+  const index = JSON.parse(await skopeoRaw(ref)) as {
+    manifests: Array<{ digest: string; platform?: { os: string; architecture: string } }>;
+  };
+  const shown = [...(await nodeDigests(page, 'manifest')), ...(await nodeDigests(page, 'artifact'))].sort();
+  expect(shown).toEqual(index.manifests.map((m) => m.digest).sort());
+  const picker = page.getByTestId('platform-picker');
+  await expect(picker).toHaveValue('linux/amd64');
+  await picker.selectOption('linux/arm64');
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('platform-picker')).toHaveValue('linux/arm64');
+});
+
+test('layers of the other platforms are fetched on request', async ({ page }) => {
+  const { host } = info();
+  const ref = `${host}/test/mixed:1`;
+  await inspect(page, ref);
+  await expect(page.getByTestId('platform-picker')).toHaveValue('linux/amd64');
+  await page.getByTestId('tab-layers').click();
+  const states = async () =>
+    page
+      .getByTestId('layer-row')
+      .evaluateAll((els) => els.map((r) => (r as HTMLElement).dataset.digestState ?? ''));
+  const select = page.getByTestId('image-select');
+  await select.selectOption({ label: `${ref} (linux/amd64)` });
+  expect(new Set(await states())).toEqual(new Set(['verified']));
+  await select.selectOption({ label: `${ref} (linux/arm64)` });
+  expect(new Set(await states())).toEqual(new Set(['unchecked']));
+  await page.getByTestId('all-platforms').click();
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await page.getByTestId('tab-layers').click();
+  for (const label of ['linux/amd64', 'linux/arm64']) {
+    await page.getByTestId('image-select').selectOption({ label: `${ref} (${label})` });
+    expect(new Set(await states())).toEqual(new Set(['verified']));
+  }
+});
+
+test('credentials typed into the page open a private repository', async ({ page }) => {
+  const { tokenHost, digests } = info();
+  const ref = `${tokenHost}/test/app:1`;
+  await page.goto('/');
+  const input = page.getByLabel('Image reference');
+  await input.fill(ref);
+  await input.press('Enter');
+  await expect(page.getByTestId('error-banner')).toContainText('needs credentials');
+  await page.locator('summary', { hasText: 'Credentials' }).click();
+  await page.getByLabel('User').fill('alice');
+  await page.getByLabel('Password or token').fill('wonderland');
+  await page.getByRole('button', { name: 'Use' }).click();
+  await input.fill(ref);
+  await input.press('Enter');
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/app:1']]);
+});
+
+test('the tag list switches to another tag of the repository', async ({ page }) => {
+  const { host, digests } = info();
+  await inspect(page, `${host}/test/multi:1`);
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/multi:1']]);
+  await page.getByTestId('tag-switcher').selectOption('2');
+  await expect(page.getByTestId('resolved')).toHaveText(`${host}/test/multi@${digests['test/multi:2']}`, {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/multi:2']]);
+});
+
+test('an unknown repository gives a clear message', async ({ page }) => {
+  const { host } = info();
+  await page.goto('/');
+  const input = page.getByLabel('Image reference');
+  await input.fill(`${host}/test/nothing:1`);
+  await input.press('Enter');
+  await expect(page.getByTestId('error-banner')).toContainText('not found (404)');
+});

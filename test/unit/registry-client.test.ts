@@ -1,0 +1,591 @@
+/**
+ * The registry client and analyzeRegistry against Debian's docker-registry on 127.0.0.1, filled by
+ * skopeo, through the real proxy started in-process; results compared with `skopeo inspect --raw`.
+ */
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistryProxy } from '../../proxy/registry-proxy';
+import type { Analysis } from '../../src/core/model';
+import { buildReport } from '../../src/core/report';
+import {
+  MANIFEST_ACCEPT,
+  RegistryClient,
+  RegistryError,
+  parseLinkNext,
+  parseWwwAuthenticate,
+} from '../../src/core/registry/client';
+import { RegistryAnalysisError, analyzeRegistry } from '../../src/core/registry/analyze-registry';
+import type { BlobCache } from '../../src/core/registry/analyze-registry';
+import {
+  fillRegistry,
+  makeTempDir,
+  makeTestKeys,
+  removeDir,
+  skopeoInspectRaw,
+  startRegistry,
+  startServer,
+  startTokenIssuer,
+  type RunningRegistry,
+  type TestServer,
+  type TokenIssuer,
+} from './helpers/registry';
+import { DATA } from './helpers/tools';
+import { CacheFullError, IdbBlobCache, type KeyValueBackend } from '../../src/worker/blob-cache';
+
+const TESTREPO = '/work/shared/fixtures/regclient/testdata/testrepo';
+const SERVICE = 'layerlens-client-test';
+const sha = (s: string | Uint8Array) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+let work: string;
+let registry: RunningRegistry;
+let tokenRegistry: RunningRegistry;
+let issuer: TokenIssuer;
+let proxyBase: string;
+let closeProxy: () => Promise<void>;
+let digests: Record<string, string>;
+const servers: TestServer[] = [];
+const hasTestrepo = existsSync(join(TESTREPO, 'index.json'));
+
+beforeAll(async () => {
+  work = await makeTempDir('layerlens-client-');
+  const storageDir = join(work, 'storage');
+  registry = await startRegistry({ storageDir, configDir: work, schema1: true });
+  ({ digests } = await fillRegistry(registry.host, work, DATA, {
+    schema1: true,
+    regclientTestrepo: hasTestrepo ? TESTREPO : undefined,
+  }));
+  const keys = await makeTestKeys(work, []);
+  issuer = await startTokenIssuer({
+    keys,
+    service: SERVICE,
+    issuer: 'layerlens-client-issuer',
+    users: { alice: 'wonderland' },
+  });
+  tokenRegistry = await startRegistry({
+    storageDir,
+    configDir: work,
+    auth: {
+      realm: issuer.realm,
+      service: SERVICE,
+      issuer: 'layerlens-client-issuer',
+      rootCertBundle: keys.certFile,
+    },
+  });
+  const proxy = createRegistryProxy({ allowLocal: true });
+  const server = http.createServer((req, res) => {
+    if (!proxy(req, res)) {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxyBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closeProxy = () =>
+    new Promise<void>((resolve) => {
+      proxy.close();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await closeProxy?.();
+  await Promise.all([registry?.stop(), tokenRegistry?.stop(), issuer?.close()]);
+  if (work) await removeDir(work);
+});
+
+const client = (host = registry.host, extra: Partial<ConstructorParameters<typeof RegistryClient>[0]> = {}) =>
+  new RegistryClient({ fetch: (u, i) => fetch(u, i), base: proxyBase, host, insecure: true, ...extra });
+
+const analyze = (reference: string, extra: Partial<Parameters<typeof analyzeRegistry>[1]> = {}) =>
+  analyzeRegistry(reference, { fetch: (u, i) => fetch(u, i), base: proxyBase, ...extra });
+
+function allVerified(a: Analysis, digest: string): void {
+  const blob = a.blobs[digest];
+  expect(blob?.digestCheck.state, digest).toBe('verified');
+  expect(blob?.sizeCheck.state, digest).toBe('verified');
+}
+
+describe('parsers', () => {
+  it('parses WWW-Authenticate challenges', () => {
+    expect(
+      parseWwwAuthenticate('Bearer realm="/token/abc",service="reg, x",scope="repository:a/b:pull"'),
+    ).toEqual([
+      { scheme: 'bearer', params: { realm: '/token/abc', service: 'reg, x', scope: 'repository:a/b:pull' } },
+    ]);
+    expect(parseWwwAuthenticate('Basic realm="Registry Realm"')).toEqual([
+      { scheme: 'basic', params: { realm: 'Registry Realm' } },
+    ]);
+  });
+  it('parses Link rel=next', () => {
+    expect(parseLinkNext('</v2/a/tags/list?last=b&n=1>; rel="next"')).toBe('/v2/a/tags/list?last=b&n=1');
+    expect(parseLinkNext(null)).toBeNull();
+  });
+  it('lists every manifest type in one Accept header', () => {
+    for (const t of [
+      'oci.image.index',
+      'oci.image.manifest',
+      'manifest.list.v2',
+      'manifest.v2+json',
+      'v1+prettyjws',
+    ])
+      expect(MANIFEST_ACCEPT).toContain(t);
+  });
+});
+
+describe('RegistryClient against docker-registry through the proxy', () => {
+  it('fetches a manifest by tag with its digest computed from the bytes, as skopeo sees it', async () => {
+    const c = client();
+    const m = await c.manifest('test/app', '1');
+    const raw = await skopeoInspectRaw(`${registry.host}/test/app:1`);
+    expect(m.text).toBe(raw);
+    expect(m.digest).toBe(sha(raw));
+    expect(m.digest).toBe(digests['test/app:1']);
+    const again = await c.manifest('test/app', m.digest);
+    expect(again.digest).toBe(m.digest);
+  });
+
+  it('refuses a by-digest fetch that does not hash to the digest (a tampering registry)', async () => {
+    const evil = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' });
+      res.end('{"schemaVersion":2}');
+    });
+    servers.push(evil);
+    const c = client(`127.0.0.1:${evil.port}`);
+    const wanted = `sha256:${'a'.repeat(64)}`;
+    await expect(c.manifest('x/y', wanted)).rejects.toMatchObject({ problem: { code: 'digest-mismatch' } });
+  });
+
+  it('maps 404, 429 with Retry-After, 5xx and network errors to clear problems, and captures rate limits', async () => {
+    const c = client();
+    await expect(c.manifest('test/nothing', '1')).rejects.toMatchObject({
+      status: 404,
+      problem: { code: 'registry-not-found' },
+    });
+    const limited = await startServer((req, res) => {
+      if (req.url?.includes('/manifests/busy')) {
+        res.writeHead(503, { 'Content-Type': 'application/json' });
+        res.end('{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}');
+        return;
+      }
+      res.writeHead(429, {
+        'Retry-After': '42',
+        'RateLimit-Limit': '100;w=21600',
+        'RateLimit-Remaining': '0;w=21600',
+      });
+      res.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+    });
+    servers.push(limited);
+    const l = client(`127.0.0.1:${limited.port}`);
+    const e = (await l.manifest('library/alpine', 'latest').catch((x: unknown) => x)) as RegistryError;
+    expect(e).toBeInstanceOf(RegistryError);
+    expect(e.problem.code).toBe('registry-rate-limit');
+    expect(e.problem.message).toContain('42 s');
+    expect(e.problem.message).toContain('slow down');
+    expect(l.rateLimit).toEqual({ limit: '100;w=21600', remaining: '0;w=21600' });
+    await expect(l.manifest('a/b', 'busy')).rejects.toMatchObject({
+      status: 503,
+      problem: { code: 'registry-server' },
+    });
+    const dead = new RegistryClient({
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+      base: proxyBase,
+      host: registry.host,
+    });
+    await expect(dead.manifest('a/b', 'c')).rejects.toMatchObject({ problem: { code: 'registry-network' } });
+  });
+
+  it('lists tags following Link pagination', async () => {
+    const c = client();
+    expect((await c.tags('test/multi', undefined, 1)).sort()).toEqual(['1', '2']);
+  });
+
+  it('streams a blob whose bytes hash to its digest', async () => {
+    const c = client();
+    const m = await c.manifest('test/app', '1');
+    const layer = (m.value?.layers as Array<{ digest: string; size: number }>)[0] as {
+      digest: string;
+      size: number;
+    };
+    const { stream } = await c.blob('test/app', layer.digest);
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    expect(bytes.length).toBe(layer.size);
+    expect(sha(bytes)).toBe(layer.digest);
+  });
+
+  it('gets an anonymous-less token with credentials, caches it until it expires', async () => {
+    let now = 1_000_000;
+    const anon = client(tokenRegistry.host);
+    await expect(anon.manifest('test/app', '1')).rejects.toMatchObject({
+      problem: { code: 'registry-auth' },
+    });
+    const c = client(tokenRegistry.host, {
+      credentials: { username: 'alice', password: 'wonderland' },
+      now: () => now,
+    });
+    const before = issuer.requests.length;
+    const m = await c.manifest('test/app', '1');
+    expect(m.digest).toBe(digests['test/app:1']);
+    await c.manifest('test/app', m.digest);
+    await c.tags('test/app');
+    expect(issuer.requests.length - before).toBe(1);
+    expect(c.cachedTokens).toBe(1);
+    now += 400_000; // the issuer's tokens last 300 s
+    await c.manifest('test/app', m.digest);
+    expect(issuer.requests.length - before).toBe(2);
+    const wrong = client(tokenRegistry.host, { credentials: { username: 'alice', password: 'nope' } });
+    await expect(wrong.manifest('test/app', '1')).rejects.toMatchObject({
+      problem: { code: 'registry-auth', message: expect.stringContaining('refused the credentials') },
+    });
+  });
+
+  it('gets an anonymous Bearer token through the proxy-rewritten realm', async () => {
+    const tokenServer = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ token: 'anon-token', expires_in: 300 }));
+    });
+    servers.push(tokenServer);
+    const fake = await startServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer anon-token') {
+        res.writeHead(401, {
+          'WWW-Authenticate': `Bearer realm="${tokenServer.origin}/token",service="fake",scope="repository:a/b:pull"`,
+        });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"name":"a/b","tags":["1","2"]}');
+    });
+    servers.push(fake);
+    const c = client(`127.0.0.1:${fake.port}`);
+    expect(await c.tags('a/b')).toEqual(['1', '2']);
+    expect(await c.tags('a/b')).toEqual(['1', '2']);
+    expect(tokenServer.requests).toHaveLength(1);
+    const asked = new URL(tokenServer.requests[0]?.url ?? '', 'http://x');
+    expect(asked.searchParams.get('service')).toBe('fake');
+    expect(asked.searchParams.get('scope')).toBe('repository:a/b:pull');
+    expect(tokenServer.requests[0]?.headers.authorization).toBeUndefined();
+    // The second call sent the cached token at once.
+    expect(fake.requests.map((r) => r.headers.authorization ?? '')).toEqual([
+      '',
+      'Bearer anon-token',
+      'Bearer anon-token',
+    ]);
+  });
+
+  it('sends Basic credentials to a registry that asks for Basic', async () => {
+    const seen: string[] = [];
+    const basic = await startServer((req, res) => {
+      const auth = req.headers.authorization ?? '';
+      seen.push(auth);
+      if (auth !== `Basic ${Buffer.from('bob:secret').toString('base64')}`) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"name":"a/b","tags":["x"]}');
+    });
+    servers.push(basic);
+    const c = client(`127.0.0.1:${basic.port}`, { credentials: { username: 'bob', password: 'secret' } });
+    expect(await c.tags('a/b')).toEqual(['x']);
+    expect(seen[0]).toBe('');
+  });
+});
+
+describe('analyzeRegistry', () => {
+  it('analyses an OCI image: graph, verified layers and diff_ids, report source', async () => {
+    const ref = `${registry.host}/test/app:1`;
+    const a = await analyze(ref);
+    expect(a.complete).toBe(true);
+    const manifest = JSON.parse(await skopeoInspectRaw(ref)) as {
+      config: { digest: string };
+      layers: Array<{ digest: string }>;
+    };
+    const config = await skopeoInspectRaw(ref, true);
+    expect(a.images).toHaveLength(1);
+    const image = a.images[0];
+    expect(image?.manifestDigest).toBe(digests['test/app:1']);
+    expect(image?.configDigest).toBe(manifest.config.digest);
+    expect(sha(config)).toBe(manifest.config.digest);
+    expect(image?.layers.map((l) => l.digest)).toEqual(manifest.layers.map((l) => l.digest));
+    expect(image?.refs).toEqual([`${registry.host}/test/app:1`]);
+    for (const l of manifest.layers) {
+      allVerified(a, l.digest);
+      expect(a.blobs[l.digest]?.diffIdCheck.state).toBe('verified');
+    }
+    allVerified(a, manifest.config.digest);
+    allVerified(a, digests['test/app:1'] as string);
+    expect(a.nodes.map((n) => n.kind).sort()).toEqual(
+      ['config', 'layer', 'manifest'].concat(manifest.layers.slice(1).map(() => 'layer')).sort(),
+    );
+    const report = buildReport(a);
+    expect(report.source).toMatchObject({
+      kind: 'registry',
+      reference: ref,
+      resolved: `${registry.host}/test/app@${digests['test/app:1']}`,
+    });
+    expect(a.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  it('verifies zstd layers and Docker schema2 images', async () => {
+    for (const ref of ['test/zstd:1', 'test/docker:1']) {
+      const a = await analyze(`${registry.host}/${ref}`);
+      const image = a.images[0];
+      expect(image?.layers.length).toBeGreaterThan(0);
+      for (const l of image?.layers ?? []) {
+        allVerified(a, l.blob);
+        expect(a.blobs[l.blob]?.diffIdCheck.state).toBe('verified');
+      }
+      if (ref.startsWith('test/zstd'))
+        expect(a.blobs[image?.layers[0]?.blob ?? '']?.compression).toBe('zstd');
+      expect(a.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    }
+  });
+
+  it('shows a schema1 manifest with its fsLayers and history', async () => {
+    const ref = `${registry.host}/test/schema1:1`;
+    const a = await analyze(ref);
+    const raw = await skopeoInspectRaw(ref);
+    const m = JSON.parse(raw) as { fsLayers: Array<{ blobSum: string }>; history: unknown[] };
+    const node = a.nodes.find((n) => n.kind === 'manifest');
+    expect(node?.label).toContain('schema1');
+    // The registry signs schema1 manifests anew on every GET: compare without the signatures.
+    const unsigned = (t: string | null | undefined) => ({
+      ...(JSON.parse(t ?? '{}') as object),
+      signatures: null,
+    });
+    expect(unsigned(node?.raw)).toEqual(unsigned(raw));
+    const image = a.images[0];
+    const blobSums = [...new Set(m.fsLayers.map((l) => l.blobSum))];
+    for (const l of image?.layers ?? []) expect(blobSums).toContain(l.digest);
+    expect(image?.config?.history?.length).toBe(m.history.length);
+    // schema1 states no sizes: the digest covers the content.
+    for (const l of image?.layers ?? []) expect(a.blobs[l.blob]?.digestCheck.state).toBe('verified');
+    expect(a.blobs[image?.manifestBlob ?? '']?.digestCheck.state).toBe('verified');
+  });
+
+  it.skipIf(!hasTestrepo)(
+    'shows every platform of an index, analyses one, labels buildkit attestations',
+    async () => {
+      const ref = `${registry.host}/test/index:v1`;
+      const raw = await skopeoInspectRaw(ref);
+      const index = JSON.parse(raw) as {
+        manifests: Array<{
+          digest: string;
+          platform?: { os: string; architecture: string; variant?: string };
+          annotations?: Record<string, string>;
+        }>;
+      };
+      const a = await analyze(ref, { platform: 'linux/arm64' });
+      const root = a.nodes.find((n) => n.digest === sha(raw));
+      expect(root?.kind).toBe('index');
+      for (const m of index.manifests) {
+        const node = a.nodes.find((n) => n.id === m.digest);
+        expect(node, m.digest).toBeDefined();
+        const type = m.annotations?.['vnd.docker.reference.type'];
+        if (type) {
+          expect(node?.kind).toBe('artifact');
+          expect(node?.label).toBe(`${type === 'attestation-manifest' ? 'attestation' : type} (buildkit)`);
+          expect(
+            a.edges.some(
+              (e) => e.from === m.annotations?.['vnd.docker.reference.digest'] && e.to === m.digest,
+            ),
+          ).toBe(true);
+        } else {
+          expect(node?.kind).toBe('manifest');
+        }
+      }
+      const platforms = a.images.map((i) => i.platform?.architecture);
+      expect(platforms.length).toBe(index.manifests.filter((m) => m.platform?.os !== 'unknown').length);
+      expect(a.source.platform?.startsWith('linux/arm64')).toBe(true);
+      const chosen = a.images.find((i) => i.platform?.architecture === 'arm64');
+      for (const l of chosen?.layers ?? []) allVerified(a, l.blob);
+      const other = a.images.find((i) => i.platform?.architecture === 'amd64');
+      expect(other?.config).not.toBeNull();
+      for (const l of other?.layers ?? [])
+        if (!chosen?.layers.some((x) => x.blob === l.blob))
+          expect(a.blobs[l.blob]?.digestCheck.state).toBe('unchecked');
+    },
+  );
+
+  it('fetches only the chosen platform’s layers, and every platform’s on request', async () => {
+    const ref = `${registry.host}/test/mixed:1`;
+    const a = await analyze(ref);
+    expect(a.source.resolved).toBe(`${registry.host}/test/mixed@${digests['test/mixed:1']}`);
+    const [amd64, arm64] = ['amd64', 'arm64'].map((arch) =>
+      a.images.find((i) => i.platform?.architecture === arch),
+    );
+    expect(a.source.platform).toBe('linux/amd64');
+    for (const l of amd64?.layers ?? []) allVerified(a, l.blob);
+    expect(arm64?.config).not.toBeNull();
+    for (const l of arm64?.layers ?? []) expect(a.blobs[l.blob]?.digestCheck.state).toBe('unchecked');
+    const all = await analyze(ref, { allPlatforms: true });
+    for (const img of all.images) for (const l of img.layers) allVerified(all, l.blob);
+    const picked = await analyze(ref, { platform: 'linux/arm64' });
+    expect(picked.source.platform).toBe('linux/arm64');
+    const arm = picked.images.find((i) => i.platform?.architecture === 'arm64');
+    for (const l of arm?.layers ?? []) allVerified(picked, l.blob);
+    expect(picked.blobs[arm?.layers[0]?.blob ?? '']?.compression).toBe('zstd');
+  });
+
+  it('reads layers from the cache on a second run and stores only verified blobs', async () => {
+    const store = new Map<string, Blob>();
+    const cache: BlobCache = {
+      get: async (d) => store.get(d) ?? null,
+      put: async (d, b) => {
+        store.set(d, b);
+      },
+    };
+    const ref = `${registry.host}/test/app:1`;
+    const first = await analyze(ref, { cache });
+    expect(first.source.cachedLayers).toBeUndefined();
+    for (const [d, b] of store) expect(sha(new Uint8Array(await b.arrayBuffer()))).toBe(d);
+    const second = await analyze(ref, { cache });
+    expect(second.source.cachedLayers).toBe(first.images[0]?.layers.length);
+    for (const l of second.images[0]?.layers ?? []) allVerified(second, l.blob);
+  });
+
+  it('finds cosign signatures by their sha256-<hex>.sig tag', async () => {
+    const digest = digests['test/app:1'] as string;
+    const tag = `sha256-${digest.slice(7)}.sig`;
+    // Any manifest will do as the "signature": it is labelled by the tag that names it.
+    await fillTag(`test/app:${tag}`, 'test/zstd:1');
+    const a = await analyze(`${registry.host}/test/app:1`);
+    const sig = a.nodes.find((n) => n.label === 'signature (cosign)');
+    expect(sig?.kind).toBe('artifact');
+    expect(a.edges.some((e) => e.from === digest && e.to === sig?.id)).toBe(true);
+    expect(a.images).toHaveLength(1);
+    expect(a.source.tags).toContain(tag);
+  });
+
+  it('falls back to the sha256-<hex> tag schema when the registry has no referrers API', async () => {
+    const subject = digests['test/docker:1'] as string;
+    await fillTag('test/docker:sbom-payload', 'test/multi:2');
+    const payload = await client().manifest('test/docker', 'sbom-payload');
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: payload.digest,
+          size: payload.size,
+          artifactType: 'application/spdx+json',
+        },
+      ],
+    });
+    const put = await fetch(`http://${registry.host}/v2/test/docker/manifests/sha256-${subject.slice(7)}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' },
+      body: index,
+    });
+    expect(put.status).toBe(201);
+    const a = await analyze(`${registry.host}/test/docker:1`);
+    const node = a.nodes.find((n) => n.id === payload.digest);
+    expect(node?.kind).toBe('artifact');
+    expect(node?.label).toBe('referrer: application/spdx+json');
+    expect(a.edges.some((e) => e.from === subject && e.to === payload.digest)).toBe(true);
+    expect(a.images.map((i) => i.id)).toEqual([subject]);
+  });
+
+  it('cancels while layers are being fetched: unfinished checks are unchecked', async () => {
+    const controller = new AbortController();
+    const a = await analyze(`${registry.host}/test/app:1`, {
+      signal: controller.signal,
+      concurrency: 1,
+      onUpdate: (_a, progress) => {
+        if (progress.bytesDone > 0) controller.abort();
+      },
+    });
+    expect(a.complete).toBe(false);
+    expect(a.problems.some((p) => p.code === 'cancelled')).toBe(true);
+    const states = a.images[0]?.layers.map((l) => a.blobs[l.blob]?.digestCheck.state) ?? [];
+    expect(states).toContain('unchecked');
+    expect(states).not.toContain('running');
+  });
+
+  it('reports an unknown repository and a bad reference as problems', async () => {
+    await expect(analyze(`${registry.host}/test/nothing:1`)).rejects.toBeInstanceOf(RegistryAnalysisError);
+    await expect(analyze('not a reference')).rejects.toMatchObject({
+      problem: { code: 'invalid-reference' },
+    });
+  });
+});
+
+async function fillTag(dest: string, from: string): Promise<void> {
+  const { skopeoCopy } = await import('./helpers/registry');
+  await skopeoCopy(`docker://${registry.host}/${from}`, `docker://${registry.host}/${dest}`, work, [
+    '--src-tls-verify=false',
+  ]);
+}
+
+// ---- the worker's blob cache over an in-memory idb-keyval stand-in with a quota ----------------
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+
+function memoryBackend(quota: number): KeyValueBackend & { blobBytes(): number } {
+  const stores = new Map<string, Map<string, unknown>>();
+  const of = (s: unknown) => stores.get(s as string) as Map<string, unknown>;
+  const blobBytes = () =>
+    [...(stores.get('layerlens-blobs/blobs')?.values() ?? [])].reduce<number>(
+      (n, v) => n + (v as Blob).size,
+      0,
+    );
+  const backend = {
+    createStore: (db: string, store: string) => {
+      const key = `${db}/${store}`;
+      if (!stores.has(key)) stores.set(key, new Map());
+      return key as never;
+    },
+    get: async <T>(k: string, s: unknown) => of(s).get(k) as T | undefined,
+    set: async (k: string, v: unknown, s: unknown) => {
+      if (v instanceof Blob) {
+        const old = (of(s).get(k) as Blob | undefined)?.size ?? 0;
+        if (blobBytes() - old + v.size > quota) throw new DOMException('quota', 'QuotaExceededError');
+      }
+      of(s).set(k, v);
+    },
+    del: async (k: string, s: unknown) => {
+      of(s).delete(k);
+    },
+    entries: async <V>(s: unknown) => [...of(s).entries()] as [string, V][],
+    clear: async (s: unknown) => of(s).clear(),
+    blobBytes,
+  };
+  return backend as unknown as KeyValueBackend & { blobBytes(): number };
+}
+
+describe('IdbBlobCache', () => {
+  it('stores by digest, lists sizes, evicts the least recently used on quota errors, and clears', async () => {
+    let clock = 0;
+    const kv = memoryBackend(250);
+    const cache = new IdbBlobCache(kv, () => ++clock);
+    await cache.put(d('a'), new Blob([new Uint8Array(100)]));
+    await cache.put(d('b'), new Blob([new Uint8Array(100)]));
+    expect(await cache.get(d('a'))).not.toBeNull(); // a is now more recent than b
+    await cache.put(d('c'), new Blob([new Uint8Array(100)]));
+    expect(await cache.get(d('b'))).toBeNull();
+    expect(await cache.get(d('a'))).not.toBeNull();
+    const listing = await cache.list();
+    expect(listing.entries.map((e) => e.digest).sort()).toEqual([d('a'), d('c')]);
+    expect(listing.totalBytes).toBe(200);
+    await expect(cache.put(d('e'), new Blob([new Uint8Array(300)]))).rejects.toBeInstanceOf(CacheFullError);
+    await expect(cache.put(d('e'), new Blob([new Uint8Array(300)]))).rejects.toThrow(/cache is full/);
+    await cache.clear();
+    expect((await cache.list()).entries).toEqual([]);
+    expect(kv.blobBytes()).toBe(0);
+  });
+
+  it('ignores keys that are not sha256 digests', async () => {
+    const cache = new IdbBlobCache(memoryBackend(1000));
+    await cache.put('../etc/passwd', new Blob(['x']));
+    expect(await cache.get('../etc/passwd')).toBeNull();
+    expect((await cache.list()).entries).toEqual([]);
+  });
+});
