@@ -8,7 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect as baseExpect, type Page } from '@playwright/test';
+
+// The worker answers in milliseconds on an idle machine; leave room for a loaded one.
+const expect = baseExpect.configure({ timeout: 30_000 });
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, 'test/fixtures/data');
@@ -80,13 +83,14 @@ async function allRows(page: Page): Promise<Row[]> {
       }),
     );
     for (const r of batch) seen.set(r.path, r);
-    const done = await tree.evaluate((el) => {
+    // Half a viewport at a time, and two frames for the scroll event and the re-render.
+    const done = await tree.evaluate(async (el) => {
       const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 1;
-      el.scrollTop += el.clientHeight;
+      el.scrollTop += Math.max(24, Math.floor(el.clientHeight / 2));
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
       return atEnd;
     });
     if (done) break;
-    await page.waitForTimeout(30);
   }
   expect(seen.size).toBe(count);
   return [...seen.values()];
@@ -128,6 +132,7 @@ async function expandAll(page: Page): Promise<void> {
 test('layer changes and the merged tree match tar and umoci; files open as text, hex and download', async ({
   page,
 }) => {
+  test.setTimeout(180_000);
   await openAndWait(page, ociArchive);
   await openFiles(page);
   await expect(page.locator('[data-testid="file-layer"][data-state="listed"]')).toHaveCount(3);

@@ -588,7 +588,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(truncated.problems.map((p) => p.code)).toEqual(['tar-truncated']);
     expect(truncated.entries.map((e) => e.path)).toEqual(['layer1.txt']);
     const damaged = Buffer.from(bytes);
-    damaged[1024 + 10] ^= 0xff; // inside the second header's name
+    damaged.writeUInt8((damaged.readUInt8(1024 + 10) ^ 0xff) & 0xff, 1024 + 10); // inside the second header’s name
     const bad = join(dir, 'bad.tar');
     writeFileSync(bad, damaged);
     const listing = await listFile(bad);

@@ -118,6 +118,12 @@ export class AnalysisState {
       (msg) => this.#client.send(msg),
       () => this.selectedImage,
     );
+    // Ready before the first drop, so the graph is not delayed by the worker's start-up.
+    try {
+      this.#client.warm();
+    } catch {
+      // Reported on first use instead: `open` shows the error where the person looks.
+    }
   }
 
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {

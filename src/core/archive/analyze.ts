@@ -3,25 +3,16 @@
  * graph (reported before any layer is read), then verify every blob's size and digest
  * and every layer's diff_id, reporting progress as it goes.
  */
-import type {
-  Analysis,
-  BlobInfo,
-  Check,
-  ImageFilesystemSummary,
-  Problem,
-  Progress,
-  SourceInfo,
-} from '../model';
+import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { createDecompressor } from '../digest/decompress';
 import { digestBlob } from '../digest/digest-blob';
 import { MAGIC_DESCRIPTION, sniff } from '../digest/magic';
-import { ImageFilesystem } from '../layers/filesystem';
 import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import { CancelledError, readBlob } from '../digest/read-blob';
-import { digestKind, sha256OfBytes } from '../digest/sha256';
+import { sha256OfBytes } from '../digest/sha256';
 import { TarError, checksumMatches, isZeroBlock, normalizePath } from '../tar/header';
 import type { TarEntry } from '../tar/header';
 import { blobRandomAccess } from '../tar/random-access';
@@ -31,8 +22,8 @@ import { ArchiveFiles } from './archive-files';
 import type { ArchiveFile } from './archive-files';
 import { AnalysisBuilder } from './builder';
 import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
-import { MT } from './media-types';
 import { isOciLayout, loadOciLayout } from './oci-layout';
+import { applyResult, finishDigest, mergeImages, recordListing, sizeCheck } from './checks';
 
 /** Streams one blob and digests it; the worker runs these in a pool of workers. */
 export type BlobVerifier = (
@@ -337,7 +328,7 @@ async function verifyBlobs(
   listings: Map<string, LayerListing>,
 ): Promise<void> {
   const apply = (blob: BlobInfo, file: ArchiveFile, r: DigestResult) => {
-    applyResult(b, blob, file, r);
+    applyResult(b, blob, r, `${file.path} (${blob.expectedDigest ?? blob.key})`);
     if (blob.role === 'layer' && r.listing && options.listings) {
       recordListing(b, blob, r.listing, listings);
       options.onListing?.(blob.key, r.listing);
@@ -378,7 +369,7 @@ async function verifyBlobs(
   const docs = streamQueue.filter((q) => b.documents.has(q.blob.key));
   for (const { blob, file } of docs) {
     const bytes = b.documents.get(blob.key) as Uint8Array;
-    finishDigest(b, blob, file, await sha256OfBytes(bytes));
+    finishDigest(b, blob, await sha256OfBytes(bytes), `${file.path} (${blob.expectedDigest ?? blob.key})`);
     if (!streamed) progress.bytesDone += file.size;
   }
   emit();
@@ -439,129 +430,6 @@ async function verifyBlobs(
   };
   const n = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
   await Promise.all(Array.from({ length: n }, worker));
-}
-
-function sizeCheck(expected: number, actual: number): Check {
-  return expected === actual
-    ? { state: 'verified' }
-    : { state: 'mismatch', expected: String(expected), actual: String(actual) };
-}
-
-function finishDigest(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, actual: string): void {
-  blob.actualDigest = actual;
-  const expected = blob.expectedDigest;
-  if (!expected) {
-    blob.digestCheck = {
-      state: 'unchecked',
-      reason:
-        blob.role === 'layer'
-          ? 'the archive claims no digest for this layer; its diff_id check covers the content'
-          : 'the archive claims no digest for this blob',
-    };
-  } else if (digestKind(expected) !== 'sha256') {
-    blob.digestCheck = {
-      state: 'unchecked',
-      reason: `only sha256 digests are checked, not ${expected.split(':')[0]}`,
-    };
-  } else if (expected === actual) {
-    blob.digestCheck = { state: 'verified' };
-  } else {
-    blob.digestCheck = { state: 'mismatch', expected, actual };
-    b.problem(
-      'digest-mismatch',
-      `${blob.role} content hashes to ${actual} but it is named ${expected}`,
-      `${file.path} (${expected})`,
-    );
-  }
-}
-
-function applyResult(b: AnalysisBuilder, blob: BlobInfo, file: ArchiveFile, r: DigestResult): void {
-  finishDigest(b, blob, file, r.digest);
-  blob.compression = r.compression;
-  blob.uncompressedSize = r.uncompressedSize;
-  blob.actualDiffId = r.diffId;
-  if (blob.role === 'layer' && blob.mediaType === MT.dockerLayer && r.compression === 'gzip') {
-    // docker-archive manifests claim no media type; say what the bytes are.
-    blob.mediaType = MT.dockerLayerGzip;
-  }
-  // A listing that stopped at the uncompressed-bytes limit reports it itself (recordListing).
-  if (blob.role === 'layer' && r.error && !(r.error.code === 'limit' && r.listing)) {
-    b.problem(r.error.code, r.error.message, `${file.path} (${blob.expectedDigest ?? blob.key})`);
-  }
-  const state = blob.diffIdCheck.state;
-  if (blob.role !== 'layer' || (state !== 'running' && state !== 'pending')) return;
-  if (!r.diffId) {
-    blob.diffIdCheck = {
-      state: 'unchecked',
-      reason: r.error?.message ?? 'the layer could not be decompressed',
-    };
-  } else if (!blob.expectedDiffId) {
-    blob.diffIdCheck = { state: 'unchecked', reason: 'the config lists no diff_id for this layer' };
-  } else if (blob.expectedDiffId === r.diffId) {
-    blob.diffIdCheck = { state: 'verified' };
-  } else {
-    blob.diffIdCheck = { state: 'mismatch', expected: blob.expectedDiffId, actual: r.diffId };
-    b.problem(
-      'diffid-mismatch',
-      `uncompressed layer hashes to ${r.diffId} but the config's rootfs.diff_ids says ${blob.expectedDiffId}`,
-      `${file.path} (${blob.expectedDigest ?? blob.key})`,
-    );
-  }
-}
-
-/** Keep a layer's listing and put its figures and problems into the analysis. */
-function recordListing(
-  b: AnalysisBuilder,
-  blob: BlobInfo,
-  listing: LayerListing,
-  listings: Map<string, LayerListing>,
-): void {
-  listings.set(blob.key, listing);
-  let whiteouts = 0;
-  let bytes = 0;
-  for (const e of listing.entries) {
-    if (e.whiteout) whiteouts++;
-    else if (e.type === 'file') bytes += e.size;
-  }
-  (b.analysis.layers ??= {})[blob.key] = {
-    entries: listing.tarEntries,
-    whiteouts,
-    bytes,
-    stopped: listing.stopped,
-    problems: listing.problems.length,
-  };
-  // Listings made where the layer was not known (a digest worker that was not told, a
-  // streamed archive) name only the entry: add the layer.
-  const label = blob.expectedDigest ?? blob.key;
-  for (const p of listing.problems) {
-    b.analysis.problems.push(listing.layer ? { ...p } : { ...p, where: `${p.where} (layer ${label})` });
-  }
-}
-
-/**
- * Merge each image's layers in order. Per-layer changes need every layer up to that one;
- * the whole-image figures need them all, each listed completely.
- */
-function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListing>): void {
-  for (const image of b.analysis.images) {
-    if (!image.present || image.layers.length === 0) continue;
-    const complete: LayerListing[] = [];
-    for (const l of image.layers) {
-      const listing = listings.get(l.blob);
-      if (!listing || listing.stopped) break;
-      complete.push(listing);
-    }
-    if (complete.length === 0) continue;
-    const fs = ImageFilesystem.build(complete);
-    const all = complete.length === image.layers.length;
-    const summary: ImageFilesystemSummary = {
-      layers: image.layers.map((_, i) => fs.layers[i]?.changes ?? null),
-      figures: all ? fs.figures : null,
-      wasted: all ? fs.wasted.slice(0, 100) : [],
-      wastedPaths: all ? fs.wasted.length : 0,
-    };
-    (b.analysis.filesystems ??= {})[image.id] = summary;
-  }
 }
 
 function cancel(b: AnalysisBuilder, emit: () => void): Analysis {

@@ -6,15 +6,7 @@
  * registry (or read from the cache) and verified in one pass by BlobDigester: digest, size,
  * decompression and diff_id, and optionally the tar listing.
  */
-import type {
-  Analysis,
-  BlobInfo,
-  ImageFilesystemSummary,
-  Platform,
-  Problem,
-  Progress,
-  SourceInfo,
-} from '../model';
+import type { Analysis, BlobInfo, Platform, Problem, Progress, SourceInfo } from '../model';
 import { ArchiveFiles } from '../archive/archive-files';
 import type { ArchiveFile } from '../archive/archive-files';
 import { AnalysisBuilder, isObject } from '../archive/builder';
@@ -25,9 +17,9 @@ import type { DigestResult } from '../digest/blob-digester';
 import { digestBlob } from '../digest/digest-blob';
 import { CancelledError } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
-import { ImageFilesystem } from '../layers/filesystem';
 import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
+import { applyResult, finishDigest, mergeImages, recordListing } from '../archive/checks';
 import { parseReference } from './reference';
 import type { ImageReference } from './reference';
 import { RegistryClient, RegistryError, isLocalRegistry, schema1Payload } from './client';
@@ -350,7 +342,12 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           ? { state: 'unchecked', reason: 'no size claimed' }
           : sizeCheck(blob.expectedSize, bytes.length);
       const s1 = schema1.get(blob.key);
-      finishDigest(b, blob, await sha256OfBytes((s1 && schema1Payload(bytes, s1)) || bytes));
+      finishDigest(
+        b,
+        blob,
+        await sha256OfBytes((s1 && schema1Payload(bytes, s1)) || bytes),
+        blob.expectedDigest ?? blob.key,
+      );
     } else if (
       blob.role !== 'layer' ||
       !fetchFrom.some((img) => img.layers.some((l) => l.blob === blob.key)) ||
@@ -434,7 +431,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             `${blob.role} is ${result.size} bytes but its descriptor says ${blob.expectedSize}`,
             digest,
           );
-        applyResult(b, blob, result);
+        applyResult(b, blob, result, blob.expectedDigest ?? blob.key);
         if (result.listing && listing) {
           recordListing(b, blob, result.listing, listings);
           options.onListing?.(blob.key, result.listing);
@@ -693,100 +690,4 @@ function sizeCheck(expected: number, actual: number): BlobInfo['sizeCheck'] {
   return expected === actual
     ? { state: 'verified' }
     : { state: 'mismatch', expected: String(expected), actual: String(actual) };
-}
-
-function finishDigest(b: AnalysisBuilder, blob: BlobInfo, actual: string): void {
-  blob.actualDigest = actual;
-  const expected = blob.expectedDigest;
-  if (!expected) blob.digestCheck = { state: 'unchecked', reason: 'no digest claimed' };
-  else if (!expected.startsWith('sha256:'))
-    blob.digestCheck = {
-      state: 'unchecked',
-      reason: `only sha256 digests are checked, not ${expected.split(':')[0]}`,
-    };
-  else if (expected === actual) blob.digestCheck = { state: 'verified' };
-  else {
-    blob.digestCheck = { state: 'mismatch', expected, actual };
-    b.problem(
-      'digest-mismatch',
-      `${blob.role} content hashes to ${actual} but it is named ${expected}`,
-      expected,
-    );
-  }
-}
-
-function applyResult(b: AnalysisBuilder, blob: BlobInfo, r: DigestResult): void {
-  finishDigest(b, blob, r.digest);
-  blob.compression = r.compression;
-  blob.uncompressedSize = r.uncompressedSize;
-  blob.actualDiffId = r.diffId;
-  const where = blob.expectedDigest ?? blob.key;
-  if (blob.role === 'layer' && r.error && !(r.error.code === 'limit' && r.listing))
-    b.problem(r.error.code, r.error.message, where);
-  const state = blob.diffIdCheck.state;
-  if (blob.role !== 'layer' || (state !== 'running' && state !== 'pending')) return;
-  if (!r.diffId)
-    blob.diffIdCheck = {
-      state: 'unchecked',
-      reason: r.error?.message ?? 'the layer could not be decompressed',
-    };
-  else if (!blob.expectedDiffId)
-    blob.diffIdCheck = {
-      state: 'unchecked',
-      reason: 'the config lists no diff_id for this layer (schema1 manifests have none)',
-    };
-  else if (blob.expectedDiffId === r.diffId) blob.diffIdCheck = { state: 'verified' };
-  else {
-    blob.diffIdCheck = { state: 'mismatch', expected: blob.expectedDiffId, actual: r.diffId };
-    b.problem(
-      'diffid-mismatch',
-      `uncompressed layer hashes to ${r.diffId} but the config's rootfs.diff_ids says ${blob.expectedDiffId}`,
-      where,
-    );
-  }
-}
-
-function recordListing(
-  b: AnalysisBuilder,
-  blob: BlobInfo,
-  listing: LayerListing,
-  listings: Map<string, LayerListing>,
-): void {
-  listings.set(blob.key, listing);
-  let whiteouts = 0;
-  let bytes = 0;
-  for (const e of listing.entries) {
-    if (e.whiteout) whiteouts++;
-    else if (e.type === 'file') bytes += e.size;
-  }
-  (b.analysis.layers ??= {})[blob.key] = {
-    entries: listing.tarEntries,
-    whiteouts,
-    bytes,
-    stopped: listing.stopped,
-    problems: listing.problems.length,
-  };
-  for (const p of listing.problems) b.analysis.problems.push({ ...p });
-}
-
-function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListing>): void {
-  for (const image of b.analysis.images) {
-    if (!image.present || image.layers.length === 0) continue;
-    const complete: LayerListing[] = [];
-    for (const l of image.layers) {
-      const listing = listings.get(l.blob);
-      if (!listing || listing.stopped) break;
-      complete.push(listing);
-    }
-    if (complete.length === 0) continue;
-    const fs = ImageFilesystem.build(complete);
-    const all = complete.length === image.layers.length;
-    const summary: ImageFilesystemSummary = {
-      layers: image.layers.map((_, i) => fs.layers[i]?.changes ?? null),
-      figures: all ? fs.figures : null,
-      wasted: all ? fs.wasted.slice(0, 100) : [],
-      wastedPaths: all ? fs.wasted.length : 0,
-    };
-    (b.analysis.filesystems ??= {})[image.id] = summary;
-  }
 }

@@ -200,6 +200,7 @@ export function loadOrCreateInputs(ws: Workspace, fresh: boolean, log: (s: strin
       inputs.dockerArchive.path,
       inputs.ociArchive.path,
       inputs.bigLayer.tarPath,
+      inputs.bigLayer.gzipPath,
       inputs.bigLayer.zstdPath,
     ];
     const ok = needed.every((p) => existsSync(path.join(ws.repo, p)));

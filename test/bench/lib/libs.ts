@@ -12,7 +12,7 @@ import type { BenchInput, BenchOutcome } from '../page/bench-page';
 import type { Inputs } from './inputs';
 import type { NativeFigures } from './native';
 import { CpuWatch, RssSampler, measureRuns, median, sleep, type QuietGate, type Runs } from './proc';
-import { MB, MiB, result, type Baseline, type Result } from './results';
+import { MB, MiB, deferBaseline, result, type Baseline, type Result } from './results';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -140,6 +140,11 @@ const CASES: CaseSpec[] = [
   },
 ];
 
+/** The unit of a case's figure: the same as its baseline's (MB/s, or MB/s of compressed input). */
+function unitOf(spec: CaseSpec): string {
+  return spec.input === 'plain' ? 'MB/s' : 'MB/s in';
+}
+
 function fileSize(files: Record<BenchInput, string>, spec: CaseSpec): number {
   return statSync(files[spec.input]).size;
 }
@@ -216,7 +221,6 @@ export async function runLibraries(
   browser: Browser,
   url: string,
   inputs: Inputs,
-  native: NativeFigures,
   runs: number,
   repo: string,
   gate: QuietGate,
@@ -256,7 +260,6 @@ export async function runLibraries(
     }
     const done = measured?.used ?? [];
     const all = measured?.all ?? [];
-    const baseline = spec.baseline(native);
     const value = done.length ? median(done.map((r) => r.mbs)) : null;
     const detail = all.map((r) => ({
       otherCores: r.otherCores,
@@ -272,15 +275,17 @@ export async function runLibraries(
       entries: r.outcome.entries,
     }));
     results.push(
-      result('library', spec.name, value, baseline.unit, {
-        baseline,
-        runs: all.map((r) => r.mbs),
-        runLoads: all.map((r) => r.otherCores),
-        undisturbed: measured?.summary,
-        otherCores: done.length ? median(done.map((r) => r.otherCores)) : undefined,
-        note: failure ?? undefined,
-        detail,
-      }),
+      deferBaseline(
+        result('library', spec.name, value, unitOf(spec), {
+          runs: all.map((r) => r.mbs),
+          runLoads: all.map((r) => r.otherCores),
+          undisturbed: measured?.summary,
+          otherCores: done.length ? median(done.map((r) => r.otherCores)) : undefined,
+          note: failure ?? undefined,
+          detail,
+        }),
+        spec.baseline,
+      ),
       result(
         'library',
         `  ↳ peak RSS growth, input ${(fileSize(files, spec) / MiB).toFixed(0)} MiB`,

@@ -310,6 +310,11 @@ export class QuietGate {
     readonly deadline = Infinity,
   ) {}
 
+  /** The waiting budget of the next section (what is left of the previous one is dropped). */
+  allow(ms: number): void {
+    this.budgetMs = ms;
+  }
+
   get late(): boolean {
     return performance.now() > this.deadline;
   }

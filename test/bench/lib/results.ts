@@ -1,4 +1,5 @@
 /** The figures the benchmark reports, and how they are printed. */
+import type { NativeFigures } from './native';
 
 export interface Baseline {
   tool: string;
@@ -92,4 +93,30 @@ export function table(results: Result[]): string {
       .join(' | ')
       .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Browser figures are measured before the native baselines (they need the longest quiet
+ * windows, so they get the machine first); their baselines and ratios are filled in afterwards.
+ */
+const pending = new WeakMap<Result, { make: (n: NativeFigures) => Baseline; minRatio: number | null }>();
+
+export function deferBaseline(
+  r: Result,
+  make: (n: NativeFigures) => Baseline,
+  minRatio: number | null = null,
+): Result {
+  pending.set(r, { make, minRatio });
+  return r;
+}
+
+export function resolveBaselines(results: Result[], native: NativeFigures): void {
+  for (const r of results) {
+    const p = pending.get(r);
+    if (!p) continue;
+    const b = p.make(native);
+    r.baseline = b;
+    r.ratio = r.value !== null && b.value > 0 ? r.value / b.value : null;
+    if (p.minRatio !== null) r.met = r.ratio === null ? null : r.ratio >= p.minRatio;
+  }
 }
