@@ -4,7 +4,6 @@
  * It answers the page with `FromWorker` messages (src/messages.ts).
  */
 import { NotAnArchiveError, analyzeArchive } from '../core/archive/analyze';
-import type { Analysis, Progress } from '../core/model';
 import type { FromWorker, ToWorker } from '../messages';
 import { createDigestPool } from './digest-pool';
 import { RegistryAnalysisError, analyzeRegistry } from '../core/registry/analyze-registry';
@@ -13,6 +12,7 @@ import { parseReference } from '../core/registry/reference';
 import { IdbBlobCache } from './blob-cache';
 import type { LayerLimits } from '../core/layers/layer-listing';
 import { LayerStore } from './layer-store';
+import { SnapshotPoster } from './snapshot-poster';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -41,15 +41,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
   runs.set(run, controller);
   const store = new LayerStore();
   layerStore = { run, store };
-  let latest: { analysis: Analysis; progress: Progress } | null = null;
-  let lastPost = 0;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const flush = () => {
-    timer = null;
-    if (!latest) return;
-    lastPost = performance.now();
-    post({ type: 'snapshot', run, analysis: latest.analysis, progress: { ...latest.progress } });
-  };
+  const snapshots = new SnapshotPoster(run, post);
   try {
     const analysis = await analyzeArchive(file, {
       name,
@@ -65,23 +57,17 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       onListing: (key, listing) => store.listings.set(key, listing),
       onUpdate: (analysis, progress) => {
         store.analysis = analysis;
-        latest = { analysis, progress };
-        const wait = 100 - (performance.now() - lastPost);
-        if (wait <= 0) flush();
-        else timer ??= setTimeout(flush, wait);
+        snapshots.update(analysis, progress);
       },
     });
     store.analysis = analysis;
-    if (timer) clearTimeout(timer);
-    const last = latest as { progress: Progress } | null;
-    latest = { analysis, progress: last?.progress ?? { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 } };
-    flush();
+    snapshots.finish(analysis);
     // Merge the first image's layers now, so the Files tab opens at once.
     setTimeout(() => {
       if (layerStore?.store === store) store.warm();
     }, 0);
   } catch (e) {
-    if (timer) clearTimeout(timer);
+    snapshots.stop();
     if (e instanceof NotAnArchiveError) {
       post({ type: 'failed', run, problem: e.problem });
     } else {
@@ -165,15 +151,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
   for (const c of runs.values()) c.abort();
   const controller = new AbortController();
   runs.set(run, controller);
-  let latest: { analysis: Analysis; progress: Progress } | null = null;
-  let lastPost = 0;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const flush = () => {
-    timer = null;
-    if (!latest) return;
-    lastPost = performance.now();
-    post({ type: 'snapshot', run, analysis: latest.analysis, progress: { ...latest.progress } });
-  };
+  const snapshots = new SnapshotPoster(run, post);
   try {
     const parsed = parseReference(reference.trim());
     let client: RegistryClient | undefined;
@@ -201,19 +179,11 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       allPlatforms: msg.allPlatforms === true,
       cache,
       signal: controller.signal,
-      onUpdate: (analysis, progress) => {
-        latest = { analysis, progress };
-        const wait = 100 - (performance.now() - lastPost);
-        if (wait <= 0) flush();
-        else timer ??= setTimeout(flush, wait);
-      },
+      onUpdate: snapshots.update,
     });
-    if (timer) clearTimeout(timer);
-    const last = latest as { progress: Progress } | null;
-    latest = { analysis, progress: last?.progress ?? { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 } };
-    flush();
+    snapshots.finish(analysis);
   } catch (e) {
-    if (timer) clearTimeout(timer);
+    snapshots.stop();
     // Cancelled (or superseded) while fetching documents: the page already knows.
     if (controller.signal.aborted) return;
     if (e instanceof RegistryAnalysisError) post({ type: 'failed', run, problem: e.problem });

@@ -61,8 +61,22 @@ async function openFiles(page: Page): Promise<void> {
   await expect(page.getByTestId('files')).toBeVisible();
 }
 
-/** Every row of the (virtualized) tree, gathered by scrolling it from top to bottom. */
+/**
+ * Every row of the (virtualized) tree, gathered by scrolling it from top to bottom. The tree
+ * answers requests asynchronously, so a pass that raced a re-render (fewer rows than the tree
+ * says it holds) is repeated.
+ */
 async function allRows(page: Page): Promise<Row[]> {
+  let rows: Row[] = [];
+  let count = -1;
+  for (let attempt = 0; attempt < 5 && rows.length !== count; attempt++) {
+    ({ rows, count } = await gatherRows(page));
+  }
+  expect(rows.length).toBe(count);
+  return rows;
+}
+
+async function gatherRows(page: Page): Promise<{ rows: Row[]; count: number }> {
   const tree = page.getByTestId('file-tree');
   await expect(tree).toBeVisible();
   const count = Number(await tree.getAttribute('data-count'));
@@ -92,8 +106,7 @@ async function allRows(page: Page): Promise<Row[]> {
     });
     if (done) break;
   }
-  expect(seen.size).toBe(count);
-  return [...seen.values()];
+  return { rows: [...seen.values()], count };
 }
 
 /** Paths of a `tar -tvf` listing, whiteouts apart. */

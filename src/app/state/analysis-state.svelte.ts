@@ -3,7 +3,7 @@
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
-import type { CacheListing, FromWorker } from '../../messages';
+import type { CacheListing, FromWorker, ToWorker } from '../../messages';
 import { WorkerClient } from '../worker-client';
 import { FilesState } from './files-state.svelte';
 
@@ -127,6 +127,12 @@ export class AnalysisState {
   }
 
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {
+    const run = this.#beginRun(name, file.size);
+    this.#send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
+  }
+
+  /** A new run supersedes the current one: cancel it and reset what belongs to it. */
+  #beginRun(name: string, bytesTotal: number): number {
     this.#intent++;
     if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
     const run = ++this.#run;
@@ -134,12 +140,16 @@ export class AnalysisState {
     this.error = null;
     this.errorSource = null;
     this.openingName = name;
-    this.progress = { bytesDone: 0, bytesTotal: file.size, elapsedMs: 0 };
+    this.progress = { bytesDone: 0, bytesTotal, elapsedMs: 0 };
     this.#samples = [];
     this.#fresh = true;
+    this.files.reset(run);
+    return run;
+  }
+
+  #send(msg: ToWorker): void {
     try {
-      this.files.reset(run);
-      this.#client.send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
+      this.#client.send(msg);
     } catch (e) {
       this.#workerBroke(
         `The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`,
@@ -173,32 +183,9 @@ export class AnalysisState {
 
   /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */
   inspect(reference: string, platform?: string, allPlatforms = false): void {
-    this.#intent++;
-    if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
-    const run = ++this.#run;
-    this.status = 'running';
-    this.error = null;
-    this.errorSource = null;
-    this.openingName = reference;
-    this.progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
-    this.#samples = [];
-    this.#fresh = true;
+    const run = this.#beginRun(reference, 0);
     this.#askPersistence();
-    this.files.reset(run);
-    try {
-      this.#client.send({
-        type: 'inspect',
-        run,
-        reference,
-        platform,
-        credentials: this.#credentials,
-        allPlatforms,
-      });
-    } catch (e) {
-      this.#workerBroke(
-        `The analysis worker could not be started: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
+    this.#send({ type: 'inspect', run, reference, platform, credentials: this.#credentials, allPlatforms });
   }
 
   /** Credentials for private registries, held in memory for this tab; null forgets them. */

@@ -1,0 +1,55 @@
+/**
+ * Posts an analysis to the page at most every 100 ms while it changes, and once more at the
+ * end. Analyses are small, so a whole snapshot is cheaper than any diff protocol, but
+ * posting on every chunk would flood the page.
+ */
+import type { Analysis, Progress } from '../core/model';
+import type { FromWorker } from '../messages';
+
+const INTERVAL_MS = 100;
+
+export class SnapshotPoster {
+  #latest: { analysis: Analysis; progress: Progress } | null = null;
+  #lastPost = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly run: number,
+    private readonly post: (m: FromWorker) => void,
+  ) {}
+
+  /** Pass as an analysis's `onUpdate`. */
+  readonly update = (analysis: Analysis, progress: Progress): void => {
+    this.#latest = { analysis, progress };
+    const wait = INTERVAL_MS - (performance.now() - this.#lastPost);
+    if (wait <= 0) this.#flush();
+    else this.#timer ??= setTimeout(() => this.#flush(), wait);
+  };
+
+  /** The final analysis, posted at once with the last progress seen. */
+  finish(analysis: Analysis): void {
+    this.stop();
+    const progress = this.#latest?.progress ?? { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+    this.#latest = { analysis, progress };
+    this.#flush();
+  }
+
+  /** Drop a pending post (the run failed or was superseded). */
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #flush(): void {
+    this.#timer = null;
+    const latest = this.#latest;
+    if (!latest) return;
+    this.#lastPost = performance.now();
+    this.post({
+      type: 'snapshot',
+      run: this.run,
+      analysis: latest.analysis,
+      progress: { ...latest.progress },
+    });
+  }
+}
