@@ -28,20 +28,11 @@ import { runLibraries, startBenchPageServer } from './lib/libs';
 import { runNative, type NativeFigures } from './lib/native';
 import { QuietGate, sh } from './lib/proc';
 import { type Result, resolveBaselines, table } from './lib/results';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = path.join(repo, 'test/bench/work');
 const resultsFile = path.join(repo, 'test/bench/results.json');
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const DEFINITIONS = [
   'drop → graph: from the Playwright setInputFiles call on open-file-input until the first graph-node is visible (polled every frame); "in page": from the input\'s change event to the frame after that node is visible (performance.now() in the page).',
@@ -110,7 +101,7 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------ browser
   let browser: Browser | null = null;
   let chromiumVersion = 'not launched';
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const executablePath = CHROMIUM_PATH;
   const cleanups: (() => Promise<void>)[] = [];
   try {
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });

@@ -13,7 +13,7 @@ import {
   makeTestKeys,
   removeDir,
   startRegistry,
-  startTokenIssuer,
+  startTokenAuthRegistry,
 } from '../unit/helpers/registry';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,16 +32,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   // The same storage behind token auth (user alice, password wonderland).
   const keys = await makeTestKeys(work, []);
   const service = 'layerlens-e2e';
-  const issuer = await startTokenIssuer({
+  const { registry: tokenRegistry, issuer } = await startTokenAuthRegistry({
+    storageDir,
+    configDir: work,
     keys,
     service,
     issuer: 'layerlens-e2e',
-    users: { alice: 'wonderland' },
-  });
-  const tokenRegistry = await startRegistry({
-    storageDir,
-    configDir: work,
-    auth: { realm: issuer.realm, service, issuer: 'layerlens-e2e', rootCertBundle: keys.certFile },
   });
   const stop = async () => {
     await Promise.all([registry.stop(), tokenRegistry.stop(), issuer.close()]);

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test as base, expect as baseExpect, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect as baseExpect, test } from './fixtures';
 
 // The worker answers in milliseconds on an idle machine; leave room for a loaded one.
 const expect = baseExpect.configure({ timeout: 30_000 });
@@ -28,18 +29,6 @@ const expected = JSON.parse(readFileSync(path.join(dataDir, 'expected.json'), 'u
 const appLayers = (expected['oci-archive.tar'] as { images: { layers: ExpectedLayer[] }[] }).images[0]
   ?.layers as ExpectedLayer[];
 const hex = (digest: string) => digest.slice('sha256:'.length);
-
-const test = base.extend<{ pageErrors: string[] }>({
-  pageErrors: [
-    async ({ page }, use) => {
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
-      await use(errors);
-      expect(errors, 'uncaught errors in the page').toEqual([]);
-    },
-    { auto: true },
-  ],
-});
 
 interface Row {
   path: string;

@@ -114,7 +114,19 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     const t = report.problems.find((p) => p.code === 'tar-truncated');
     expect(t).toBeDefined();
     expect(t!.where).toMatch(/offset \d+/);
-    expect(analysis.nodes.length + report.problems.length).toBeGreaterThan(1);
+    // skopeo writes manifest.json last, so the cut leaves no way to list the images: the
+    // message says so and names what the archive held before the cut.
+    const exp = expected['truncated.tar'] as unknown as {
+      file: string;
+      fileSize: number;
+      fileDataOffset: number;
+    };
+    const layout = report.problems.find((p) => p.code === 'unknown-layout');
+    expect(layout?.message).toMatch(/cut short before its index\.json, manifest\.json or repositories/);
+    expect(analysis.nodes).toEqual([]);
+    expect(t!.message).toContain(
+      `"${exp.file}" needs ${exp.fileSize} bytes from offset ${exp.fileDataOffset}`,
+    );
   });
 
   it('a file that is not an archive is refused with what it looked like', async () => {

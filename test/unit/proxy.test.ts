@@ -30,7 +30,7 @@ import {
   skopeoCopy,
   startRegistry,
   startServer,
-  startTokenIssuer,
+  startTokenAuthRegistry,
   type ClientResponse,
   type RunningRegistry,
   type TestKeys,
@@ -261,23 +261,14 @@ describe('proxy with allowLocal: true, against docker-registry', () => {
       `docker://${registry.host}/test/app:1`,
       work,
     );
-    issuer = await startTokenIssuer({
+    // Same storage, so the token-auth registry serves the image skopeo pushed to the open one.
+    ({ registry: tokenRegistry, issuer } = await startTokenAuthRegistry({
+      storageDir,
+      configDir: work,
       keys,
       service: SERVICE,
       issuer: 'layerlens-test-issuer',
-      users: { alice: 'wonderland' },
-    });
-    // Same storage, so the token-auth registry serves the image skopeo pushed to the open one.
-    tokenRegistry = await startRegistry({
-      storageDir,
-      configDir: work,
-      auth: {
-        realm: issuer.realm,
-        service: SERVICE,
-        issuer: 'layerlens-test-issuer',
-        rootCertBundle: keys.certFile,
-      },
-    });
+    }));
     main = await serveProxy({
       allowLocal: true,
       log: (line) => logLines.push(line),

@@ -28,7 +28,7 @@ import {
   skopeoInspectRaw,
   startRegistry,
   startServer,
-  startTokenIssuer,
+  startTokenAuthRegistry,
   type RunningRegistry,
   type TestServer,
   type TokenIssuer,
@@ -59,22 +59,13 @@ beforeAll(async () => {
     regclientTestrepo: hasTestrepo ? TESTREPO : undefined,
   }));
   const keys = await makeTestKeys(work, []);
-  issuer = await startTokenIssuer({
+  ({ registry: tokenRegistry, issuer } = await startTokenAuthRegistry({
+    storageDir,
+    configDir: work,
     keys,
     service: SERVICE,
     issuer: 'layerlens-client-issuer',
-    users: { alice: 'wonderland' },
-  });
-  tokenRegistry = await startRegistry({
-    storageDir,
-    configDir: work,
-    auth: {
-      realm: issuer.realm,
-      service: SERVICE,
-      issuer: 'layerlens-client-issuer',
-      rootCertBundle: keys.certFile,
-    },
-  });
+  }));
   const proxy = createRegistryProxy({ allowLocal: true });
   const server = http.createServer((req, res) => {
     if (!proxy(req, res)) {

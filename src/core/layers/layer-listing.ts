@@ -24,21 +24,18 @@ export type ListingEntryType = Exclude<
 
 export type WhiteoutKind = 'file' | 'opaque';
 
-/** One entry of a layer, with every PAX / GNU extension applied. */
-export interface ListingEntry {
+/**
+ * One entry of a layer, with every PAX / GNU extension applied: the tar entry's metadata
+ * (`size` is 0 for every header-only type, hard links included; a hard link's `linkname` is
+ * the target's normalised archive path) plus what the overlay rules need.
+ */
+export interface ListingEntry extends Pick<
+  TarEntry,
+  'size' | 'mode' | 'uid' | 'gid' | 'mtime' | 'linkname' | 'xattrs'
+> {
   /** Normalised: no `./` prefix, no leading or trailing `/`, no `.` or empty components; `''` is the root. */
   path: string;
   type: ListingEntryType;
-  /** Bytes of content (0 for every header-only type, hard links included). */
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch; may be negative or fractional (PAX). */
-  mtime: number;
-  /** Symlinks: the target, verbatim. Hard links: the target's normalised archive path. */
-  linkname: string;
-  xattrs: Record<string, string> | null;
   whiteout: WhiteoutKind | null;
   /** `file`: the path the whiteout removes; `opaque`: the directory it makes opaque. */
   target: string | null;

@@ -487,3 +487,35 @@ export async function fillRegistry(
   }
   return { digests };
 }
+
+/**
+ * A second registry over the same storage that requires Bearer tokens (distribution-spec
+ * "token authentication") from an in-process issuer, with one user, alice / wonderland. Tests
+ * use it to drive the token flow against images pushed to an open registry.
+ */
+export async function startTokenAuthRegistry(options: {
+  storageDir: string;
+  configDir: string;
+  keys: TestKeys;
+  service: string;
+  issuer: string;
+}): Promise<{ registry: RunningRegistry; issuer: TokenIssuer }> {
+  const { keys, service } = options;
+  const issuer = await startTokenIssuer({
+    keys,
+    service,
+    issuer: options.issuer,
+    users: { alice: 'wonderland' },
+  });
+  try {
+    const registry = await startRegistry({
+      storageDir: options.storageDir,
+      configDir: options.configDir,
+      auth: { realm: issuer.realm, service, issuer: options.issuer, rootCertBundle: keys.certFile },
+    });
+    return { registry, issuer };
+  } catch (e) {
+    await issuer.close();
+    throw e;
+  }
+}
