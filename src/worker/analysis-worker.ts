@@ -68,24 +68,27 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     }, 0);
   } catch (e) {
     snapshots.stop();
-    if (e instanceof NotAnArchiveError) {
-      post({ type: 'failed', run, problem: e.problem });
-    } else {
-      const message = e instanceof Error ? e.message : String(e);
-      post({
-        type: 'failed',
-        run,
-        problem: {
-          code: 'read-error',
-          message: `analysis stopped: ${message}`,
-          where: name,
-          severity: 'error',
-        },
-      });
-    }
+    postFailure(run, e, 'analysis', name);
   } finally {
     runs.delete(run);
   }
+}
+
+/**
+ * A run that could not finish: errors the core describes as problems (not an archive, a
+ * registry error) are passed on as they are; anything else is reported as the run stopping.
+ */
+function postFailure(run: number, e: unknown, what: string, where: string): void {
+  if (e instanceof NotAnArchiveError || e instanceof RegistryAnalysisError) {
+    post({ type: 'failed', run, problem: e.problem });
+    return;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  post({
+    type: 'failed',
+    run,
+    problem: { code: 'read-error', message: `${what} stopped: ${message}`, where, severity: 'error' },
+  });
 }
 
 // ---- layer files ---------------------------------------------------------------------------
@@ -186,20 +189,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
     snapshots.stop();
     // Cancelled (or superseded) while fetching documents: the page already knows.
     if (controller.signal.aborted) return;
-    if (e instanceof RegistryAnalysisError) post({ type: 'failed', run, problem: e.problem });
-    else {
-      const message = e instanceof Error ? e.message : String(e);
-      post({
-        type: 'failed',
-        run,
-        problem: {
-          code: 'read-error',
-          message: `inspection stopped: ${message}`,
-          where: reference,
-          severity: 'error',
-        },
-      });
-    }
+    postFailure(run, e, 'inspection', reference);
   } finally {
     runs.delete(run);
     void postCache();
