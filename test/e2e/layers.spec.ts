@@ -53,7 +53,7 @@ async function openFiles(page: Page): Promise<void> {
 /**
  * Every row of the (virtualized) tree, gathered by scrolling it from top to bottom. The tree
  * answers requests asynchronously, so a pass that raced a re-render (fewer rows than the tree
- * says it holds) is repeated.
+ * says it holds) is repeated. Rows are gathered only once the tree is not busy.
  */
 async function allRows(page: Page): Promise<Row[]> {
   let rows: Row[] = [];
@@ -68,6 +68,9 @@ async function allRows(page: Page): Promise<Row[]> {
 async function gatherRows(page: Page): Promise<{ rows: Row[]; count: number }> {
   const tree = page.getByTestId('file-tree');
   await expect(tree).toBeVisible();
+  // Rows of the previous request (another layer, mode or filter) stay on screen until the
+  // answer to the latest one arrives.
+  await expect(tree).toHaveAttribute('aria-busy', 'false');
   const count = Number(await tree.getAttribute('data-count'));
   const seen = new Map<string, Row>();
   await tree.evaluate((el) => (el.scrollTop = 0));
