@@ -4,9 +4,18 @@
  * about the tree that was archived.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, linkSync, writeFileSync, utimesSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizePath } from '../../src/core/tar/header';
 import type { TarEntry } from '../../src/core/tar/header';
 import { blobRandomAccess } from '../../src/core/tar/random-access';
@@ -181,6 +190,114 @@ describe('PAX records', () => {
       .split('\n');
     expect(index.entries.map((e) => e.path)).toEqual(listed);
   });
+});
+
+/** Whether a command is installed (bsdtar is optional: libarchive-tools). */
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file carrying a binary and a text user xattr, made with setfattr (package `attr`):
+ *   setfattr -n user.bin -v 0x00ff1080 f; setfattr -n user.text -v 'hello layer' f
+ *   setfattr -n 'user.with space' -v 0x09 f (a tab: text); setfattr -n 'user.p%c=e' -v x f
+ * in the test's temporary directory, or /dev/shm when that file system has no user xattrs.
+ */
+function xattrTree(): string {
+  for (const base of [dir, '/dev/shm']) {
+    const t = mkdtempSync(join(base, 'xattr-tree-'));
+    writeFileSync(join(t, 'f'), 'attrs\n');
+    try {
+      sh('setfattr', ['-n', 'user.bin', '-v', '0x00ff1080', join(t, 'f')]);
+    } catch {
+      rmSync(t, { recursive: true, force: true });
+      continue;
+    }
+    if (base !== dir) afterAll(() => rmSync(t, { recursive: true, force: true }));
+    sh('setfattr', ['-n', 'user.text', '-v', 'hello layer', join(t, 'f')]);
+    sh('setfattr', ['-n', 'user.with space', '-v', '0x09', join(t, 'f')]);
+    sh('setfattr', ['-n', 'user.p%c=e', '-v', 'x', join(t, 'f')]);
+    return t;
+  }
+  throw new Error('no file system here takes user xattrs (setfattr failed in the temp dir and /dev/shm)');
+}
+
+/** Both readers' xattrs of the single entry `f`. */
+async function xattrsOf(tar: string): Promise<Record<string, string> | null> {
+  const bytes = readFileSync(tar);
+  const index = await indexTar(blobRandomAccess(new Blob([bytes])));
+  expect(index.problems).toEqual([]);
+  const { entries } = await streamEntries(new Uint8Array(bytes), 7);
+  const fromIndex = index.entries.find((e) => e.path === 'f')!.xattrs;
+  expect(entries.find((e) => e.path === 'f')!.xattrs).toEqual(fromIndex);
+  return fromIndex;
+}
+
+describe('xattr values', () => {
+  let xt = '';
+  beforeAll(() => {
+    xt = xattrTree();
+  });
+
+  it('a binary xattr is shown as getfattr -e hex shows it, a text one as its text (GNU tar --xattrs)', async () => {
+    const f = join(dir, 'gnu-xattrs.tar');
+    // GNU tar writes SCHILY.xattr.<name> records with the attribute's raw bytes.
+    sh('tar', ['--xattrs', '--xattrs-include=user.*', '--format=pax', '-C', xt, '-cf', f, 'f']);
+    expect(readFileSync(f).includes(Buffer.from('SCHILY.xattr.user.bin=\x00\xff\x10\x80\n', 'latin1'))).toBe(
+      true,
+    );
+    const hex = sh('getfattr', ['--absolute-names', '-e', 'hex', '-n', 'user.bin', join(xt, 'f')]);
+    expect(hex).toContain('user.bin=0x00ff1080');
+    expect(await xattrsOf(f)).toEqual({
+      'user.bin': '0x00ff1080',
+      'user.text': 'hello layer',
+      'user.with space': '\t',
+      'user.p%c=e': 'x',
+    });
+  });
+
+  it.skipIf(!has('bsdtar'))(
+    'LIBARCHIVE.xattr values are base64 and names URL-encoded (bsdtar, libarchive-tools)',
+    async () => {
+      const b = join(dir, 'bsdtar-xattrs.tar');
+      // bsdtar writes each xattr twice: LIBARCHIVE.xattr.<url-encoded name>=<base64, unpadded>
+      // and SCHILY.xattr.<name>=<raw bytes>; both must read the same.
+      sh('bsdtar', ['--xattrs', '--format=pax', '-C', xt, '-cf', b, 'f']);
+      const raw = readFileSync(b).toString('latin1');
+      expect(raw).toContain('LIBARCHIVE.xattr.user.with%20space=');
+      expect(await xattrsOf(b)).toEqual({
+        'user.bin': '0x00ff1080',
+        'user.text': 'hello layer',
+        'user.with space': '\t',
+        'user.p%c=e': 'x',
+      });
+      // The LIBARCHIVE records alone, as bsdtar wrote them, put into a GNU tar archive (GNU
+      // tar re-escapes a "%" in a --pax-option keyword, so the names holding one are left out).
+      const all = [...raw.matchAll(/\d+ (LIBARCHIVE\.xattr\.[^=]+)=([A-Za-z0-9+/=]*)\n/g)];
+      expect(all.map((m) => m[1])).toEqual(
+        expect.arrayContaining(['LIBARCHIVE.xattr.user.bin', 'LIBARCHIVE.xattr.user.with%20space']),
+      );
+      const records = all.filter((m) => !m[1]!.includes('%'));
+      const g = join(dir, 'libarchive-only.tar');
+      writeFileSync(join(dir, 'f'), 'attrs\n');
+      sh('tar', [
+        '--format=pax',
+        ...records.map((m) => `--pax-option=${m[1]}=${m[2]}`),
+        '-C',
+        dir,
+        '-cf',
+        g,
+        'f',
+      ]);
+      expect(readFileSync(g).toString('latin1')).not.toContain('SCHILY');
+      expect(await xattrsOf(g)).toEqual({ 'user.bin': '0x00ff1080', 'user.text': 'hello layer' });
+    },
+  );
 });
 
 describe('damaged tars', () => {

@@ -118,6 +118,9 @@ export function recordListing(
  * the whole-image figures need them all, each listed completely.
  */
 export function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListing>): void {
+  // A layer shared by several images (multi-image archives, platforms of an index) gives
+  // the same merge problem in each: it is reported once.
+  const reported = new Set<string>();
   for (const image of b.analysis.images) {
     if (!image.present || image.layers.length === 0) continue;
     const complete: LayerListing[] = [];
@@ -128,6 +131,18 @@ export function mergeImages(b: AnalysisBuilder, listings: Map<string, LayerListi
     }
     if (complete.length === 0) continue;
     const fs = ImageFilesystem.build(complete);
+    for (const { layer, problem } of fs.problems) {
+      // As recordListing does: a listing made without its layer's label names only the entry.
+      const blob = b.analysis.blobs[image.layers[layer]?.blob ?? ''];
+      const p =
+        (complete[layer] as LayerListing).layer || !blob
+          ? problem
+          : { ...problem, where: `${problem.where} (layer ${blob.expectedDigest ?? blob.key})` };
+      const key = `${p.code}\n${p.where}\n${p.message}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      b.analysis.problems.push(p);
+    }
     const all = complete.length === image.layers.length;
     const summary: ImageFilesystemSummary = {
       layers: image.layers.map((_, i) => fs.layers[i]?.changes ?? null),

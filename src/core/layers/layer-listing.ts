@@ -135,7 +135,7 @@ function dirName(path: string): string {
   return i < 0 ? '' : path.slice(0, i);
 }
 
-function shown(path: string): string {
+export function shown(path: string): string {
   // Names are shown in messages; keep a hostile megabyte-long name from flooding them.
   const p = path.replace(/\0/g, '\\0');
   return p.length > 300 ? `${p.slice(0, 300)}…` : p;
@@ -298,18 +298,19 @@ export class LayerListingBuilder {
 
   finish(): LayerListing {
     for (const { path, target } of this.pendingLinks) {
-      // A hard link needs its target on disk when it is extracted: a later one is not
-      // there yet, a missing one never is (unless a lower layer has it).
-      const later = this.seen.has(target);
+      // A hard link needs its target on disk when it is extracted: one that comes later in
+      // the layer is not there yet (nor is the link itself). A target the layer does not
+      // hold at all may come from a lower layer, which overlay, containerd and umoci
+      // extraction link to (OCI image-spec layer.md "Hardlinks"); only the image's merge
+      // can tell, so ImageFilesystem reports it, not the listing.
+      if (target !== path && !this.seen.has(target)) continue;
       this.problem(
         'hardlink-target',
         target === path
           ? `hard link "${shown(path)}" points to itself`
-          : later
-            ? `hard link "${shown(path)}" points to "${shown(target)}", which comes later in the layer`
-            : `hard link "${shown(path)}" points to "${shown(target)}", which is not in the layer`,
+          : `hard link "${shown(path)}" points to "${shown(target)}", which comes later in the layer`,
         shown(path),
-        later ? 'error' : 'warning',
+        'error',
       );
     }
     this.pendingLinks.length = 0;

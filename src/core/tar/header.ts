@@ -228,9 +228,97 @@ function safeNumeric(block: Uint8Array, start: number, length: number): number {
   }
 }
 
+/** Fatal: tells whether an xattr value's raw bytes are UTF-8 text at all; a leading BOM is kept. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Record keys whose value is an extended attribute (POSIX pax "SCHILY.xattr", libarchive tar(5)). */
+export const SCHILY_XATTR = 'SCHILY.xattr.';
+export const LIBARCHIVE_XATTR = 'LIBARCHIVE.xattr.';
+
+/** C0 and C1 control characters and DEL, tab and newline excepted. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/**
+ * An extended attribute's raw bytes as text that says exactly what they are: the text
+ * itself when the bytes are valid UTF-8 without control characters (tab and newline
+ * allowed), else `0x` and lowercase hex, as `getfattr -e hex` prints values. Attributes
+ * such as `security.capability` are binary structures, so decoding them as UTF-8 with
+ * replacement characters would show bytes that are not there.
+ */
+export function xattrDisplay(bytes: Uint8Array): string {
+  try {
+    const text = strictUtf8.decode(bytes);
+    if (!CONTROL.test(text)) return text;
+  } catch {
+    // Not UTF-8: shown as hex below.
+  }
+  let hex = '0x';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Standard base64 (RFC 4648 section 4), `=` padding optional: libarchive's pax writer
+ * (archive_write_set_format_pax.c, `base64_encode`) leaves it out. Null when the text is
+ * not base64.
+ */
+function base64Bytes(data: Uint8Array): Uint8Array | null {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0x3d) end--; // '='
+  if (end % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((end * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const d = BASE64.indexOf(String.fromCharCode(data[i] ?? 0));
+    if (d < 0) return null;
+    value = ((value << 6) | d) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (value >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * libarchive URL-encodes the attribute name in a `LIBARCHIVE.xattr.` key: every byte outside
+ * `!`..`~`, and `%` and `=`, as `%` + two hex digits (libarchive tar(5)). Non-ASCII bytes are
+ * all escaped, so a run of escapes holds whole UTF-8 characters.
+ */
+export function libarchiveXattrName(encoded: string): string {
+  return encoded.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) =>
+    utf8.decode(Uint8Array.from(run.slice(1).split('%'), (h) => parseInt(h, 16))),
+  );
+}
+
+/**
+ * The value of a PAX record, from its raw bytes. Values are UTF-8 (pax "hdrcharset"
+ * default), except extended attributes: `SCHILY.xattr.<name>` holds the attribute's raw
+ * bytes (POSIX pax leaves vendor records to their vendor; star, GNU tar and libarchive
+ * write the bytes unchanged, NULs included, which the byte length of the record allows),
+ * and `LIBARCHIVE.xattr.<name>` holds them in base64 (libarchive tar(5), "LIBARCHIVE.xattr.
+ * namespace.key": "The value of this key is the extended attribute value encoded in base
+ * 64"). Those are turned into display strings here, where the bytes are still at hand.
+ */
+function paxValue(key: string, value: Uint8Array): string {
+  if (key.startsWith(SCHILY_XATTR)) return xattrDisplay(value);
+  if (key.startsWith(LIBARCHIVE_XATTR)) {
+    // Not base64 (a writer that did not follow libarchive): shown from its own bytes.
+    return xattrDisplay(base64Bytes(value) ?? value);
+  }
+  return utf8.decode(value);
+}
+
 /**
  * Parse PAX extended header records: "<length> <key>=<value>\n", where length counts
- * the whole record in bytes (pax, "pax Extended Header").
+ * the whole record in bytes (pax, "pax Extended Header"). Values are split off as bytes,
+ * never by decoded text, so a value holding NULs, newlines or invalid UTF-8 (a binary
+ * xattr) is cut exactly where its length says.
  */
 export function parsePax(data: Uint8Array, offset: number): Map<string, string> {
   const records = new Map<string, string>();
@@ -255,8 +343,7 @@ export function parsePax(data: Uint8Array, offset: number): Map<string, string> 
     const eq = record.indexOf(0x3d);
     if (eq < 0) throw new TarError('tar-header', 'PAX record has no "="', offset + pos);
     const key = utf8.decode(record.subarray(0, eq));
-    const value = utf8.decode(record.subarray(eq + 1, record.length - 1));
-    records.set(key, value);
+    records.set(key, paxValue(key, record.subarray(eq + 1, record.length - 1)));
     pos += length;
   }
   return records;
@@ -358,11 +445,20 @@ export class HeaderAssembler {
       entry.uname = records.get('uname') ?? entry.uname;
       entry.gname = records.get('gname') ?? entry.gname;
       for (const [k, v] of records) {
-        const name = k.startsWith('SCHILY.xattr.')
-          ? k.slice('SCHILY.xattr.'.length)
-          : k.startsWith('LIBARCHIVE.xattr.')
-            ? k.slice('LIBARCHIVE.xattr.'.length)
-            : null;
+        // Values are display strings already (parsePax, paxValue).
+        let name: string | null = null;
+        if (k.startsWith(LIBARCHIVE_XATTR)) {
+          name = libarchiveXattrName(k.slice(LIBARCHIVE_XATTR.length));
+        } else if (k.startsWith(SCHILY_XATTR)) {
+          // libarchive writes each attribute twice, LIBARCHIVE.xattr.<encoded name> and
+          // SCHILY.xattr.<the same encoded name> (archive_write_set_format_pax.c,
+          // archive_write_pax_header_xattr): its SCHILY twin is skipped, or "user.a b"
+          // would also show as "user.a%20b". GNU tar writes `%` and `=` in a name as
+          // `%25` and `%3D` (xheader.c, xattr_encode_keyword) and decodes only those.
+          const raw = k.slice(SCHILY_XATTR.length);
+          if (!records.has(LIBARCHIVE_XATTR + raw))
+            name = raw.replace(/%25|%3D/g, (m) => (m === '%25' ? '%' : '='));
+        }
         if (name !== null) (entry.xattrs ??= {})[name] = v;
       }
     }
