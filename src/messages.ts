@@ -29,6 +29,12 @@ export type ToWorker =
       /** Also fetch and verify the layers of every other platform of an index. */
       allPlatforms?: boolean;
     }
+  /**
+   * Bring back this browser's analysis of the archive with this SHA-256 (a permalink opened
+   * where it was made): answered with a `snapshot` for `run` when the archive is still open in
+   * this tab (the full view) or its analysis is in the analysis cache; not answered otherwise.
+   */
+  | { type: 'recall'; run: number; sha256: string }
   /** List the blob cache (answered with `cache`). */
   | { type: 'cache-list' }
   /** Empty the blob cache (answered with `cache`). */
@@ -79,6 +85,8 @@ export interface CacheListing {
   persisted: boolean | null;
   /** Why the cache is unusable or was cleared, when it is. */
   error?: string;
+  /** Archive analyses kept for permalinks (src/worker/analysis-cache.ts). */
+  analyses?: number;
 }
 
 /** How a path of a layer's tree differs from the file system below that layer. */

@@ -56,7 +56,9 @@ export type ProblemCode =
   | 'registry-server'
   | 'registry-network'
   | 'invalid-reference'
-  | 'cache-full';
+  | 'cache-full'
+  // Permalinks (src/core/permalink/link.ts):
+  | 'invalid-link';
 
 export interface Platform {
   os: string;
@@ -240,6 +242,25 @@ export interface SourceInfo {
   platform?: string;
   /** Registry sources: layers read from the local cache rather than the network. */
   cachedLayers?: number;
+  /**
+   * Archives: SHA-256 of the whole file as given (compressed bytes for a `.tar.gz`), once
+   * hashed. A permalink names the archive by it (docs/permalinks.md).
+   */
+  sha256?: Digest;
+}
+
+/**
+ * Where an analysis that was not made from the input itself comes from: a permalink's summary
+ * or an exported report (`summary`), or this browser's own earlier analysis of the archive
+ * (`cache`). Either way the person sees it without the input, so nothing in it was verified
+ * now; the page says so and asks for the file.
+ */
+export interface AnalysisOrigin {
+  kind: 'link' | 'export' | 'cache';
+  /** What a link's summary leaves out to stay short, in the order it was left out. */
+  omitted: string[];
+  /** `cache`: when this browser analysed the archive (ISO 8601). */
+  analysedAt?: string;
 }
 
 export interface Analysis {
@@ -255,6 +276,8 @@ export interface Analysis {
   layers?: Record<string, LayerSummary>;
   /** Merged file systems, by `ImageInfo.id`; present when listings were asked for. */
   filesystems?: Record<string, ImageFilesystemSummary>;
+  /** Set when the analysis was not made from the input now (a link, an export, the cache). */
+  origin?: AnalysisOrigin;
 }
 
 export interface Progress {

@@ -2,7 +2,17 @@
  * The report: a documented, versioned JSON description of exactly the analysis on screen
  * (docs/report.md). Bump REPORT_VERSION when a field changes meaning.
  */
-import type { Analysis, BlobInfo, Check, FilesystemFigures, LayerChanges, Platform, Problem } from './model';
+import type {
+  Analysis,
+  BlobInfo,
+  Check,
+  FilesystemFigures,
+  HistoryEntry,
+  ImageConfigFile,
+  LayerChanges,
+  Platform,
+  Problem,
+} from './model';
 
 export const REPORT_VERSION = 1;
 
@@ -30,6 +40,58 @@ export interface ReportImage {
   layers: ReportLayer[];
   /** The merged file system; present when every layer of the image was listed completely. */
   filesystem?: FilesystemFigures;
+  /** What the image runs with, from its config (the fields the Summary shows); absent without a config. */
+  config?: ReportConfig;
+  /** The config's `history`, verbatim; absent without a config. */
+  history?: HistoryEntry[];
+}
+
+/** The parts of an image config (image-spec config.md "Properties") a summary shows. */
+export interface ReportConfig {
+  created?: string;
+  author?: string;
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  config?: {
+    User?: string;
+    ExposedPorts?: Record<string, unknown>;
+    Env?: string[];
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Volumes?: Record<string, unknown>;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+  };
+}
+
+const RUN_FIELDS = [
+  'User',
+  'ExposedPorts',
+  'Env',
+  'Entrypoint',
+  'Cmd',
+  'Volumes',
+  'WorkingDir',
+  'Labels',
+  'StopSignal',
+] as const;
+
+function reportConfig(config: ImageConfigFile): ReportConfig {
+  const out: ReportConfig = {};
+  for (const k of ['created', 'author', 'architecture', 'os', 'variant'] as const) {
+    const v = config[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  if (config.config) {
+    const run: NonNullable<ReportConfig['config']> = {};
+    for (const k of RUN_FIELDS) {
+      if (config.config[k] !== undefined) (run as Record<string, unknown>)[k] = config.config[k];
+    }
+    out.config = run;
+  }
+  return out;
 }
 
 export interface Report {
@@ -45,6 +107,8 @@ export interface Report {
     reference?: string;
     /** Registry sources only: `<host>/<repo>@sha256:…`. */
     resolved?: string;
+    /** Archives only: SHA-256 of the file as given, once hashed. */
+    sha256?: string;
   };
   images: ReportImage[];
   problems: Problem[];
@@ -78,6 +142,7 @@ export function buildReport(analysis: Analysis): Report {
       ...(source.kind === 'registry'
         ? { reference: source.reference ?? '', resolved: source.resolved ?? '' }
         : {}),
+      ...(source.sha256 ? { sha256: source.sha256 } : {}),
     },
     images: analysis.images.map((image) => {
       const fs = analysis.filesystems?.[image.id];
@@ -118,6 +183,11 @@ export function buildReport(analysis: Analysis): Report {
         }),
       };
       if (fs?.figures) reported.filesystem = { ...fs.figures };
+      if (image.config) {
+        reported.config = reportConfig(image.config);
+        if (Array.isArray(image.config.history))
+          reported.history = image.config.history.map((h) => ({ ...h }));
+      }
       return reported;
     }),
     problems: analysis.problems.map((p) => ({ ...p })),

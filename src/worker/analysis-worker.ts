@@ -13,6 +13,8 @@ import { IdbBlobCache } from './blob-cache';
 import type { LayerLimits } from '../core/layers/layer-listing';
 import { LayerStore } from './layer-store';
 import { SnapshotPoster } from './snapshot-poster';
+import { AnalysisCache } from './analysis-cache';
+import { analysisFromReportFile } from '../core/permalink/report-file';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -30,19 +32,31 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (msg.type === 'open') void open(msg.run, msg.file, msg.name, msg.limits);
   if (msg.type === 'tree' || msg.type === 'file') void answerLayers(msg);
   if (msg.type === 'inspect') void inspect(msg);
+  if (msg.type === 'recall') void recall(msg.run, msg.sha256);
   if (msg.type === 'cache-list') void postCache();
-  if (msg.type === 'cache-clear') void cache.clear().then(postCache, postCache);
+  if (msg.type === 'cache-clear')
+    void Promise.all([cache.clear(), analyses.clear()]).then(postCache, postCache);
 };
+
+/** Complete archive analyses by the archive's SHA-256, for permalinks opened here again. */
+const analyses = new AnalysisCache();
 
 async function open(run: number, file: Blob, name: string, limits?: Partial<LayerLimits>): Promise<void> {
   // A new file supersedes whatever was still being verified.
   for (const c of runs.values()) c.abort();
   const controller = new AbortController();
   runs.set(run, controller);
-  const store = new LayerStore();
-  layerStore = { run, store };
   const snapshots = new SnapshotPoster(run, post);
   try {
+    // An exported analysis (.layerlens.json) is a summary, not an archive: nothing to verify.
+    const exported = await analysisFromReportFile(file, name);
+    if (exported) {
+      snapshots.finish(exported);
+      return;
+    }
+    const store = new LayerStore();
+    const current: OpenArchive = { run, store, sha256: null };
+    layerStore = current;
     const analysis = await analyzeArchive(file, {
       name,
       signal: controller.signal,
@@ -66,6 +80,29 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     setTimeout(() => {
       if (layerStore?.store === store) store.warm();
     }, 0);
+    if (controller.signal.aborted) return;
+    // Then the archive's own SHA-256, which names it in permalinks. After the checks, so it
+    // does not slow them; a digest worker does it, as for any blob.
+    try {
+      const { digest } = await pool.verifier(file, {
+        diffId: false,
+        onProgress: () => {},
+        signal: controller.signal,
+      });
+      analysis.source.sha256 = digest;
+      current.sha256 = digest;
+      snapshots.finish(analysis);
+      void analyses.save(digest, analysis);
+    } catch (e) {
+      if (controller.signal.aborted) return;
+      analysis.problems.push({
+        code: 'read-error',
+        message: `the archive's SHA-256 could not be computed, so it has no permalink: ${e instanceof Error ? e.message : String(e)}`,
+        where: name,
+        severity: 'warning',
+      });
+      snapshots.finish(analysis);
+    }
   } catch (e) {
     snapshots.stop();
     postFailure(run, e, 'analysis', name);
@@ -93,8 +130,35 @@ function postFailure(run: number, e: unknown, what: string, where: string): void
 
 // ---- layer files ---------------------------------------------------------------------------
 
+interface OpenArchive {
+  run: number;
+  store: LayerStore;
+  /** The archive's SHA-256, once hashed. */
+  sha256: string | null;
+}
+
 /** Listings and blobs of the latest opened archive. */
-let layerStore: { run: number; store: LayerStore } | null = null;
+let layerStore: OpenArchive | null = null;
+
+/** Answer a permalink to an archive with the full analysis, when this browser has it. */
+async function recall(run: number, sha256: string): Promise<void> {
+  const open = layerStore;
+  if (open && open.sha256 === sha256 && open.store.analysis) {
+    // Still open in this tab: the files can be read too, so the run now owns the store.
+    open.run = run;
+    post({ type: 'snapshot', run, analysis: open.store.analysis, progress: DONE });
+    return;
+  }
+  const saved = await analyses.load(sha256);
+  if (!saved) return;
+  const analysis = {
+    ...saved.analysis,
+    origin: { kind: 'cache' as const, omitted: [], analysedAt: new Date(saved.savedAt).toISOString() },
+  };
+  post({ type: 'snapshot', run, analysis, progress: DONE });
+}
+
+const DONE = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
 /** Only the latest tree request is answered: typing in the search box sends one per key. */
 let pendingTree: Extract<ToWorker, { type: 'tree' }> | null = null;
 
@@ -146,7 +210,7 @@ const cache = new IdbBlobCache();
 const clients = new Map<string, { client: RegistryClient; credentials: string }>();
 
 async function postCache(): Promise<void> {
-  post({ type: 'cache', cache: await cache.list() });
+  post({ type: 'cache', cache: { ...(await cache.list()), analyses: await analyses.count() } });
 }
 
 async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<void> {

@@ -3,6 +3,18 @@
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
+import {
+  LINK_BUDGET,
+  VIEW_RESERVE,
+  decodeLink,
+  encodeArchiveLink,
+  encodeLink,
+  type LinkSource,
+  type LinkView,
+} from '../../core/permalink/link';
+import { analysisFromReport } from '../../core/permalink/summary-analysis';
+import { parseReference } from '../../core/registry/reference';
+import { buildReport, REPORT_VERSION } from '../../core/report';
 import type { CacheListing, FromWorker, ToWorker } from '../../messages';
 import { WorkerClient } from '../worker-client';
 import { FilesState } from './files-state.svelte';
@@ -13,6 +25,31 @@ export type Tab = 'graph' | 'summary' | 'history' | 'layers' | 'files' | 'proble
 interface Sample {
   elapsedMs: number;
   bytesDone: number;
+}
+
+/** The permalink of what is on screen. */
+export interface CurrentLink {
+  /** The URL fragment, without `#`. */
+  fragment: string;
+  /** What the summary leaves out to stay short (archives). */
+  omitted: string[];
+  /** Source and view, without the details that change as one browses (path, search): a new
+   *  key is a new entry in the browser's history. */
+  key: string;
+}
+
+/** An archive a summary describes, waiting for the file to be dropped to compare digests. */
+export interface ExpectedArchive {
+  sha256: string;
+  name: string;
+  size: number;
+}
+
+/** The comparison of a dropped file with the archive a link described. */
+export interface ArchiveCheck {
+  match: boolean;
+  expected: ExpectedArchive;
+  actual: { sha256: string; name: string };
 }
 
 export interface CheckCounts {
@@ -60,12 +97,23 @@ export class AnalysisState {
   #credentials: { username: string; password: string } | null = null;
   #persistAsked = false;
 
+  /** Set while the analysis on screen is a summary of an archive not opened here. */
+  expectedArchive = $state.raw<ExpectedArchive | null>(null);
+  /** The result of comparing a dropped file with the archive a link described. */
+  archiveCheck = $state.raw<ArchiveCheck | null>(null);
+
   #samples = $state.raw<Sample[]>([]);
   #run = 0;
   /** Bumped by every open request, so a slow sample download cannot replace a file opened meanwhile. */
   #intent = 0;
   /** True until the latest run's first snapshot: selections then belong to the previous file. */
-  #fresh = false;
+  #fresh = $state(false);
+  /** A permalink's view, applied when the run's first analysis arrives. */
+  #pendingView: LinkView | null = null;
+  /** The run whose archive is compared with `expectedArchive` once hashed. */
+  #compareRun = -1;
+  /** The latest archive summary made for links, by analysis (trimming it costs a few deflates). */
+  #summary: { analysis: Analysis; source: LinkSource } | null = null;
   #client: WorkerClient;
   /** The Files tab (layer listings live in the worker; this asks for rows and file bytes). */
   readonly files: FilesState;
@@ -109,6 +157,19 @@ export class AnalysisState {
 
   problemCount = $derived((this.analysis?.problems.length ?? 0) + (this.error ? 1 : 0));
 
+  /** The permalink of the view on screen; null until there is one (an archive not hashed yet). */
+  link = $derived.by((): CurrentLink | null => this.#makeLink());
+
+  /** An archive is being hashed for its permalink. */
+  linkPending = $derived(
+    this.analysis !== null &&
+      this.analysis.source.kind !== 'registry' &&
+      !this.analysis.origin &&
+      !this.analysis.source.sha256 &&
+      this.status === 'done' &&
+      !this.analysis.problems.some((p) => p.message.includes('has no permalink')),
+  );
+
   constructor() {
     this.#client = new WorkerClient({
       message: (msg) => this.#receive(msg),
@@ -128,6 +189,8 @@ export class AnalysisState {
 
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {
     const run = this.#beginRun(name, file.size);
+    // A summary on screen asks for its archive: this file is compared with it once hashed.
+    this.#compareRun = this.expectedArchive ? run : -1;
     this.#send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
   }
 
@@ -143,6 +206,8 @@ export class AnalysisState {
     this.progress = { bytesDone: 0, bytesTotal, elapsedMs: 0 };
     this.#samples = [];
     this.#fresh = true;
+    this.#pendingView = null;
+    this.archiveCheck = null;
     this.files.reset(run);
     return run;
   }
@@ -178,12 +243,14 @@ export class AnalysisState {
       return;
     }
     if (intent !== this.#intent) return;
+    this.expectedArchive = null;
     this.open(blob, name);
   }
 
   /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */
   inspect(reference: string, platform?: string, allPlatforms = false): void {
     const run = this.#beginRun(reference, 0);
+    this.expectedArchive = null;
     this.#askPersistence();
     this.#send({ type: 'inspect', run, reference, platform, credentials: this.#credentials, allPlatforms });
   }
@@ -255,12 +322,33 @@ export class AnalysisState {
   }
 
   #applySnapshot(analysis: Analysis, progress: Progress): void {
-    if (this.#fresh) {
+    const fresh = this.#fresh;
+    if (fresh) {
       this.#fresh = false;
       this.selectedImageId = null;
       this.selectedNodeId = null;
     }
     this.analysis = analysis;
+    if (fresh && this.#pendingView) {
+      this.#applyView(this.#pendingView, analysis);
+      this.#pendingView = null;
+    }
+    const sha256 = analysis.source.sha256;
+    if (analysis.origin && sha256) {
+      this.expectedArchive = { sha256, name: analysis.source.name, size: analysis.source.size };
+    } else if (!analysis.origin && this.expectedArchive && sha256 && this.#run !== this.#compareRun) {
+      // The archive itself came back (still open in this tab): nothing left to ask for.
+      if (sha256 === this.expectedArchive.sha256) this.expectedArchive = null;
+    }
+    if (this.#run === this.#compareRun && sha256 && this.expectedArchive) {
+      this.archiveCheck = {
+        match: sha256 === this.expectedArchive.sha256,
+        expected: this.expectedArchive,
+        actual: { sha256, name: analysis.source.name },
+      };
+      this.expectedArchive = null;
+      this.#compareRun = -1;
+    }
     this.progress = progress;
     this.#samples = [...this.#samples.filter((s) => s.elapsedMs < progress.elapsedMs), progress].slice(-64);
 
@@ -273,6 +361,161 @@ export class AnalysisState {
     this.files.update(analysis);
     // After a cancel the worker still reports what it managed; the status stays "cancelled".
     if (this.status === 'running' && analysis.complete) this.status = 'done';
+  }
+
+  // ---- permalinks (docs/permalinks.md) ------------------------------------------------------
+
+  #makeLink(): CurrentLink | null {
+    const a = this.analysis;
+    // Before a new run's first answer, the analysis on screen is the previous one.
+    if (!a || this.#fresh) return null;
+    const source = this.#linkSource(a);
+    if (!source) return null;
+    const view = this.#view(a);
+    const fragment = encodeLink({ source, view });
+    const id = source.kind === 'registry' ? `${source.ref} ${source.platform ?? ''}` : source.sha256;
+    const key = JSON.stringify([
+      id,
+      view.tab,
+      view.image ?? 0,
+      view.node ?? '',
+      view.files?.layer ?? 0,
+      view.files?.mode ?? '',
+    ]);
+    return { fragment, omitted: source.kind === 'archive' ? source.omitted : [], key };
+  }
+
+  #linkSource(a: Analysis): LinkSource | null {
+    if (a.source.kind === 'registry') {
+      if (!a.source.resolved) return null;
+      const typed = parseReference(a.source.reference ?? '');
+      const tag = typed.ok ? typed.ref.tag : null;
+      return {
+        kind: 'registry',
+        ref: a.source.resolved,
+        ...(tag ? { tag } : {}),
+        ...(a.source.platform ? { platform: a.source.platform } : {}),
+      };
+    }
+    const sha256 = a.source.sha256;
+    if (!sha256 || !a.complete) return null;
+    if (this.#summary?.analysis !== a) {
+      const { state } = encodeArchiveLink(
+        { sha256, name: a.source.name, size: a.source.size },
+        buildReport(a),
+        { tab: 'graph' },
+        LINK_BUDGET - VIEW_RESERVE,
+        a.origin?.omitted ?? [],
+      );
+      this.#summary = { analysis: a, source: state.source };
+    }
+    return this.#summary.source;
+  }
+
+  #view(a: Analysis): LinkView {
+    const image = a.images.findIndex((i) => i.id === this.selectedImage?.id);
+    return {
+      tab: this.tab,
+      ...(image > 0 ? { image } : {}),
+      ...(this.selectedNodeId ? { node: this.selectedNodeId } : {}),
+      ...(this.tab === 'files' ? { files: this.files.view() } : {}),
+    };
+  }
+
+  #applyView(view: LinkView, a: Analysis): void {
+    this.tab = view.tab;
+    const image = a.images[view.image ?? 0];
+    if (image) this.selectedImageId = image.id;
+    this.selectedNodeId = view.node && a.nodes.some((n) => n.id === view.node) ? view.node : null;
+    if (view.files) this.files.restore(view.files);
+  }
+
+  /**
+   * Show what a permalink describes (the page was opened with it, or the browser moved back or
+   * forward to it). An empty fragment is the start page. A link that cannot be read leaves an
+   * empty page and says why.
+   */
+  openLink(fragment: string): void {
+    const decoded = decodeLink(fragment);
+    if (decoded === null || !decoded.ok) {
+      this.#clear();
+      if (decoded) {
+        this.errorSource = 'this link';
+        this.error = {
+          code: 'invalid-link',
+          message: decoded.error,
+          where: `the link's fragment (${fragment.replace(/^#/, '').length} characters)`,
+          severity: 'error',
+        };
+      }
+      return;
+    }
+    const { source, view } = decoded.state;
+    const a = this.analysis;
+    if (source.kind === 'registry') {
+      if (
+        a?.source.kind === 'registry' &&
+        a.source.resolved === source.ref &&
+        (a.source.platform ?? undefined) === source.platform &&
+        this.status !== 'running'
+      ) {
+        this.#applyView(view, a);
+        return;
+      }
+      // `host/repo:tag@sha256:…`: the digest is what is fetched (and verified); the tag is kept
+      // to be shown and to switch tags from.
+      const at = source.ref.lastIndexOf('@');
+      const reference = source.tag
+        ? `${source.ref.slice(0, at)}:${source.tag}${source.ref.slice(at)}`
+        : source.ref;
+      this.inspect(reference, source.platform);
+      this.#pendingView = view;
+      return;
+    }
+    if (a && !a.origin && a.source.sha256 === source.sha256) {
+      this.#applyView(view, a);
+      return;
+    }
+    const run = this.#beginRun(source.name, 0);
+    this.status = 'done';
+    this.progress = null;
+    const summary = analysisFromReport(
+      source.summary ?? {
+        version: REPORT_VERSION,
+        complete: true,
+        source: { kind: 'unknown', layout: '', name: source.name, size: source.size, compression: null },
+        images: [],
+        problems: [],
+      },
+      { kind: 'link', omitted: source.omitted },
+    );
+    summary.source = { ...summary.source, name: source.name, size: source.size, sha256: source.sha256 };
+    this.#applySnapshot(summary, { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 });
+    this.#applyView(view, summary);
+    // The full analysis, if this browser has it, replaces the summary (with the same view).
+    this.#fresh = true;
+    this.#pendingView = view;
+    this.#send({ type: 'recall', run, sha256: source.sha256 });
+  }
+
+  /** Back to the start page. */
+  #clear(): void {
+    this.#intent++;
+    if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
+    this.files.reset(++this.#run);
+    this.analysis = null;
+    this.progress = null;
+    this.status = 'idle';
+    this.error = null;
+    this.errorSource = null;
+    this.openingName = null;
+    this.expectedArchive = null;
+    this.archiveCheck = null;
+    this.tab = 'graph';
+    this.selectedImageId = null;
+    this.selectedNodeId = null;
+    this.#fresh = false;
+    this.#pendingView = null;
   }
 
   #workerBroke(message: string): void {

@@ -9,6 +9,9 @@ import { DEFAULT_LAYER_LIMITS } from '../../core/layers/layer-listing';
 import type { LayerLimits } from '../../core/layers/layer-listing';
 import { ROW_DIR, ROW_OPEN } from '../../messages';
 import type { ChangeKind, FromWorker, ToWorker, TreeRequest, TreeRows } from '../../messages';
+import type { LinkView } from '../../core/permalink/link';
+
+type FilesView = NonNullable<LinkView['files']>;
 
 export type FilesMode = 'layer' | 'merged';
 export type ViewerMode = 'text' | 'hex';
@@ -152,6 +155,10 @@ export class FilesState {
   #download: { path: string; seq: number } | null = null;
   /** Whether the tab is on screen: rows are asked for only then. */
   #active = false;
+  /** A permalink's view of this tab, applied when the image is known and the tab shown. */
+  #restore: FilesView | null = null;
+  /** The path to select once rows arrive (from a permalink). */
+  #focusPath: string | null = null;
 
   constructor(send: (msg: ToWorker) => void, image: () => ImageInfo | null) {
     this.#send = send;
@@ -177,6 +184,34 @@ export class FilesState {
 
   setLimits(limits: LimitSettings): void {
     this.limits = { ...limits };
+  }
+
+  /** The path of the selected row, if any. */
+  get focusedPath(): string | null {
+    return this.rows?.paths[this.focused] ?? this.#focusPath;
+  }
+
+  /** The tab's state as a permalink stores it. */
+  view(): FilesView {
+    const hidden = (['unmodified', 'added', 'modified', 'removed'] as const)
+      .filter((k) => !this.filters[k])
+      .map((k) => k[0])
+      .join('');
+    const path = this.focusedPath;
+    return {
+      layer: this.layer,
+      mode: this.mode,
+      ...(path ? { path } : {}),
+      ...(hidden ? { hidden } : {}),
+      ...(this.search ? { search: this.search } : {}),
+      ...(this.sort !== 'name' ? { sort: this.sort } : {}),
+    };
+  }
+
+  /** Show a permalink's view of the tab (applied at the next refresh, once the image is known). */
+  restore(view: FilesView): void {
+    this.#restore = view;
+    this.refresh();
   }
 
   /** A new run started: everything shown belongs to the previous archive. */
@@ -290,6 +325,27 @@ export class FilesState {
       this.file = null;
     }
     if (image.layers.length === 0) return;
+    const r = this.#restore;
+    if (r) {
+      this.#restore = null;
+      this.layer = Math.min(r.layer, image.layers.length - 1);
+      this.mode = r.mode;
+      const hidden = r.hidden ?? '';
+      this.filters = {
+        unmodified: !hidden.includes('u'),
+        added: !hidden.includes('a'),
+        modified: !hidden.includes('m'),
+        removed: !hidden.includes('r'),
+      };
+      this.search = r.search ?? '';
+      this.sort = r.sort ?? 'name';
+      this.expandAll = false;
+      // Open the directories above the selected path, so that its row is there to select.
+      const parts = (r.path ?? '').split('/');
+      this.toggled = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+      this.#focusPath = r.path ?? null;
+      this.focused = 0;
+    }
     const request: TreeRequest = {
       imageId: image.id,
       layer: this.layer,
@@ -369,6 +425,11 @@ export class FilesState {
       this.rows = msg.rows;
       this.rowsError = msg.error;
       this.rowsMs = msg.ms;
+      if (msg.rows && this.#focusPath !== null) {
+        const i = msg.rows.paths.indexOf(this.#focusPath);
+        if (i >= 0) this.focused = i;
+        this.#focusPath = null;
+      }
       if (msg.rows && this.focused >= msg.rows.count) this.focused = Math.max(0, msg.rows.count - 1);
       return;
     }
