@@ -350,14 +350,14 @@ describe('exported analyses', () => {
     expect(again.problems).toEqual(report.problems);
   });
 
-  it('leave archives to the archive adapters, and refuse other JSON saying why', async () => {
+  it('leave archives and other JSON to the archive adapters, and refuse a bad report saying why', async () => {
     expect(await analysisFromReportFile(await blobOf(join(DATA, 'oci-archive.tar')), 'x')).toBeNull();
     const dir = tempDir();
     const other = join(dir, 'package.json');
     writeFileSync(other, '{"name":"x"}');
-    await expect(analysisFromReportFile(await blobOf(other), 'package.json')).rejects.toThrow(
-      /package\.json is JSON but not an exported Layerlens analysis/,
-    );
+    expect(await analysisFromReportFile(await blobOf(other), 'package.json')).toBeNull();
+    // What the archive adapters then say about it.
+    await expect(analyzeArchive(await blobOf(other), { name: 'package.json' })).rejects.toThrow(/JSON/);
     const wrong = join(dir, 'old.layerlens.json');
     writeFileSync(wrong, JSON.stringify({ version: 9, source: {}, images: [] }));
     await expect(analysisFromReportFile(await blobOf(wrong), 'old.layerlens.json')).rejects.toThrow(

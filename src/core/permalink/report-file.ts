@@ -19,28 +19,23 @@ export function looksLikeJson(head: Uint8Array): boolean {
 }
 
 /**
- * Reads an exported analysis; null when the file does not start like JSON (so it is left to
- * the archive adapters). A JSON file that is not a version-1 report is refused, saying why.
+ * Reads an exported analysis; null when the file is not one (so the archive adapters have it,
+ * and say what it looks like). A report that is not a valid version-1 report is refused, saying
+ * why and where.
  */
 export async function analysisFromReportFile(file: Blob, name: string): Promise<Analysis | null> {
   if (!looksLikeJson(new Uint8Array(await file.slice(0, 64).arrayBuffer()))) return null;
   const refuse = (message: string, where = name): never => {
     throw new NotAnArchiveError({ code: 'not-an-archive', message, where, severity: 'error' });
   };
-  if (file.size > MAX_REPORT)
-    refuse(`${name} looks like JSON but is ${file.size} bytes, more than an exported analysis can be`);
+  if (file.size > MAX_REPORT) return null;
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer()));
-  } catch (e) {
-    refuse(
-      `${name} starts like JSON but is not valid JSON text: ${e instanceof Error ? e.message : String(e)}`,
-    );
+  } catch {
+    return null;
   }
-  if (!looksLikeReport(value))
-    refuse(
-      `${name} is JSON but not an exported Layerlens analysis (it has no "version", "source" and "images")`,
-    );
+  if (!looksLikeReport(value)) return null;
   try {
     const report = parseReport(value);
     return analysisFromReport(report, { kind: 'export', omitted: [] });
