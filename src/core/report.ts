@@ -66,7 +66,7 @@ export interface ReportConfig {
   };
 }
 
-const RUN_FIELDS = [
+export const RUN_FIELDS = [
   'User',
   'ExposedPorts',
   'Env',
@@ -77,6 +77,29 @@ const RUN_FIELDS = [
   'Labels',
   'StopSignal',
 ] as const;
+
+/*
+ * Reports list fields in one fixed order, whatever order the documents had, so that the same
+ * analysis always gives the same JSON (and a permalink made from it the same link).
+ */
+
+export function reportPlatform(p: Platform): Platform {
+  const out: Platform = { os: p.os, architecture: p.architecture };
+  if (p.variant) out.variant = p.variant;
+  if (p['os.version']) out['os.version'] = p['os.version'];
+  if (p['os.features']) out['os.features'] = [...p['os.features']];
+  if (p.features) out.features = [...p.features];
+  return out;
+}
+
+export const HISTORY_FIELDS = ['created', 'created_by', 'author', 'comment'] as const;
+
+export function reportHistory(h: HistoryEntry): HistoryEntry {
+  const out: HistoryEntry = {};
+  for (const k of HISTORY_FIELDS) if (typeof h[k] === 'string') out[k] = h[k];
+  if (typeof h.empty_layer === 'boolean') out.empty_layer = h.empty_layer;
+  return out;
+}
 
 function reportConfig(config: ImageConfigFile): ReportConfig {
   const out: ReportConfig = {};
@@ -150,7 +173,7 @@ export function buildReport(analysis: Analysis): Report {
         refs: [...image.refs],
         manifestDigest: image.manifestDigest,
         configDigest: image.configDigest,
-        platform: image.platform,
+        platform: image.platform ? reportPlatform(image.platform) : null,
         present: image.present,
         verified: {
           manifest: image.manifestBlob ? blobFlag(analysis.blobs[image.manifestBlob]) : null,
@@ -185,8 +208,7 @@ export function buildReport(analysis: Analysis): Report {
       if (fs?.figures) reported.filesystem = { ...fs.figures };
       if (image.config) {
         reported.config = reportConfig(image.config);
-        if (Array.isArray(image.config.history))
-          reported.history = image.config.history.map((h) => ({ ...h }));
+        if (Array.isArray(image.config.history)) reported.history = image.config.history.map(reportHistory);
       }
       return reported;
     }),

@@ -112,6 +112,8 @@ export class AnalysisState {
   #pendingView: LinkView | null = null;
   /** The run whose archive is compared with `expectedArchive` once hashed. */
   #compareRun = -1;
+  /** The run of a link's summary, whose full analysis this browser may still send (`recall`). */
+  #recallRun = -1;
   /** The latest archive summary made for links, by analysis (trimming it costs a few deflates). */
   #summary: { analysis: Analysis; source: LinkSource } | null = null;
   #client: WorkerClient;
@@ -207,6 +209,7 @@ export class AnalysisState {
     this.#samples = [];
     this.#fresh = true;
     this.#pendingView = null;
+    this.#recallRun = -1;
     this.archiveCheck = null;
     this.files.reset(run);
     return run;
@@ -322,14 +325,16 @@ export class AnalysisState {
   }
 
   #applySnapshot(analysis: Analysis, progress: Progress): void {
-    const fresh = this.#fresh;
-    if (fresh) {
+    // The run's first analysis (or the full one replacing a link's summary) takes the link's view.
+    const first = this.#fresh || this.#recallRun === this.#run;
+    if (this.#fresh) {
       this.#fresh = false;
       this.selectedImageId = null;
       this.selectedNodeId = null;
     }
+    this.#recallRun = -1;
     this.analysis = analysis;
-    if (fresh && this.#pendingView) {
+    if (first && this.#pendingView) {
       this.#applyView(this.#pendingView, analysis);
       this.#pendingView = null;
     }
@@ -490,10 +495,12 @@ export class AnalysisState {
       { kind: 'link', omitted: source.omitted },
     );
     summary.source = { ...summary.source, name: source.name, size: source.size, sha256: source.sha256 };
+    // Its own link is the one it came from, summary untouched.
+    this.#summary = { analysis: summary, source };
+    this.#pendingView = view;
     this.#applySnapshot(summary, { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 });
-    this.#applyView(view, summary);
     // The full analysis, if this browser has it, replaces the summary (with the same view).
-    this.#fresh = true;
+    this.#recallRun = run;
     this.#pendingView = view;
     this.#send({ type: 'recall', run, sha256: source.sha256 });
   }
@@ -516,6 +523,7 @@ export class AnalysisState {
     this.selectedNodeId = null;
     this.#fresh = false;
     this.#pendingView = null;
+    this.#recallRun = -1;
   }
 
   #workerBroke(message: string): void {

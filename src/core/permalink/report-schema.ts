@@ -7,7 +7,9 @@
  */
 import type { FilesystemFigures, HistoryEntry, LayerChanges, Platform, Problem, ProblemCode } from '../model';
 import {
+  HISTORY_FIELDS,
   REPORT_VERSION,
+  RUN_FIELDS,
   type Report,
   type ReportConfig,
   type ReportImage,
@@ -122,6 +124,8 @@ function platform(v: unknown, path: string): Platform {
   if (variant !== undefined) p.variant = variant;
   const osVersion = optStr(o, 'os.version', path);
   if (osVersion !== undefined) p['os.version'] = osVersion;
+  if (o['os.features'] !== undefined) p['os.features'] = strings(o['os.features'], `${path}["os.features"]`);
+  if (o.features !== undefined) p.features = strings(o.features, `${path}.features`);
   return p;
 }
 
@@ -185,17 +189,18 @@ function config(v: unknown, path: string): ReportConfig {
     const r = obj(o.config, `${path}.config`);
     const p = `${path}.config`;
     const run: NonNullable<ReportConfig['config']> = {};
-    if (r.User !== undefined) run.User = str(r.User, `${p}.User`);
-    if (r.WorkingDir !== undefined) run.WorkingDir = str(r.WorkingDir, `${p}.WorkingDir`);
-    if (r.StopSignal !== undefined) run.StopSignal = str(r.StopSignal, `${p}.StopSignal`);
-    if (r.Env !== undefined && r.Env !== null) run.Env = strings(r.Env, `${p}.Env`);
-    if (r.Entrypoint !== undefined) run.Entrypoint = nullable(r.Entrypoint, `${p}.Entrypoint`, strings);
-    if (r.Cmd !== undefined) run.Cmd = nullable(r.Cmd, `${p}.Cmd`, strings);
-    if (r.Labels !== undefined) run.Labels = nullable(r.Labels, `${p}.Labels`, (x, q) => record(x, q, str));
-    if (r.ExposedPorts !== undefined && r.ExposedPorts !== null)
-      run.ExposedPorts = record(r.ExposedPorts, `${p}.ExposedPorts`, anything);
-    if (r.Volumes !== undefined && r.Volumes !== null)
-      run.Volumes = record(r.Volumes, `${p}.Volumes`, anything);
+    // In the order buildReport writes them (RUN_FIELDS), so a summary re-encodes to the same link.
+    for (const k of RUN_FIELDS) {
+      const v = r[k];
+      if (v === undefined) continue;
+      const q = `${p}.${k}`;
+      if (k === 'User' || k === 'WorkingDir' || k === 'StopSignal') run[k] = str(v, q);
+      else if (k === 'Env') {
+        if (v !== null) run.Env = strings(v, q);
+      } else if (k === 'Entrypoint' || k === 'Cmd') run[k] = nullable(v, q, strings);
+      else if (k === 'Labels') run.Labels = nullable(v, q, (x, y) => record(x, y, str));
+      else if (v !== null) run[k] = record(v, q, anything);
+    }
     c.config = run;
   }
   return c;
@@ -204,7 +209,7 @@ function config(v: unknown, path: string): ReportConfig {
 function historyEntry(v: unknown, path: string): HistoryEntry {
   const o = obj(v, path);
   const h: HistoryEntry = {};
-  for (const k of ['created', 'created_by', 'author', 'comment'] as const) {
+  for (const k of HISTORY_FIELDS) {
     const s = optStr(o, k, path);
     if (s !== undefined) h[k] = s;
   }

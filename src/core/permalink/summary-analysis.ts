@@ -101,15 +101,21 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
   report.images.forEach((img, i) => {
     const id = img.manifestDigest ?? `image ${i + 1}`;
     const manifestKey = img.manifestDigest ?? `manifest:${i}`;
-    analysis.blobs[manifestKey] ??= blob(manifestKey, 'manifest', '', img.manifestDigest, null, {
-      size: img.verified.manifest,
-      digest: img.verified.manifest,
-    });
+    // A docker-archive's manifest.json entry is not a blob: nothing to verify, as in the full view.
+    if (img.manifestDigest) {
+      analysis.blobs[manifestKey] ??= blob(manifestKey, 'manifest', '', img.manifestDigest, null, {
+        size: img.verified.manifest,
+        digest: img.verified.manifest,
+      });
+    }
     node({
       id: manifestKey,
       kind: 'manifest',
-      label: img.platform ? `${img.platform.os}/${img.platform.architecture}` : 'manifest',
-      blob: manifestKey,
+      label:
+        img.manifestDigest && img.platform
+          ? [img.platform.os, img.platform.architecture, img.platform.variant].filter(Boolean).join('/')
+          : (img.refs[0] ?? 'manifest'),
+      blob: img.manifestDigest ? manifestKey : null,
       digest: img.manifestDigest,
       mediaType: '',
       size: null,
@@ -166,7 +172,7 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
       id,
       refs: [...img.refs],
       manifestDigest: img.manifestDigest,
-      manifestBlob: manifestKey,
+      manifestBlob: img.manifestDigest ? manifestKey : null,
       configDigest: img.configDigest,
       configBlob: img.configDigest,
       platform: img.platform,
