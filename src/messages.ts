@@ -28,6 +28,8 @@ export type ToWorker =
       credentials?: { username: string; password: string } | null;
       /** Also fetch and verify the layers of every other platform of an index. */
       allPlatforms?: boolean;
+      /** Limits on each layer's listing, as for `open`. */
+      limits?: Partial<LayerLimits>;
     }
   /**
    * Bring back this browser's analysis of the archive with this SHA-256 (a permalink opened

@@ -219,6 +219,10 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
   const controller = new AbortController();
   runs.set(run, controller);
   const snapshots = new SnapshotPoster(run, post);
+  // Layers are listed as they are verified, as for archives; files are read again from the
+  // blob cache, where every verified layer is kept.
+  const store = new LayerStore((digest) => cache.get(digest));
+  layerStore = { run, store, sha256: null };
   try {
     const parsed = parseReference(reference.trim());
     let client: RegistryClient | undefined;
@@ -246,9 +250,19 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       allPlatforms: msg.allPlatforms === true,
       cache,
       signal: controller.signal,
-      onUpdate: snapshots.update,
+      listings: true,
+      limits: msg.limits,
+      onListing: (key, listing) => store.listings.set(key, listing),
+      onUpdate: (analysis, progress) => {
+        store.analysis = analysis;
+        snapshots.update(analysis, progress);
+      },
     });
+    store.analysis = analysis;
     snapshots.finish(analysis);
+    setTimeout(() => {
+      if (layerStore?.store === store) store.warm();
+    }, 0);
   } catch (e) {
     snapshots.stop();
     // Cancelled (or superseded) while fetching documents: the page already knows.

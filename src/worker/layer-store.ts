@@ -123,6 +123,12 @@ export class LayerStore {
   readonly listings = new Map<string, LayerListing>();
   /** Blob of each layer, by the label its listing was made with (digest or key). */
   readonly slices = new Map<string, Blob>();
+
+  /**
+   * @param fetchBlob where to find a layer's blob that `slices` lacks (a registry image's
+   *   layers, kept verified in the blob cache by digest).
+   */
+  constructor(private readonly fetchBlob?: (digest: string) => Promise<Blob | null>) {}
   private fs = new Map<string, { count: number; fs: ImageFilesystem }>();
   private trees = new Map<string, MergedTree>();
   private changeSets = new Map<string, LayerChangeSets>();
@@ -542,10 +548,15 @@ export class LayerStore {
   ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
     const ref = image.layers[layer];
     const blobInfo = ref ? this.analysis?.blobs[ref.blob] : undefined;
-    const slice = blobInfo ? this.slices.get(blobInfo.expectedDigest ?? blobInfo.key) : undefined;
+    const key = blobInfo ? (blobInfo.expectedDigest ?? blobInfo.key) : '';
+    const slice =
+      this.slices.get(key) ??
+      (blobInfo && this.fetchBlob ? await this.fetchBlob(key).catch(() => null) : null);
     if (!blobInfo || !slice) {
       throw new Error(
-        'this layer cannot be read again: the archive is compressed as a whole (or the layer came from a registry); decompress the archive to read single files',
+        this.fetchBlob
+          ? 'this layer is no longer in the blob cache: inspect the image again to read its files'
+          : 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
       );
     }
     const limit = maxBytes < 0 ? size : Math.min(size, maxBytes);

@@ -181,3 +181,37 @@ test('an unknown repository gives a clear message', async ({ page }) => {
   await input.press('Enter');
   await expect(page.getByTestId('error-banner')).toContainText('not found (404)');
 });
+
+test('a registry image’s layers are listed as they are verified, and its files are read from the cache', async ({
+  page,
+}) => {
+  const { host } = info();
+  const ref = `${host}/test/app:1`;
+  await inspect(page, ref);
+  const manifest = JSON.parse(await skopeoRaw(ref)) as { layers: Array<{ digest: string }> };
+  await page.getByTestId('tab-files').click();
+  await expect(page.locator('[data-testid="file-layer"][data-state="listed"]')).toHaveCount(
+    manifest.layers.length,
+  );
+  // The merged file system after the last layer.
+  await page.locator(`[data-testid="file-layer"][data-index="${manifest.layers.length - 1}"] button`).click();
+  await page.getByTestId('mode-merged').click();
+  await page.getByTestId('file-search').fill('app.conf');
+  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/app.conf');
+  // The same bytes as the layer blob skopeo fetches, unpacked by GNU tar.
+  const last = manifest.layers.at(-1)?.digest as string;
+  const { stdout } = await run(
+    'sh',
+    [
+      '-c',
+      'd=$(mktemp -d) && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$d" >/dev/null && gzip -dc "$d/$2" | tar -xO etc/app.conf; rm -rf "$d"',
+      'sh',
+      ref,
+      last.slice('sha256:'.length),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  expect(stdout).toContain('listen');
+  await expect(page.getByTestId('file-content')).toHaveText(stdout);
+});

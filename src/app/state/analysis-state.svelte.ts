@@ -255,7 +255,15 @@ export class AnalysisState {
     const run = this.#beginRun(reference, 0);
     this.expectedArchive = null;
     this.#askPersistence();
-    this.#send({ type: 'inspect', run, reference, platform, credentials: this.#credentials, allPlatforms });
+    this.#send({
+      type: 'inspect',
+      run,
+      reference,
+      platform,
+      credentials: this.#credentials,
+      allPlatforms,
+      limits: this.files.limitsForOpen(),
+    });
   }
 
   /** Credentials for private registries, held in memory for this tab; null forgets them. */
