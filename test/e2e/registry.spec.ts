@@ -161,6 +161,39 @@ test('credentials typed into the page open a private repository', async ({ page 
   expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/app:1']]);
 });
 
+test('credentials are stored only when Remember is ticked, and Forget removes them', async ({ page }) => {
+  const { tokenHost, digests } = info();
+  const ref = `${tokenHost}/test/app:1`;
+  const stored = () => page.evaluate(() => JSON.stringify(localStorage));
+  await page.goto('/');
+  await page.locator('summary', { hasText: 'Credentials' }).click();
+  await page.getByLabel('User').fill('alice');
+  await page.getByLabel('Password or token').fill('wonderland');
+  await page.getByRole('button', { name: 'Use' }).click();
+  // Not asked to remember: nothing of them in the browser's storage.
+  expect(await stored()).not.toContain('wonderland');
+  await page.reload();
+  await expect(page.locator('summary', { hasText: 'Credentials' })).toHaveText('Credentials');
+
+  await page.locator('summary', { hasText: 'Credentials' }).click();
+  await page.getByLabel('User').fill('alice');
+  await page.getByLabel('Password or token').fill('wonderland');
+  await page.getByLabel('Remember on this device').check();
+  await page.getByRole('button', { name: 'Use' }).click();
+  expect(await stored()).toContain('wonderland');
+  await page.reload();
+  await expect(page.locator('summary', { hasText: 'Credentials' })).toHaveText('Credentials (remembered)');
+  const input = page.getByLabel('Image reference');
+  await input.fill(ref);
+  await input.press('Enter');
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/app:1']]);
+
+  await page.locator('summary', { hasText: 'Credentials' }).first().click();
+  await page.getByRole('button', { name: 'Forget' }).first().click();
+  expect(await stored()).not.toContain('wonderland');
+});
+
 test('the tag list switches to another tag of the repository', async ({ page }) => {
   const { host, digests } = info();
   await inspect(page, `${host}/test/multi:1`);

@@ -61,6 +61,9 @@ export interface CheckCounts {
   total: number;
 }
 
+/** Where remembered registry credentials are kept (only when the person asks). */
+const CREDENTIALS_KEY = 'layerlens.registry-credentials';
+
 /** Rate over the last few seconds reacts to slow and fast layers without jumping on every snapshot. */
 const RATE_WINDOW_MS = 3000;
 
@@ -93,7 +96,9 @@ export class AnalysisState {
   cache = $state.raw<CacheListing | null>(null);
   /** True when registry credentials are held (in memory only, for this tab). */
   hasCredentials = $state(false);
-  /** Registry credentials: never stored anywhere but this object. */
+  /** The credentials are stored in this browser (the person ticked Remember). */
+  credentialsRemembered = $state(false);
+  /** Registry credentials: in this object only, unless the person asked to remember them. */
   #credentials: { username: string; password: string } | null = null;
   #persistAsked = false;
 
@@ -181,6 +186,7 @@ export class AnalysisState {
       (msg) => this.#client.send(msg),
       () => this.selectedImage,
     );
+    this.#loadCredentials();
     // Ready before the first drop, so the graph is not delayed by the worker's start-up.
     try {
       this.#client.warm();
@@ -266,10 +272,44 @@ export class AnalysisState {
     });
   }
 
-  /** Credentials for private registries, held in memory for this tab; null forgets them. */
-  setCredentials(credentials: { username: string; password: string } | null): void {
+  /**
+   * Credentials for private registries, held in memory for this tab; stored in this browser
+   * only when `remember` is set (the person ticked Remember). null forgets them everywhere.
+   */
+  setCredentials(credentials: { username: string; password: string } | null, remember = false): void {
     this.#credentials = credentials && credentials.username ? { ...credentials } : null;
     this.hasCredentials = this.#credentials !== null;
+    try {
+      if (this.#credentials && remember)
+        localStorage.setItem(CREDENTIALS_KEY, JSON.stringify(this.#credentials));
+      else localStorage.removeItem(CREDENTIALS_KEY);
+      this.credentialsRemembered = this.#credentials !== null && remember;
+    } catch {
+      // Storage refused (private mode, quota): they stay in memory for the tab.
+      this.credentialsRemembered = false;
+    }
+  }
+
+  /** Credentials the person asked this browser to remember, if any. */
+  #loadCredentials(): void {
+    try {
+      const saved = JSON.parse(localStorage.getItem(CREDENTIALS_KEY) ?? 'null') as unknown;
+      if (
+        saved &&
+        typeof saved === 'object' &&
+        typeof (saved as Record<string, unknown>).username === 'string' &&
+        typeof (saved as Record<string, unknown>).password === 'string'
+      ) {
+        const { username, password } = saved as { username: string; password: string };
+        if (username) {
+          this.#credentials = { username, password };
+          this.hasCredentials = true;
+          this.credentialsRemembered = true;
+        }
+      }
+    } catch {
+      // Nothing remembered, or storage unavailable.
+    }
   }
 
   listCache(): void {
