@@ -46,26 +46,6 @@ export interface ReportImage {
   history?: HistoryEntry[];
 }
 
-/** The parts of an image config (image-spec config.md "Properties") a summary shows. */
-export interface ReportConfig {
-  created?: string;
-  author?: string;
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  config?: {
-    User?: string;
-    ExposedPorts?: Record<string, unknown>;
-    Env?: string[];
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    Volumes?: Record<string, unknown>;
-    WorkingDir?: string;
-    Labels?: Record<string, string> | null;
-    StopSignal?: string;
-  };
-}
-
 export const RUN_FIELDS = [
   'User',
   'ExposedPorts',
@@ -77,6 +57,11 @@ export const RUN_FIELDS = [
   'Labels',
   'StopSignal',
 ] as const;
+
+/** The parts of an image config (image-spec config.md "Properties") a summary shows. */
+export type ReportConfig = Pick<ImageConfigFile, 'created' | 'author' | 'architecture' | 'os' | 'variant'> & {
+  config?: Pick<NonNullable<ImageConfigFile['config']>, (typeof RUN_FIELDS)[number]>;
+};
 
 /*
  * Reports list fields in one fixed order, whatever order the documents had, so that the same

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { deflateRaw } from 'pako';
 import { describe, expect, it } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
+import { base64Decode, base64Encode } from '../../src/core/base64';
 import {
   LINK_BUDGET,
-  base64urlDecode,
-  base64urlEncode,
   decodeLink,
   encodeArchiveLink,
   encodeLink,
@@ -40,20 +39,24 @@ const view: LinkView = {
 
 /** Base64url of the raw-deflated JSON, as a link carries it (for fragments the encoder would not make). */
 const fragmentOf = (json: string, version = 1) =>
-  `v${version}.${base64urlEncode(deflateRaw(new TextEncoder().encode(json)))}`;
+  `v${version}.${base64Encode(deflateRaw(new TextEncoder().encode(json)))}`;
 
 describe('base64url', () => {
   it('round-trips every length and refuses characters outside the alphabet', () => {
     for (let n = 0; n < 70; n++) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff);
-      const text = base64urlEncode(bytes);
+      const text = base64Encode(bytes);
       expect(text).toMatch(/^[A-Za-z0-9_-]*$/);
-      // RFC 4648 §5 without padding: Node's encoder agrees.
+      // RFC 4648 §5 without padding, and §4 with it: Node's encoder agrees.
       expect(text).toBe(Buffer.from(bytes).toString('base64url'));
-      expect([...base64urlDecode(text)]).toEqual([...bytes]);
+      expect([...base64Decode(text, 'base64url')]).toEqual([...bytes]);
+      const std = base64Encode(bytes, 'base64');
+      expect(std).toBe(Buffer.from(bytes).toString('base64'));
+      expect([...base64Decode(std, 'base64')]).toEqual([...bytes]);
     }
-    expect(() => base64urlDecode('abc$')).toThrow(/character 4/);
-    expect(() => base64urlDecode('abcde')).toThrow(/cut short/);
+    expect(() => base64Decode('abc$', 'base64url')).toThrow(/character 4/);
+    expect(() => base64Decode('ab+/', 'base64url')).toThrow(/character 3/);
+    expect(() => base64Decode('abcde', 'base64url')).toThrow(/cut short/);
   });
 });
 

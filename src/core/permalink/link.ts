@@ -9,6 +9,7 @@
  * wrong with the link.
  */
 import { deflateRaw, Inflate } from 'pako';
+import { base64Decode, base64Encode } from '../base64';
 import type { Report } from '../report';
 import { parseReport, ReportSchemaError } from './report-schema';
 
@@ -73,58 +74,12 @@ export interface LinkState {
 
 export type DecodedLink = { ok: true; state: LinkState } | { ok: false; error: string };
 
-// ---- base64url ------------------------------------------------------------------------------
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const LOOKUP = new Int16Array(128).fill(-1);
-for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
-
-export function base64urlEncode(bytes: Uint8Array): string {
-  const c = (i: number) => ALPHABET.charAt(i);
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += c(n >> 18) + c((n >> 12) & 63) + c((n >> 6) & 63) + c(n & 63);
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = (bytes[i] as number) << 16;
-    out += c(n >> 18) + c((n >> 12) & 63);
-  } else if (rest === 2) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8);
-    out += c(n >> 18) + c((n >> 12) & 63) + c((n >> 6) & 63);
-  }
-  return out;
-}
-
-/** Throws with the offending character's position. */
-export function base64urlDecode(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw new Error(`${text.length} characters cannot be base64url (cut short?)`);
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let bits = 0;
-  let acc = 0;
-  let o = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const v = c < 128 ? (LOOKUP[c] as number) : -1;
-    if (v < 0) throw new Error(`character ${i + 1} ("${text[i]}") is not base64url`);
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, o);
-}
-
 // ---- encoding -------------------------------------------------------------------------------
 
 /** The fragment (without `#`) for a state, as is. */
 export function encodeLink(state: LinkState): string {
   const json = JSON.stringify({ v: LINK_VERSION, ...state });
-  return `v${LINK_VERSION}.${base64urlEncode(deflateRaw(new TextEncoder().encode(json), { level: 9 }))}`;
+  return `v${LINK_VERSION}.${base64Encode(deflateRaw(new TextEncoder().encode(json), { level: 9 }))}`;
 }
 
 /**
@@ -443,7 +398,7 @@ export function decodeLink(fragment: string): DecodedLink | null {
       fail(`it is a version ${version} link; this Layerlens reads version ${LINK_VERSION} links`);
     let bytes: Uint8Array;
     try {
-      bytes = base64urlDecode(m[2] as string);
+      bytes = base64Decode(m[2] as string, 'base64url');
     } catch (e) {
       fail(`it is not valid base64url: ${(e as Error).message}`);
     }

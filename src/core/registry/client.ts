@@ -7,6 +7,7 @@
  * Every manifest's digest comes from its bytes: a by-digest fetch must hash to the digest asked for,
  * and a tag's digest is computed, never taken from `Docker-Content-Digest`.
  */
+import { base64Decode, base64Encode } from '../base64';
 import type { Descriptor, Problem, ProblemCode } from '../model';
 import { sha256OfBytes } from '../digest/sha256';
 
@@ -112,17 +113,11 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
 }
 
 function b64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+  return base64Encode(new TextEncoder().encode(text), 'base64');
 }
 
 function b64urlDecode(text: string): Uint8Array {
-  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((text.length + 3) % 4));
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return base64Decode(text, 'base64url');
 }
 
 /**

@@ -7,6 +7,7 @@
  * the GNU extensions real tools write: `L`/`K` long names and links, base-256 numbers,
  * and the GNU magic ("ustar  \0") whose bytes 345.. hold atime/ctime, not a prefix.
  */
+import { base64Decode } from '../base64';
 
 export const BLOCK = 512;
 
@@ -257,32 +258,20 @@ export function xattrDisplay(bytes: Uint8Array): string {
   return hex;
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
 /**
  * Standard base64 (RFC 4648 section 4), `=` padding optional: libarchive's pax writer
  * (archive_write_set_format_pax.c, `base64_encode`) leaves it out. Null when the text is
  * not base64.
  */
+const latin1 = new TextDecoder('latin1');
+
 function base64Bytes(data: Uint8Array): Uint8Array | null {
-  let end = data.length;
-  while (end > 0 && data[end - 1] === 0x3d) end--; // '='
-  if (end % 4 === 1) return null;
-  const out = new Uint8Array(Math.floor((end * 3) / 4));
-  let bits = 0;
-  let value = 0;
-  let n = 0;
-  for (let i = 0; i < end; i++) {
-    const d = BASE64.indexOf(String.fromCharCode(data[i] ?? 0));
-    if (d < 0) return null;
-    value = ((value << 6) | d) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (value >> bits) & 0xff;
-    }
+  try {
+    // Base64 is ASCII; any other byte decodes to a character outside the alphabet and is refused.
+    return base64Decode(latin1.decode(data), 'base64');
+  } catch {
+    return null;
   }
-  return out.subarray(0, n);
 }
 
 /**
