@@ -247,6 +247,8 @@ export interface SourceInfo {
    * hashed. A permalink names the archive by it (docs/permalinks.md).
    */
   sha256?: Digest;
+  /** Archives: why the archive could not be hashed (it then has no permalink). */
+  sha256Error?: string;
 }
 
 /**

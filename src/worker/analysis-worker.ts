@@ -95,6 +95,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       void analyses.save(digest, analysis);
     } catch (e) {
       if (controller.signal.aborted) return;
+      analysis.source.sha256Error = e instanceof Error ? e.message : String(e);
       analysis.problems.push({
         code: 'read-error',
         message: `the archive's SHA-256 could not be computed, so it has no permalink: ${e instanceof Error ? e.message : String(e)}`,

@@ -174,7 +174,7 @@ export class AnalysisState {
       !this.analysis.origin &&
       !this.analysis.source.sha256 &&
       this.status === 'done' &&
-      !this.analysis.problems.some((p) => p.message.includes('has no permalink')),
+      !this.analysis.source.sha256Error,
   );
 
   constructor() {
