@@ -1,18 +1,24 @@
 /**
  * Analyses of archives this browser made, by the archive's SHA-256 (idb-keyval), so that a
  * permalink opened again here shows the full analysis at once instead of the link's summary.
- * Only complete analyses are kept, and only the newest few: each is tens of kilobytes (the raw
- * manifests and configs), never the archive itself.
+ * Only complete analyses are kept, and only the newest few. Each keeps its layer listings too
+ * (so the Files trees come back) unless they are very large; never the archive itself, so file
+ * contents need the file.
  */
 import { clear, createStore, entries, get, set, del } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
+import type { LayerListing } from '../core/layers/layer-listing';
 import type { Analysis } from '../core/model';
 
 const KEEP = 20;
+/** Listings above this many entries in all are not kept (about 200 bytes each in storage). */
+const MAX_LISTED_ENTRIES = 300_000;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 interface Saved {
   analysis: Analysis;
+  /** Layer listings by blob key; absent when they were too large to keep. */
+  listings?: [string, LayerListing][];
   /** ms since the epoch. */
   savedAt: number;
 }
@@ -25,10 +31,14 @@ export class AnalysisCache {
     return this.#store;
   }
 
-  async save(sha256: string, analysis: Analysis): Promise<void> {
+  async save(sha256: string, analysis: Analysis, listings: Map<string, LayerListing>): Promise<void> {
     if (!DIGEST.test(sha256) || !analysis.complete) return;
+    let listed = 0;
+    for (const l of listings.values()) listed += l.entries.length;
+    const saved: Saved = { analysis, savedAt: Date.now() };
+    if (listed <= MAX_LISTED_ENTRIES) saved.listings = [...listings];
     try {
-      await set(sha256, { analysis, savedAt: Date.now() } satisfies Saved, this.#db());
+      await set(sha256, saved, this.#db());
       const all = await entries<string, Saved>(this.#db());
       all.sort((a, b) => b[1].savedAt - a[1].savedAt);
       for (const [key] of all.slice(KEEP)) await del(key, this.#db());
@@ -37,7 +47,7 @@ export class AnalysisCache {
     }
   }
 
-  async load(sha256: string): Promise<{ analysis: Analysis; savedAt: number } | null> {
+  async load(sha256: string): Promise<Saved | null> {
     if (!DIGEST.test(sha256)) return null;
     try {
       const saved = await get<Saved>(sha256, this.#db());

@@ -5,6 +5,7 @@
  */
 import { NotAnArchiveError, analyzeArchive } from '../core/archive/analyze';
 import type { FromWorker, ToWorker } from '../messages';
+import type { Analysis } from '../core/model';
 import { createDigestPool } from './digest-pool';
 import { RegistryAnalysisError, analyzeRegistry } from '../core/registry/analyze-registry';
 import { RegistryClient, isLocalRegistry } from '../core/registry/client';
@@ -92,7 +93,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       analysis.source.sha256 = digest;
       current.sha256 = digest;
       snapshots.finish(analysis);
-      void analyses.save(digest, analysis);
+      void analyses.save(digest, analysis, store.listings);
     } catch (e) {
       if (controller.signal.aborted) return;
       analysis.source.sha256Error = e instanceof Error ? e.message : String(e);
@@ -152,10 +153,23 @@ async function recall(run: number, sha256: string): Promise<void> {
   }
   const saved = await analyses.load(sha256);
   if (!saved) return;
-  const analysis = {
+  const analysis: Analysis = {
     ...saved.analysis,
-    origin: { kind: 'cache' as const, omitted: [], analysedAt: new Date(saved.savedAt).toISOString() },
+    origin: { kind: 'cache', omitted: [], analysedAt: new Date(saved.savedAt).toISOString() },
   };
+  if (saved.listings) {
+    // The trees come back with the analysis; file contents need the archive itself.
+    const store = new LayerStore(
+      undefined,
+      `file contents are read from the archive itself: drop ${saved.analysis.source.name} to read them`,
+    );
+    for (const [key, listing] of saved.listings) store.listings.set(key, listing);
+    store.analysis = analysis;
+    layerStore = { run, store, sha256 };
+  } else {
+    // Too large to have been kept: the Files tab asks for the archive.
+    delete analysis.layers;
+  }
   post({ type: 'snapshot', run, analysis, progress: DONE });
 }
 
@@ -222,7 +236,10 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
   const snapshots = new SnapshotPoster(run, post);
   // Layers are listed as they are verified, as for archives; files are read again from the
   // blob cache, where every verified layer is kept.
-  const store = new LayerStore((digest) => cache.get(digest));
+  const store = new LayerStore(
+    (digest) => cache.get(digest),
+    'this layer is no longer in the blob cache: inspect the image again to read its files',
+  );
   layerStore = { run, store, sha256: null };
   try {
     const parsed = parseReference(reference.trim());

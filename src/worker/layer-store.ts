@@ -127,8 +127,12 @@ export class LayerStore {
   /**
    * @param fetchBlob where to find a layer's blob that `slices` lacks (a registry image's
    *   layers, kept verified in the blob cache by digest).
+   * @param unreadable why a layer without a blob cannot be read, as the page shows it.
    */
-  constructor(private readonly fetchBlob?: (digest: string) => Promise<Blob | null>) {}
+  constructor(
+    private readonly fetchBlob?: (digest: string) => Promise<Blob | null>,
+    private readonly unreadable = 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
+  ) {}
   private fs = new Map<string, { count: number; fs: ImageFilesystem }>();
   private trees = new Map<string, MergedTree>();
   private changeSets = new Map<string, LayerChangeSets>();
@@ -553,11 +557,7 @@ export class LayerStore {
       this.slices.get(key) ??
       (blobInfo && this.fetchBlob ? await this.fetchBlob(key).catch(() => null) : null);
     if (!blobInfo || !slice) {
-      throw new Error(
-        this.fetchBlob
-          ? 'this layer is no longer in the blob cache: inspect the image again to read its files'
-          : 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
-      );
+      throw new Error(this.unreadable);
     }
     const limit = maxBytes < 0 ? size : Math.min(size, maxBytes);
     let out = new Uint8Array(limit);

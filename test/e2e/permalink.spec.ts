@@ -114,7 +114,7 @@ test('an archive link shows its summary anywhere; the matching file verifies it,
   await fresh.close();
 });
 
-test('in the browser that made it, the link brings the full analysis back at once', async ({
+test('in the browser that made it, the link brings the analysis and its file trees back at once', async ({
   page,
   context,
 }) => {
@@ -132,6 +132,18 @@ test('in the browser that made it, the link brings the full analysis back at onc
   // The raw documents are there, as they are only in a full analysis.
   await again.locator('[data-testid="graph-node"][data-kind="config"]').first().click();
   await expect(again.getByTestId('raw-json')).toContainText('rootfs');
+  // The layer trees come back too; file contents need the archive itself.
+  await again.getByTestId('tab-files').click();
+  await expect(again.locator('[data-testid="file-layer"][data-state="listed"]')).toHaveCount(3);
+  await again.locator('[data-testid="file-layer"][data-index="2"] button').click();
+  await again.getByTestId('mode-merged').click();
+  await expect(again.getByTestId('tree-summary')).toContainText('merged tree');
+  await again.getByTestId('file-search').fill('*.conf');
+  await again.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(again.getByTestId('file-viewer')).toContainText('drop oci-archive.tar to read them');
+  // Dropping it: verified again, contents readable.
+  await openFile(again, other);
+  await expect(again.getByTestId('archive-match')).toBeVisible();
   await again.close();
 });
 
