@@ -4,7 +4,11 @@
  * files, the app in Chromium (drop → graph, full verification, browser RSS), and library
  * alternatives on a bench page; prints a table and writes test/bench/results.json.
  *
- *   npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs] [--quiet-budget=SECONDS]
+ *   npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs,layers,registry] [--quiet-budget=SECONDS]
+ *
+ * "layers" measures layer file systems (a debootstrap root file system and a layer of 200,000
+ * small files, test/bench/lib/layers.ts); "registry" inspects the large OCI image pushed into a
+ * docker-registry on 127.0.0.1 through the app's proxy (test/bench/lib/registry.ts).
  *
  * --runs (default 2) is the number of runs of each library comparison; the native tools and the
  * app run max(3, N) times. Figures are medians.
@@ -24,6 +28,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from '@playwright/test';
 import { buildApp, runApp, serveApp } from './lib/app';
 import { Workspace, loadOrCreateInputs } from './lib/inputs';
+import { describeBenchOci, loadOrCreateLayerInputs, type LayerInputs } from './lib/layer-inputs';
+import { LAYERS_DEFINITIONS, runLayers } from './lib/layers';
+import { REGISTRY_DEFINITIONS, runRegistry } from './lib/registry';
 import { runLibraries, startBenchPageServer } from './lib/libs';
 import { runNative, type NativeFigures } from './lib/native';
 import { QuietGate, sh } from './lib/proc';
@@ -39,6 +46,8 @@ const DEFINITIONS = [
   'full verification: from the change event to the status word leaving "running" (in-page clock), every layer-row then checked verified/verified; MB/s over the archive file size. The OCI baseline is gzip -dc | sha256sum per layer, one after the other, MB/s of compressed input.',
   'RSS: summed VmRSS (/proc/<pid>/status) of every Chromium process under this Node process, sampled every 100 ms; shared pages count once per process. Growth = peak − median idle over the 1 s before the file is set. "2nd half" = peak in the second half of the verification minus peak in the first half, per GiB of archive read in that half: ≈0 when memory does not grow with size.',
   'Library rows: one fresh page each (Vite dev server, test/bench/page), the real-files layer as plain tar / its gzip blob / a zstd -3 copy; MB/s of input (compressed for decompressors), including file reading; RSS growth = peak during the call − idle before it.',
+  ...LAYERS_DEFINITIONS,
+  ...REGISTRY_DEFINITIONS,
   "bg cores: cores kept busy by other processes on this shared 2-core machine while the figure was measured (/proc/stat minus this benchmark's own process tree), median over the runs used; (k/n quiet): k of n runs had < 0.35 cores of other work. Disturbed runs are repeated while the waiting budget lasts; figures are medians of the quiet runs (of all runs when none was quiet); every run is in results.json. Past the soft deadline each remaining figure gets a single run.",
 ];
 
@@ -52,7 +61,7 @@ function parseArgs(argv: string[]) {
     else if (a.startsWith('--skip=')) for (const s of a.slice(7).split(',')) opts.skip.add(s.trim());
     else if (a === '--help' || a === '-h') {
       console.log(
-        'npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs] [--quiet-budget=SECONDS] [--deadline=SECONDS]',
+        'npm run bench [-- --fresh] [--runs=N] [--skip=native,app,libs,layers,registry] [--quiet-budget=SECONDS] [--deadline=SECONDS]',
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -91,6 +100,20 @@ async function main(): Promise<void> {
     console.log(`  layer ${i} ${l.label}: ${l.digest} gzip ${l.size} bytes, diff_id ${l.diffId}`);
   }
   for (const n of inputs.notes) console.log(`  note: ${n}`);
+  let layerInputs: LayerInputs | null = null;
+  if (!opts.skip.has('layers')) {
+    layerInputs = loadOrCreateLayerInputs(ws, opts.fresh, log);
+    console.log(`\nLayer inputs (made ${layerInputs.createdAt}):`);
+    for (const c of layerInputs.commands) console.log(`  $ ${c}`);
+    for (const a of [layerInputs.rootfs, layerInputs.files]) {
+      console.log(`  ${a.label}: ${a.path} ${a.size} bytes; ${a.content}`);
+      for (const l of a.layers)
+        console.log(
+          `    layer ${l.digest} gzip ${l.size} bytes, tar ${l.tarSize} bytes, ${l.entries} entries`,
+        );
+    }
+    for (const n of layerInputs.notes) console.log(`  note: ${n}`);
+  }
   console.log('');
   // Every input is read from the page cache, by the browser and by the tools alike.
   sh(
@@ -103,6 +126,32 @@ async function main(): Promise<void> {
   let chromiumVersion = 'not launched';
   const executablePath = CHROMIUM_PATH;
   const cleanups: (() => Promise<void>)[] = [];
+  const sectionCommands: string[] = [];
+  const dist = path.join(work, 'app-dist');
+  let buildState = 'not yet';
+  /** Builds the app once for every section that needs it; a reason when it did not build. */
+  const ensureBuilt = async (): Promise<string | null> => {
+    if (buildState === 'not yet') {
+      log('Building the app (vite build → test/bench/work/app-dist) …');
+      try {
+        await buildApp(repo, dist);
+        buildState = 'built';
+      } catch (e) {
+        buildState = `the app did not build: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+        log(buildState);
+      }
+    }
+    return buildState === 'built' ? null : buildState;
+  };
+  let staticUrl: string | null = null;
+  const serveStatic = async (): Promise<string> => {
+    if (staticUrl) return staticUrl;
+    const { server, url } = await serveApp(dist);
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    log(`Serving the app at ${url} (scripts/static-server.ts)`);
+    staticUrl = url;
+    return url;
+  };
   try {
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     chromiumVersion = browser.version();
@@ -111,21 +160,10 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------- 3. the app
     if (!opts.skip.has('app')) {
       gate.allow(opts.quietBudget * 0.45 * 1000);
-      const dist = path.join(work, 'app-dist');
-      log('Building the app (vite build → test/bench/work/app-dist) …');
-      let built = false;
-      try {
-        await buildApp(repo, dist);
-        built = true;
-      } catch (e) {
-        const why = `the app did not build: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-        notes.push(`app not measured: ${why}`);
-        log(why);
-      }
-      if (built) {
-        const { server, url } = await serveApp(dist);
-        cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-        log(`Serving the app at ${url} (scripts/static-server.ts)`);
+      const why = await ensureBuilt();
+      if (why) notes.push(`app not measured: ${why}`);
+      if (!why) {
+        const url = await serveStatic();
         const archives = [
           {
             label: 'docker-archive',
@@ -167,6 +205,52 @@ async function main(): Promise<void> {
       cleanups.push(() => server.close());
       results.push(...(await runLibraries(browser, url, inputs, opts.runs, repo, gate, log)));
     }
+
+    // ---------------------------------------------------------- 5. layer file systems
+    if (layerInputs) {
+      gate.allow(opts.quietBudget * 0.1 * 1000);
+      const why = await ensureBuilt();
+      if (why) notes.push(`layers not measured: ${why}`);
+      else {
+        try {
+          const url = await serveStatic();
+          // The bench's OCI archive is the third memory point (its growth from the app section when measured).
+          const fromApp = results.find((r) => r.name === 'oci-archive (gzip): RSS growth over idle');
+          const third = {
+            archive: describeBenchOci(ws, inputs.ociArchive, inputs.layers),
+            growthMiB: fromApp?.value ?? null,
+          };
+          const l = await runLayers(browser, url, ws, layerInputs, cheapRuns, gate, log, third);
+          results.push(...l.results);
+          sectionCommands.push(...l.commands);
+        } catch (e) {
+          const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+          notes.push(`layers section failed: ${msg}`);
+          log(`  FAILED: ${msg}`);
+        }
+      }
+    }
+
+    // ---------------------------------------------------------- 6. registry inspection
+    if (!opts.skip.has('registry')) {
+      gate.allow(opts.quietBudget * 0.1 * 1000);
+      const why = await ensureBuilt();
+      if (why) notes.push(`registry not measured: ${why}`);
+      else {
+        try {
+          log('Registry: docker-registry on 127.0.0.1, the app with its proxy (allowLocal) …');
+          // A cold + warm pair takes about a minute on this machine: --runs pairs (default 2), not max(3, N).
+          const r = await runRegistry(browser, dist, ws, inputs, opts.runs, gate, log);
+          results.push(...r.results);
+          sectionCommands.push(...r.commands);
+          notes.push(...r.notes);
+        } catch (e) {
+          const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+          notes.push(`registry section failed: ${msg}`);
+          log(`  FAILED: ${msg}`);
+        }
+      }
+    }
   } finally {
     await browser?.close().catch(() => {});
     for (const c of cleanups) await c().catch(() => {});
@@ -183,8 +267,8 @@ async function main(): Promise<void> {
     resolveBaselines(results, n.figures);
   }
 
-  // ------------------------------------------------------------ 5. report
-  const order: Result['group'][] = ['app', 'native', 'library'];
+  // ------------------------------------------------------------ 7. report
+  const order: Result['group'][] = ['app', 'native', 'library', 'layers', 'registry'];
   results.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
   const totalSeconds = (performance.now() - started) / 1000;
   const machine = {
@@ -214,7 +298,8 @@ async function main(): Promise<void> {
     inputs: {
       createdAt: inputs.createdAt,
       commands: inputs.commands,
-      measurementCommands: nativeCommands,
+      measurementCommands: [...nativeCommands, ...sectionCommands],
+      layerInputs,
       realTree: inputs.realTree,
       synthetic: inputs.synthetic,
       dockerArchive: inputs.dockerArchive,
@@ -228,7 +313,7 @@ async function main(): Promise<void> {
   writeFileSync(resultsFile, `${JSON.stringify(out, null, 2)}\n`);
 
   console.log('\nMeasurement commands (native baselines):');
-  for (const c of nativeCommands) console.log(`  $ ${c}`);
+  for (const c of [...nativeCommands, ...sectionCommands]) console.log(`  $ ${c}`);
   console.log(
     `\nMachine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memGiB} GiB, Chromium ${chromiumVersion}, Node ${machine.node}; ` +
       `medians of ${cheapRuns} runs (native, app) and ${opts.runs} (libraries). MB = 10^6 bytes.\n` +

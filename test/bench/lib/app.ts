@@ -3,22 +3,35 @@
  * archive through the `open-file-input` hook and time the graph and the full verification
  * while sampling the browser's RSS.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser } from '@playwright/test';
-import { build } from 'vite';
+import type { Browser, Page } from '@playwright/test';
 import { createStaticHandler } from '../../../scripts/static-server';
 import { CpuWatch, RssSampler, measureRuns, median, sleep, type QuietGate } from './proc';
 import type { NativeFigures } from './native';
 import { GiB, MB, deferBaseline, result, type Baseline, type Result } from './results';
 
+/**
+ * `vite build` in a child process: Vite's build() called inside this tsx process fails on the
+ * Svelte modules (tsx's loader hooks change how Vite resolves and compiles them: "Unexpected
+ * token" at `import type` in *.svelte.ts, "./modulepreload-polyfill is not exported"), while the
+ * same build under plain Node succeeds.
+ */
 export async function buildApp(repo: string, outDir: string): Promise<void> {
-  await build({
-    root: repo,
-    configFile: path.join(repo, 'vite.config.ts'),
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
+  const vite = path.join(repo, 'node_modules', '.bin', 'vite');
+  const args = ['build', '--config', path.join(repo, 'vite.config.ts'), '--outDir', outDir];
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      vite,
+      [...args, '--emptyOutDir', '--logLevel', 'warn'],
+      { cwd: repo, maxBuffer: 16 << 20, env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' } },
+      (error, _stdout, stderr) => {
+        if (error) reject(new Error(`vite build failed: ${stderr.trim() || error.message}`));
+        else resolve();
+      },
+    );
   });
 }
 
@@ -111,7 +124,17 @@ export interface AppRun {
   otherCores: number;
 }
 
-export async function measureApp(browser: Browser, url: string, file: string): Promise<AppRun> {
+/**
+ * Opens `file` in a fresh context and measures it. `after`, when given, runs on the same page
+ * once the analysis is done and the figures are taken (e.g. timing the Files tab), before the
+ * context is closed; its answer is returned as `after`.
+ */
+export async function measureApp<T = undefined>(
+  browser: Browser,
+  url: string,
+  file: string,
+  after?: (page: Page) => Promise<T>,
+): Promise<AppRun & { after?: T }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -178,6 +201,7 @@ export async function measureApp(browser: Browser, url: string, file: string): P
     if (marks.change === null || marks.done === null)
       throw new Error('the page recorded no change/done time');
 
+    const afterResult = after ? await after(page) : undefined;
     const peak = sampler.peak(tStart, tDone + 100)!;
     const mid = (tStart + tDone) / 2;
     const firstHalf = sampler.peak(tStart, mid);
@@ -203,6 +227,7 @@ export async function measureApp(browser: Browser, url: string, file: string): P
       problems,
       setInputFilesMs: tSet - tStart,
       otherCores,
+      after: afterResult,
     };
   } finally {
     await context.close();

@@ -21,7 +21,7 @@ export interface NativeFigures {
   bigLayerTarList: number;
 }
 
-interface Measured {
+export interface Measured {
   /** Median over the undisturbed runs (all runs when none was). */
   seconds: number;
   runLoads: number[];
@@ -34,7 +34,7 @@ interface Measured {
   command: string;
 }
 
-async function repeat(
+export async function repeat(
   ws: Workspace,
   gate: QuietGate,
   log: (s: string) => void,
@@ -67,7 +67,7 @@ async function repeat(
 }
 
 /** The per-run record of a measured command, with its figure computed from seconds. */
-function rec(m: Measured, value: (seconds: number) => number) {
+export function rec(m: Measured, value: (seconds: number) => number) {
   return {
     runs: m.runs.map(value),
     runLoads: m.runLoads,

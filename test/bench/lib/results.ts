@@ -9,7 +9,7 @@ export interface Baseline {
 
 export interface Result {
   /** Section of the table. */
-  group: 'native' | 'app' | 'library';
+  group: 'native' | 'app' | 'library' | 'layers' | 'registry';
   name: string;
   value: number | null;
   unit: string;
