@@ -1,13 +1,15 @@
 /**
  * The blob cache: verified blobs (layers and configs fetched from registries), stored in
  * IndexedDB by digest with idb-keyval. Blobs are put here only after their digest verified
- * (analyze-registry.ts), so a cache hit is still re-hashed but never trusted blindly.
+ * (analyze-registry.ts), so a cache hit is still re-hashed but never trusted blindly; next to
+ * each layer it keeps what its uncompressed side was found to be (diff_id, size, listing), so a
+ * reopen hashes the stored bytes without decompressing and parsing them again.
  * When the quota is exceeded the least-recently-used blobs are evicted; when that is not
  * enough, the cache says clearly that it is full.
  */
 import { clear, createStore, del, entries, get, set } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
-import type { BlobCache } from '../core/registry/analyze-registry';
+import type { BlobCache, CachedLayer } from '../core/registry/analyze-registry';
 import type { CacheListing } from '../messages';
 
 interface Meta {
@@ -53,6 +55,7 @@ const IDB: KeyValueBackend = {
 export class IdbBlobCache implements BlobCache {
   private blobs: UseStore | null = null;
   private meta: UseStore | null = null;
+  private layers: UseStore | null = null;
   private persisted: boolean | null = null;
   private persistAsked = false;
 
@@ -61,10 +64,30 @@ export class IdbBlobCache implements BlobCache {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  private stores(): { blobs: UseStore; meta: UseStore } {
+  private stores(): { blobs: UseStore; meta: UseStore; layers: UseStore } {
     this.blobs ??= this.kv.createStore('layerlens-blobs', 'blobs');
     this.meta ??= this.kv.createStore('layerlens-blob-meta', 'meta');
-    return { blobs: this.blobs, meta: this.meta };
+    this.layers ??= this.kv.createStore('layerlens-layer-meta', 'layers');
+    return { blobs: this.blobs, meta: this.meta, layers: this.layers };
+  }
+
+  /** A cached layer's uncompressed side as verified when it was stored; null if unknown. */
+  async getLayer(digest: string): Promise<CachedLayer | null> {
+    if (!DIGEST.test(digest)) return null;
+    return (await this.kv.get<CachedLayer>(digest, this.stores().layers)) ?? null;
+  }
+
+  /** Kept only next to a cached blob, and dropped with it. */
+  async putLayer(digest: string, layer: CachedLayer): Promise<void> {
+    if (!DIGEST.test(digest)) return;
+    const { meta, layers } = this.stores();
+    if (!(await this.kv.get<Meta>(digest, meta))) return;
+    try {
+      await this.kv.set(digest, layer, layers);
+    } catch (e) {
+      // Without it the layer is only decompressed again on the next read.
+      if (!isQuotaError(e)) throw e;
+    }
   }
 
   /**
@@ -125,6 +148,7 @@ export class IdbBlobCache implements BlobCache {
     const [oldest] = all[0] as [string, Meta];
     await this.kv.del(oldest, blobs);
     await this.kv.del(oldest, meta);
+    await this.kv.del(oldest, this.stores().layers);
     return true;
   }
 
@@ -155,8 +179,9 @@ export class IdbBlobCache implements BlobCache {
   }
 
   async clear(): Promise<void> {
-    const { blobs, meta } = this.stores();
+    const { blobs, meta, layers } = this.stores();
     await this.kv.clear(blobs);
     await this.kv.clear(meta);
+    await this.kv.clear(layers);
   }
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../proxy/registry-proxy';
-import type { Analysis } from '../../src/core/model';
+import type { Analysis, ImageInfo, LayerRef } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import {
   MANIFEST_ACCEPT,
@@ -19,7 +19,7 @@ import {
   parseWwwAuthenticate,
 } from '../../src/core/registry/client';
 import { RegistryAnalysisError, analyzeRegistry } from '../../src/core/registry/analyze-registry';
-import type { BlobCache } from '../../src/core/registry/analyze-registry';
+import type { BlobCache, CachedLayer } from '../../src/core/registry/analyze-registry';
 import {
   fillRegistry,
   makeTempDir,
@@ -440,6 +440,48 @@ describe('analyzeRegistry', () => {
     const second = await analyze(ref, { cache });
     expect(second.source.cachedLayers).toBe(first.images[0]?.layers.length);
     for (const l of second.images[0]?.layers ?? []) allVerified(second, l.blob);
+  });
+
+  it('on a reopen, hashes cached layers again but takes their uncompressed side as verified when stored', async () => {
+    const blobs = new Map<string, Blob>();
+    const layers = new Map<string, CachedLayer>();
+    const cache: BlobCache = {
+      get: async (d) => blobs.get(d) ?? null,
+      put: async (d, b) => {
+        blobs.set(d, b);
+      },
+      getLayer: async (d) => layers.get(d) ?? null,
+      putLayer: async (d, l) => {
+        layers.set(d, structuredClone(l));
+      },
+    };
+    const ref = `${registry.host}/test/app:1`;
+    const first = await analyze(ref, { cache, listings: true });
+    const image = first.images[0] as ImageInfo;
+    expect(layers.size).toBe(image.layers.length);
+    for (const l of image.layers) {
+      const stored = layers.get(l.blob);
+      expect(stored?.diffId).toBe(first.blobs[l.blob]?.actualDiffId);
+      expect(stored?.listing?.entries.length).toBe(first.layers?.[l.blob]?.entries);
+    }
+    const second = await analyze(ref, { cache, listings: true });
+    expect(second.source.cachedLayers).toBe(image.layers.length);
+    for (const l of image.layers) {
+      allVerified(second, l.blob);
+      expect(second.blobs[l.blob]?.diffIdCheck.state).toBe('verified');
+      expect(second.layers?.[l.blob]).toEqual(first.layers?.[l.blob]);
+    }
+    expect(second.filesystems?.[image.id]?.figures).toEqual(first.filesystems?.[image.id]?.figures);
+    // The stored uncompressed side is what the reopen uses: a wrong one shows as a diff_id mismatch…
+    const [l0, l1] = image.layers as [LayerRef, LayerRef];
+    layers.set(l0.blob, { ...(layers.get(l0.blob) as CachedLayer), diffId: `sha256:${'0'.repeat(64)}` });
+    // …while damaged cached bytes are not trusted: the layer is fetched and verified again.
+    blobs.set(l1.blob, new Blob(['not the layer']));
+    const third = await analyze(ref, { cache, listings: true });
+    expect(third.blobs[l0.blob]?.diffIdCheck.state).toBe('mismatch');
+    allVerified(third, l1.blob);
+    expect(third.blobs[l1.blob]?.diffIdCheck.state).toBe('verified');
+    expect(third.source.cachedLayers).toBe(image.layers.length - 1);
   });
 
   it('finds cosign signatures by their sha256-<hex>.sig tag', async () => {

@@ -30,6 +30,22 @@ export interface BlobCache {
   get(digest: string): Promise<Blob | null>;
   /** Called only for blobs whose digest was verified. */
   put(digest: string, blob: Blob): Promise<void>;
+  /**
+   * What the uncompressed side of a cached layer was found to be when it was verified (diff_id,
+   * sizes, listing), so that a reopen only hashes the stored bytes again instead of
+   * decompressing and parsing them. Optional: without it every cached layer is re-read whole.
+   */
+  getLayer?(digest: string): Promise<CachedLayer | null>;
+  putLayer?(digest: string, layer: CachedLayer): Promise<void>;
+}
+
+/** A cached layer's verified uncompressed side (its compressed digest is checked on every read). */
+export interface CachedLayer {
+  compression: DigestResult['compression'];
+  diffId: string;
+  uncompressedSize: number;
+  /** Present when the layer was listed completely. */
+  listing?: LayerListing;
 }
 
 export interface AnalyzeRegistryOptions {
@@ -394,16 +410,40 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
       const listing = options.listings === true;
       try {
         const cached = await options.cache?.get(digest).catch(() => null);
-        let result: DigestResult;
+        let result: DigestResult | null = null;
         if (cached) {
-          cachedLayers++;
-          result = await digestBlob(cached, {
-            diffId: true,
-            ...(listing ? { listing, limits: options.limits, layer: digest } : {}),
-            signal,
-            onProgress,
-          });
-        } else {
+          const known = await options.cache?.getLayer?.(digest).catch(() => null);
+          if (known && (!listing || known.listing)) {
+            // Verified and stored earlier: hash the stored bytes again (cheap) and take the
+            // uncompressed side as it was found then, instead of decompressing and parsing again.
+            const again = await digestBlob(cached, { diffId: false, signal, onProgress });
+            if (again.digest === digest) {
+              result = {
+                ...again,
+                compression: known.compression,
+                diffId: known.diffId,
+                uncompressedSize: known.uncompressedSize,
+                error: null,
+                ...(listing && known.listing ? { listing: known.listing } : {}),
+              };
+            }
+          } else {
+            const full = await digestBlob(cached, {
+              diffId: true,
+              ...(listing ? { listing, limits: options.limits, layer: digest } : {}),
+              signal,
+              onProgress,
+            });
+            if (full.digest === digest) {
+              result = full;
+              void rememberLayer(options.cache, digest, full);
+            }
+          }
+          // A damaged cache entry is not the layer: it is fetched again below.
+          if (result) cachedLayers++;
+          else onProgress(0);
+        }
+        if (!result) {
           const { stream } = await client.blob(repo, digest, signal);
           const keep = options.cache ? ([] as Uint8Array[]) : null;
           result = await digestStream(stream, {
@@ -415,8 +455,10 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             keep,
             size: blob.expectedSize ?? 0,
           });
-          if (keep && result.digest === digest)
+          if (keep && result.digest === digest) {
             await options.cache?.put(digest, new Blob(keep as BlobPart[])).catch(cacheFailed);
+            void rememberLayer(options.cache, digest, result);
+          }
         }
         progress.bytesDone += result.size - last;
         blob.size = result.size;
@@ -485,6 +527,22 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
 }
 
 /** Stream a blob through BlobDigester (and the lister), keeping the bytes when asked to. */
+/** Keep what a verified layer's uncompressed side is, next to the cached blob. */
+async function rememberLayer(
+  cache: BlobCache | null | undefined,
+  digest: string,
+  r: DigestResult,
+): Promise<void> {
+  if (!cache?.putLayer || r.error || r.diffId === null || r.uncompressedSize === null) return;
+  const layer: CachedLayer = {
+    compression: r.compression,
+    diffId: r.diffId,
+    uncompressedSize: r.uncompressedSize,
+  };
+  if (r.listing && r.listing.stopped === null) layer.listing = r.listing;
+  await cache.putLayer(digest, layer).catch(() => undefined);
+}
+
 async function digestStream(
   stream: ReadableStream<Uint8Array>,
   o: {
