@@ -98,6 +98,16 @@ test('paste a reference, see the graph and verified layers, as skopeo inspect re
   await expect(page.getByTestId('registry-controls')).toContainText('read from the cache', {
     timeout: 30_000,
   });
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  // And in a new page of this browser (a new worker): the cache is still there.
+  await page.reload();
+  await page.getByLabel('Image reference').fill(ref);
+  await page.getByLabel('Image reference').press('Enter');
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('registry-controls')).toContainText('read from the cache');
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row').first()).toHaveAttribute('data-diffid-state', 'verified');
+  await page.getByTestId('cache-panel').locator('summary').click();
   await page.getByTestId('cache-clear').click();
   await expect(page.getByTestId('cache-total')).toHaveText(/^0 blobs/);
 });
