@@ -270,6 +270,9 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       signal: controller.signal,
       listings: true,
       limits: msg.limits,
+      // Two layers at once, each in a digest worker, as for archives.
+      streamVerifier: pool.streamVerifier,
+      concurrency: 2,
       onListing: (key, listing) => store.listings.set(key, listing),
       onUpdate: (analysis, progress) => {
         store.analysis = analysis;

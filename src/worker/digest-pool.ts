@@ -3,13 +3,14 @@
  * digesting in this worker where nested workers are unavailable.
  */
 import type { BlobVerifier } from '../core/archive/analyze';
-import { digestBlob } from '../core/digest/digest-blob';
+import { digestBlob, digestStream } from '../core/digest/digest-blob';
+import type { StreamVerifier } from '../core/registry/analyze-registry';
 import type { DigestResult } from '../core/digest/blob-digester';
 import { CancelledError } from '../core/digest/read-blob';
 import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
 
 interface Pending {
-  resolve: (r: DigestResult) => void;
+  resolve: (r: DigestResult & { blob?: Blob }) => void;
   reject: (e: Error) => void;
   onProgress: (n: number) => void;
 }
@@ -39,9 +40,21 @@ class PoolWorker {
   }
 }
 
-export function createDigestPool(size: number): { verifier: BlobVerifier; dispose: () => void } {
+type Job =
+  | Omit<Extract<ToDigestWorker, { type: 'digest' }>, 'id'>
+  | Omit<Extract<ToDigestWorker, { type: 'digest-stream' }>, 'id'>;
+
+export function createDigestPool(size: number): {
+  verifier: BlobVerifier;
+  streamVerifier: StreamVerifier;
+  dispose: () => void;
+} {
   if (typeof Worker !== 'function') {
-    return { verifier: (blob, o) => digestBlob(blob, o), dispose: () => {} };
+    return {
+      verifier: (blob, o) => digestBlob(blob, o),
+      streamVerifier: (stream, o) => digestStream(stream, o),
+      dispose: () => {},
+    };
   }
   const workers: PoolWorker[] = [];
   let nextId = 1;
@@ -53,34 +66,56 @@ export function createDigestPool(size: number): { verifier: BlobVerifier; dispos
       workers.push(w);
       return w;
     }
-    // The analysis runs at most `size` verifications at once, so this is a fallback only.
+    // The analyses run at most `size` verifications at once, so this is a fallback only.
     return workers[0] as PoolWorker;
   };
-  const verifier: BlobVerifier = (blob, options) =>
-    new Promise<DigestResult>((resolve, reject) => {
+  const run = (
+    job: Job,
+    transfer: Transferable[],
+    signal: AbortSignal | undefined,
+    onProgress: ((n: number) => void) | undefined,
+  ) =>
+    new Promise<DigestResult & { blob?: Blob }>((resolve, reject) => {
       const w = acquire();
       w.busy = true;
       const id = nextId++;
       const done = () => {
         w.busy = false;
-        options.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = () => w.worker.postMessage({ type: 'cancel', id } satisfies ToDigestWorker);
-      options.signal?.addEventListener('abort', onAbort);
+      signal?.addEventListener('abort', onAbort);
       w.pending.set(id, {
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
-        onProgress: options.onProgress,
+        onProgress: onProgress ?? (() => {}),
       });
-      w.worker.postMessage({
-        type: 'digest',
-        id,
-        blob,
-        diffId: options.diffId,
-        listing: options.listing,
-        limits: options.limits,
-        layer: options.layer,
-      } satisfies ToDigestWorker);
+      w.worker.postMessage({ ...job, id } as ToDigestWorker, transfer);
     });
-  return { verifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
+  const verifier: BlobVerifier = (blob, o) =>
+    run(
+      { type: 'digest', blob, diffId: o.diffId, listing: o.listing, limits: o.limits, layer: o.layer },
+      [],
+      o.signal,
+      o.onProgress,
+    );
+  // The response body is transferred (a transferable stream): its bytes go to the digest worker
+  // without passing through this one.
+  const streamVerifier: StreamVerifier = (stream, o) =>
+    run(
+      {
+        type: 'digest-stream',
+        stream,
+        diffId: o.diffId,
+        listing: o.listing,
+        limits: o.limits,
+        layer: o.layer,
+        size: o.size,
+        keep: o.keep,
+      },
+      [stream as unknown as Transferable],
+      o.signal,
+      o.onProgress,
+    );
+  return { verifier, streamVerifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
 }

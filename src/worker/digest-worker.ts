@@ -3,7 +3,7 @@
  * Digests one blob at a time for the analysis worker. Several of these run at once so
  * two layers are hashed and decompressed on two cores (one stream cannot be split).
  */
-import { digestBlob } from '../core/digest/digest-blob';
+import { digestBlob, digestStream } from '../core/digest/digest-blob';
 import { CancelledError } from '../core/digest/read-blob';
 import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
 
@@ -21,20 +21,24 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   const controller = new AbortController();
   running.set(msg.id, controller);
   let lastPost = 0;
+  const options = {
+    diffId: msg.diffId,
+    listing: msg.listing,
+    limits: msg.limits,
+    layer: msg.layer,
+    signal: controller.signal,
+    onProgress: (bytesDone: number) => {
+      const now = performance.now();
+      if (now - lastPost < 50) return; // progress is for eyes: 20 updates a second is plenty
+      lastPost = now;
+      post({ type: 'progress', id: msg.id, bytesDone });
+    },
+  };
   try {
-    const result = await digestBlob(msg.blob, {
-      diffId: msg.diffId,
-      listing: msg.listing,
-      limits: msg.limits,
-      layer: msg.layer,
-      signal: controller.signal,
-      onProgress: (bytesDone) => {
-        const now = performance.now();
-        if (now - lastPost < 50) return; // progress is for eyes: 20 updates a second is plenty
-        lastPost = now;
-        post({ type: 'progress', id: msg.id, bytesDone });
-      },
-    });
+    const result =
+      msg.type === 'digest'
+        ? await digestBlob(msg.blob, options)
+        : await digestStream(msg.stream, { ...options, size: msg.size, keep: msg.keep });
     post({ type: 'result', id: msg.id, result });
   } catch (e) {
     post({

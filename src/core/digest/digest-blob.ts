@@ -2,7 +2,7 @@ import { LayerLister, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits } from '../layers/layer-listing';
 import { BlobDigester } from './blob-digester';
 import type { DigestResult } from './blob-digester';
-import { readBlob } from './read-blob';
+import { CancelledError, readBlob } from './read-blob';
 
 export interface DigestBlobOptions {
   diffId: boolean;
@@ -18,18 +18,33 @@ export interface DigestBlobOptions {
   signal?: AbortSignal;
 }
 
-/** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
-export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
+/** The digester for one pass, with the listing's parser fed from its uncompressed side. */
+async function start(
+  size: number,
+  options: DigestBlobOptions,
+): Promise<{ digester: BlobDigester; lister: LayerLister | null }> {
   const lister = options.listing ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
   const digester = await BlobDigester.create(
     lister
       ? {
           diffId: true,
           onUncompressed: (chunk) => lister.push(chunk),
-          maxUncompressed: uncompressedLimit(blob.size, lister.limits),
+          maxUncompressed: uncompressedLimit(size, lister.limits),
         }
       : { diffId: options.diffId },
   );
+  return { digester, lister };
+}
+
+async function finish(digester: BlobDigester, lister: LayerLister | null): Promise<DigestResult> {
+  const result = await digester.finish();
+  if (lister) result.listing = lister.finish(result.error);
+  return result;
+}
+
+/** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
+export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
+  const { digester, lister } = await start(blob.size, options);
   let done = 0;
   await readBlob(
     blob,
@@ -40,7 +55,60 @@ export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promis
     },
     options.signal,
   );
-  const result = await digester.finish();
-  if (lister) result.listing = lister.finish(result.error);
+  return finish(digester, lister);
+}
+
+export interface DigestStreamOptions extends DigestBlobOptions {
+  /** The size the descriptor claims: it bounds decompression before the stream's end is known. */
+  size: number;
+  /** Also gather the bytes into a Blob (for the cache). */
+  keep?: boolean;
+}
+
+/** Bytes gathered in the heap before they are moved into a Blob part. */
+const KEEP_PART = 16 << 20;
+
+/**
+ * The same pass over a stream (a registry's response body). With `keep`, the bytes are gathered
+ * into a Blob in 16 MiB parts, so the heap holds one part at a time: the browser keeps Blob data
+ * out of the worker's heap (and on disk when it is large).
+ */
+export async function digestStream(
+  stream: ReadableStream<Uint8Array>,
+  options: DigestStreamOptions,
+): Promise<DigestResult & { blob?: Blob }> {
+  const { digester, lister } = await start(options.size, options);
+  const parts: Blob[] = [];
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const reader = stream.getReader();
+  let done = 0;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const r = await reader.read();
+      if (r.done) break;
+      const chunk = r.value;
+      if (options.keep) {
+        pending.push(chunk.slice());
+        pendingBytes += chunk.length;
+        if (pendingBytes >= KEEP_PART) {
+          parts.push(new Blob(pending as BlobPart[]));
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+      await digester.write(chunk);
+      done += chunk.length;
+      options.onProgress?.(done);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => undefined);
+    throw e;
+  } finally {
+    reader.releaseLock();
+  }
+  const result: DigestResult & { blob?: Blob } = await finish(digester, lister);
+  if (options.keep) result.blob = new Blob([...parts, new Blob(pending as BlobPart[])]);
   return result;
 }

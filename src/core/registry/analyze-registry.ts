@@ -12,12 +12,11 @@ import type { ArchiveFile } from '../archive/archive-files';
 import { AnalysisBuilder, isObject } from '../archive/builder';
 import { MT } from '../archive/media-types';
 import { blobPath, loadOciLayout, platformLabel } from '../archive/oci-layout';
-import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
-import { digestBlob } from '../digest/digest-blob';
+import { digestBlob, digestStream } from '../digest/digest-blob';
+import type { DigestStreamOptions } from '../digest/digest-blob';
 import { CancelledError } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
-import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import { applyResult, finishDigest, mergeImages, recordListing } from '../archive/checks';
 import { parseReference } from './reference';
@@ -70,7 +69,17 @@ export interface AnalyzeRegistryOptions {
   onListing?: (blobKey: string, listing: LayerListing) => void;
   /** A client to reuse (its token cache) across analyses. */
   client?: RegistryClient;
+  /**
+   * Verifies a layer's response body; default: in this thread (digestStream). The worker passes
+   * its digest workers, so that two layers are verified on two cores.
+   */
+  streamVerifier?: StreamVerifier;
 }
+
+export type StreamVerifier = (
+  stream: ReadableStream<Uint8Array>,
+  options: DigestStreamOptions,
+) => Promise<DigestResult & { blob?: Blob }>;
 
 /** The reference could not be parsed or the registry could not give its manifest. */
 export class RegistryAnalysisError extends Error {
@@ -446,18 +455,20 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
         }
         if (!result) {
           const { stream } = await client.blob(repo, digest, signal);
-          const keep = options.cache ? ([] as Uint8Array[]) : null;
-          result = await digestStream(stream, {
+          const fetched = await (options.streamVerifier ?? digestStream)(stream, {
+            diffId: true,
             listing,
             limits: options.limits,
             layer: digest,
             signal,
             onProgress,
-            keep,
+            keep: !!options.cache,
             size: blob.expectedSize ?? 0,
           });
-          if (keep && result.digest === digest) {
-            await options.cache?.put(digest, new Blob(keep as BlobPart[])).catch(cacheFailed);
+          const { blob: kept, ...rest } = fetched;
+          result = rest;
+          if (kept && result.digest === digest) {
+            await options.cache?.put(digest, kept).catch(cacheFailed);
             // Before the run is done, so that a page closed right after finds it complete.
             await rememberLayer(options.cache, digest, result);
           }
@@ -559,49 +570,6 @@ async function rememberLayer(
   };
   if (r.listing && r.listing.stopped === null) layer.listing = r.listing;
   await cache.putLayer(digest, layer).catch(() => undefined);
-}
-
-async function digestStream(
-  stream: ReadableStream<Uint8Array>,
-  o: {
-    listing: boolean;
-    limits?: Partial<LayerLimits>;
-    layer: string;
-    signal?: AbortSignal;
-    onProgress: (done: number) => void;
-    keep: Uint8Array[] | null;
-    size: number;
-  },
-): Promise<DigestResult> {
-  const lister = o.listing ? new LayerLister({ layer: o.layer, limits: o.limits }) : null;
-  const digester = await BlobDigester.create(
-    lister
-      ? {
-          diffId: true,
-          onUncompressed: (chunk) => lister.push(chunk),
-          maxUncompressed: uncompressedLimit(o.size, layerLimits(o.limits)),
-        }
-      : { diffId: true },
-  );
-  const reader = stream.getReader();
-  let done = 0;
-  try {
-    for (;;) {
-      if (o.signal?.aborted) throw new CancelledError();
-      const r = await reader.read();
-      if (r.done) break;
-      const chunk = r.value;
-      o.keep?.push(chunk.slice());
-      await digester.write(chunk);
-      done += chunk.length;
-      o.onProgress(done);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const result = await digester.finish();
-  if (lister) result.listing = lister.finish(result.error);
-  return result;
 }
 
 /** Registry-specific touches on the walked graph. */
