@@ -3,7 +3,7 @@
  * The analysis worker: everything heavy happens here, never on the page's thread.
  * It answers the page with `FromWorker` messages (src/messages.ts).
  */
-import { NotAnArchiveError, analyzeArchive } from '../core/archive/analyze';
+import { NotAnArchiveError, analyzeArchive, readGzipArchiveEntry } from '../core/archive/analyze';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis } from '../core/model';
 import { createDigestPool } from './digest-pool';
@@ -55,7 +55,12 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       snapshots.finish(exported);
       return;
     }
-    const store = new LayerStore();
+    // Layers of an archive compressed as a whole have no slice of their own: a file is read by
+    // decompressing the archive again up to its layer.
+    const store = new LayerStore(
+      (_key, info) => (info.path ? readGzipArchiveEntry(file, info.path) : Promise.resolve(null)),
+      `this layer cannot be read again from ${name}`,
+    );
     const current: OpenArchive = { run, store, sha256: null };
     layerStore = current;
     const analysis = await analyzeArchive(file, {

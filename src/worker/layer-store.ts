@@ -3,7 +3,7 @@
  * here, never posted whole to the page), the blob to read a layer again from, the merged
  * file systems built from the listings, and the flattened, filtered rows the page shows.
  */
-import type { Analysis, ImageInfo } from '../core/model';
+import type { Analysis, BlobInfo, ImageInfo } from '../core/model';
 import { ImageFilesystem } from '../core/layers/filesystem';
 import type { FsNode, MergedTree } from '../core/layers/filesystem';
 import type { LayerListing } from '../core/layers/layer-listing';
@@ -130,7 +130,7 @@ export class LayerStore {
    * @param unreadable why a layer without a blob cannot be read, as the page shows it.
    */
   constructor(
-    private readonly fetchBlob?: (digest: string) => Promise<Blob | null>,
+    private readonly fetchBlob?: (digest: string, blob: BlobInfo) => Promise<Blob | null>,
     private readonly unreadable = 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
   ) {}
   private fs = new Map<string, { count: number; fs: ImageFilesystem }>();
@@ -553,9 +553,12 @@ export class LayerStore {
     const ref = image.layers[layer];
     const blobInfo = ref ? this.analysis?.blobs[ref.blob] : undefined;
     const key = blobInfo ? (blobInfo.expectedDigest ?? blobInfo.key) : '';
-    const slice =
-      this.slices.get(key) ??
-      (blobInfo && this.fetchBlob ? await this.fetchBlob(key).catch(() => null) : null);
+    let slice = this.slices.get(key) ?? null;
+    if (!slice && blobInfo && this.fetchBlob) {
+      slice = await this.fetchBlob(key, blobInfo).catch(() => null);
+      // Found once (it may have cost decompressing an archive up to it), kept for the next file.
+      if (slice) this.slices.set(key, slice);
+    }
     if (!blobInfo || !slice) {
       throw new Error(this.unreadable);
     }

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NotAnArchiveError, analyzeArchive } from '../../src/core/archive/analyze';
+import { NotAnArchiveError, analyzeArchive, readGzipArchiveEntry } from '../../src/core/archive/analyze';
+import { execFileSync } from 'node:child_process';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
@@ -314,5 +315,22 @@ describe('peers’ archives (../shared/fixtures)', () => {
     }
     expect(checked).toBeGreaterThan(0);
     expect(analysis.nodes.filter((n) => n.kind === 'index').length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('archives compressed as a whole', () => {
+  it('give one entry back by decompressing up to it, byte for byte as GNU tar extracts it', async () => {
+    const file = join(DATA, 'docker-archive.tar.gz');
+    const names = sh('tar', ['-tzf', file])
+      .split('\n')
+      .filter((n) => /^[0-9a-f]{64}\.tar$/.test(n));
+    expect(names.length).toBeGreaterThan(1);
+    for (const name of names) {
+      const got = await readGzipArchiveEntry(await blobOf(file), name);
+      const want = execFileSync('tar', ['-xzOf', file, name], { maxBuffer: 1 << 28 });
+      expect(got?.size, name).toBe(want.length);
+      expect(Buffer.compare(Buffer.from(await (got as Blob).arrayBuffer()), want), name).toBe(0);
+    }
+    expect(await readGzipArchiveEntry(await blobOf(file), 'no/such/file')).toBeNull();
   });
 });

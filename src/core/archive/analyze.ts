@@ -261,6 +261,54 @@ async function streamArchive(
   return ArchiveFiles.streamed(entries, contents, digests);
 }
 
+/** Thrown to stop reading once the wanted entry is complete. */
+class EntryComplete extends Error {}
+
+/**
+ * One entry of an archive compressed as a whole (`docker save | gzip`), read again: the archive
+ * is decompressed from its start up to the end of that entry (gzip cannot be entered in the
+ * middle), and the entry's bytes gathered into a Blob in 16 MiB parts. Null when no such file.
+ */
+export async function readGzipArchiveEntry(
+  file: Blob,
+  path: string,
+  signal?: AbortSignal,
+): Promise<Blob | null> {
+  const parts: Blob[] = [];
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let found: Blob | null = null;
+  const parser = new TarStreamParser({
+    entry(e) {
+      const f = toArchiveFile(e);
+      if (f.type !== 'file' || f.path !== path) return null;
+      return {
+        data(chunk) {
+          pending.push(chunk.slice());
+          pendingBytes += chunk.length;
+          if (pendingBytes >= 16 << 20) {
+            parts.push(new Blob(pending as BlobPart[]));
+            pending = [];
+            pendingBytes = 0;
+          }
+        },
+        end() {
+          found = new Blob([...parts, new Blob(pending as BlobPart[])]);
+          throw new EntryComplete();
+        },
+      };
+    },
+  });
+  const gunzip = createDecompressor('gzip', (chunk) => parser.push(chunk));
+  try {
+    await readBlob(file, (chunk) => gunzip.write(chunk), signal);
+    await gunzip.close();
+  } catch (e) {
+    if (!(e instanceof EntryComplete) && found === null) throw e;
+  }
+  return found;
+}
+
 function concat(parts: Uint8Array[], size: number): Uint8Array {
   if (parts.length === 1) return parts[0] as Uint8Array;
   const out = new Uint8Array(size);
