@@ -94,7 +94,15 @@ export function createDigestPool(size: number): {
     });
   const verifier: BlobVerifier = (blob, o) =>
     run(
-      { type: 'digest', blob, diffId: o.diffId, listing: o.listing, limits: o.limits, layer: o.layer },
+      {
+        type: 'digest',
+        blob,
+        diffId: o.diffId,
+        listing: o.listing,
+        limits: o.limits,
+        layer: o.layer,
+        listOnly: o.listOnly,
+      },
       [],
       o.signal,
       o.onProgress,
