@@ -94,15 +94,7 @@ export function createDigestPool(size: number): {
     });
   const verifier: BlobVerifier = (blob, o) =>
     run(
-      {
-        type: 'digest',
-        blob,
-        diffId: o.diffId,
-        listing: o.listing,
-        limits: o.limits,
-        layer: o.layer,
-        listOnly: o.listOnly,
-      },
+      { type: 'digest', blob, diffId: o.diffId, listing: o.listing, limits: o.limits, layer: o.layer },
       [],
       o.signal,
       o.onProgress,

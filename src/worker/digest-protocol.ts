@@ -13,8 +13,6 @@ export type ToDigestWorker =
       limits?: Partial<LayerLimits>;
       /** Label of the layer in the listing's problems. */
       layer?: string;
-      /** Only list the (uncompressed) layer; another worker hashes it. */
-      listOnly?: boolean;
     }
   /** The same for a registry's response body, transferred here; `keep` returns its bytes as a Blob. */
   | {

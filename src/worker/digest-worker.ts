@@ -37,7 +37,7 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   try {
     const result =
       msg.type === 'digest'
-        ? await digestBlob(msg.blob, { ...options, listOnly: msg.listOnly })
+        ? await digestBlob(msg.blob, options)
         : await digestStream(msg.stream, { ...options, size: msg.size, keep: msg.keep });
     post({ type: 'result', id: msg.id, result });
   } catch (e) {

@@ -25,7 +25,7 @@ import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { MergedTree } from '../../src/core/layers/filesystem';
 import { DEFAULT_LAYER_LIMITS, uncompressedLimit } from '../../src/core/layers/layer-listing';
 import type { LayerLimits, LayerListing, ListingEntry } from '../../src/core/layers/layer-listing';
-import type { Analysis, BlobInfo, ImageInfo } from '../../src/core/model';
+import type { Analysis, ImageInfo } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
@@ -883,44 +883,5 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.GNU_FORMAT) as t:
     // 1,800 directories with 9 one-byte files and file00.so at 2 bytes, 100 with new.so.
     expect(fs.figures.bytes).toBe(1_800 * (9 + 2) + 100);
     expect(mergeMs).toBeLessThan(30_000); // generous: the printed time is the measure
-  });
-});
-
-describe('large uncompressed layers', () => {
-  it('are hashed and listed by two jobs at once, with the same results as one pass', async () => {
-    // umoci packs 48 files of 1 MiB; skopeo's docker-archive stores the layer uncompressed.
-    const dir = tempDir();
-    const layout = join(dir, 'oci');
-    const files = join(dir, 'files');
-    sh('mkdir', ['-p', files]);
-    for (let i = 0; i < 48; i++)
-      sh('sh', ['-c', `head -c 1048576 /dev/zero > "$1"`, 'sh', join(files, `f${i}`)]);
-    sh('umoci', ['init', '--layout', layout]);
-    sh('umoci', ['new', '--image', `${layout}:big`]);
-    sh('umoci', ['insert', '--image', `${layout}:big`, files, '/data']);
-    const archive = join(dir, 'big.tar');
-    sh('skopeo', ['copy', '-q', `oci:${layout}:big`, `docker-archive:${archive}:big:1`]);
-    const parts: string[] = [];
-    const analysis = await analyzeArchive(await blobOf(archive), {
-      name: 'big.tar',
-      listings: true,
-      verifier: (blob, o) => {
-        parts.push(o.listOnly ? 'listing' : o.listing ? 'both' : 'hash');
-        return digestBlob(blob, o);
-      },
-    });
-    expect(parts.sort()).toEqual(['hash', 'listing']);
-    const image = analysis.images[0] as ImageInfo;
-    const layer = analysis.blobs[image.layers[0]?.blob as string] as BlobInfo;
-    expect(layer.digestCheck.state).toBe('verified');
-    expect(layer.diffIdCheck.state).toBe('verified');
-    // The layer as GNU tar sees it, extracted from the archive by name.
-    const layerPath = layer.path as string;
-    const extracted = join(dir, 'layer.tar');
-    sh('sh', ['-c', 'tar -xOf "$1" "$2" > "$3"', 'sh', archive, layerPath, extracted]);
-    expect(layer.actualDigest).toBe(sha256sum(extracted));
-    const tarEntries = sh('tar', ['-tf', extracted]).split('\n').filter(Boolean).length;
-    expect(analysis.layers?.[layer.key]?.entries).toBe(tarEntries);
-    expect(analysis.filesystems?.[image.id]?.figures?.bytes).toBe(48 << 20);
   });
 });

@@ -37,8 +37,6 @@ export type BlobVerifier = (
     limits?: Partial<LayerLimits>;
     /** Label of the layer in the listing's problems. */
     layer?: string;
-    /** Only list the (uncompressed) layer; another job hashes it (DigestBlobOptions.listOnly). */
-    listOnly?: boolean;
   },
 ) => Promise<DigestResult>;
 
@@ -425,24 +423,11 @@ async function verifyBlobs(
   emit();
   const layers = streamQueue.filter((q) => !b.documents.has(q.blob.key));
   const verifier: BlobVerifier = options.verifier ?? ((blob, o) => digestBlob(blob, o));
-  const jobs = await planJobs(b, layers, options);
-  /** Split layers: the halves found so far, applied when both are in. */
-  const halves = new Map<BlobInfo, { hash?: DigestResult; listing?: LayerListing | null }>();
-  const settle = (
-    blob: BlobInfo,
-    file: ArchiveFile,
-    half: { hash?: DigestResult; listing?: LayerListing | null },
-  ) => {
-    const h = { ...halves.get(blob), ...half };
-    halves.set(blob, h);
-    if (!h.hash || h.listing === undefined) return;
-    apply(blob, file, h.listing ? { ...h.hash, listing: h.listing } : h.hash);
-  };
   let next = 0;
   const worker = async () => {
-    while (next < jobs.length) {
+    while (next < layers.length) {
       if (options.signal?.aborted) throw new CancelledError();
-      const { blob, file, part } = jobs[next++] as Job;
+      const { blob, file } = layers[next++] as { blob: BlobInfo; file: ArchiveFile };
       const pre = b.files.precomputed(file);
       if (pre) {
         apply(blob, file, pre);
@@ -457,31 +442,11 @@ async function verifyBlobs(
         };
         continue;
       }
-      // The listing half of a split layer: no progress of its own (the hash half counts the bytes).
-      if (part === 'listing') {
-        try {
-          const r = await verifier(slice, {
-            diffId: false,
-            listOnly: true,
-            listing: true,
-            limits: options.limits,
-            layer: blob.expectedDigest ?? blob.key,
-            signal: options.signal,
-            onProgress: () => {},
-          });
-          settle(blob, file, { listing: r.listing ?? null });
-        } catch (e) {
-          if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
-          settle(blob, file, { listing: null });
-        }
-        emit();
-        continue;
-      }
       blob.digestCheck = { state: 'running' };
       if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
       let last = 0;
       try {
-        const listing = part === 'both' && options.listings === true && blob.role === 'layer';
+        const listing = options.listings === true && blob.role === 'layer';
         const result = await verifier(slice, {
           diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
           ...(listing ? { listing, limits: options.limits, layer: blob.expectedDigest ?? blob.key } : {}),
@@ -495,8 +460,7 @@ async function verifyBlobs(
         });
         progress.bytesDone += file.size - last;
         blob.bytesDone = file.size;
-        if (part === 'hash') settle(blob, file, { hash: result });
-        else apply(blob, file, result);
+        apply(blob, file, result);
       } catch (e) {
         if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
         const reason = e instanceof Error ? e.message : String(e);
@@ -512,44 +476,8 @@ async function verifyBlobs(
       emit();
     }
   };
-  const n = Math.max(1, Math.min(options.concurrency ?? 2, jobs.length));
+  const n = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
   await Promise.all(Array.from({ length: n }, worker));
-}
-
-interface Job {
-  blob: BlobInfo;
-  file: ArchiveFile;
-  /** `both`: one pass; `hash` / `listing`: the halves of an uncompressed layer, run side by side. */
-  part: 'both' | 'hash' | 'listing';
-}
-
-/** Below this an uncompressed layer is not worth two readers. */
-const SPLIT_MIN = 32 << 20;
-
-/**
- * The order of work for the digest workers: largest first (so the last job to finish is a short
- * one), and an uncompressed layer that is listed split in two jobs, hashing and listing, which
- * two workers run at once on the same bytes. A compressed layer cannot be split: both halves
- * need its decompressed bytes.
- */
-async function planJobs(
-  b: AnalysisBuilder,
-  layers: { blob: BlobInfo; file: ArchiveFile }[],
-  options: AnalyzeOptions,
-): Promise<Job[]> {
-  const jobs: Job[] = [];
-  const sorted = [...layers].sort((x, y) => y.file.size - x.file.size);
-  for (const { blob, file } of sorted) {
-    const slice =
-      options.listings && blob.role === 'layer' && file.size >= SPLIT_MIN ? b.files.slice(file) : null;
-    const plain =
-      slice && !b.files.precomputed(file)
-        ? sniff(new Uint8Array(await slice.slice(0, 512).arrayBuffer())) === 'tar'
-        : false;
-    if (plain) jobs.push({ blob, file, part: 'hash' }, { blob, file, part: 'listing' });
-    else jobs.push({ blob, file, part: 'both' });
-  }
-  return jobs;
 }
 
 function cancel(b: AnalysisBuilder, emit: () => void): Analysis {

@@ -16,11 +16,6 @@ export interface DigestBlobOptions {
   layer?: string;
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
-  /**
-   * Only list an uncompressed layer, without hashing it: another worker hashes the same bytes at
-   * the same time (the result's digest is then empty).
-   */
-  listOnly?: boolean;
 }
 
 /** The digester for one pass, with the listing's parser fed from its uncompressed side. */
@@ -49,7 +44,6 @@ async function finish(digester: BlobDigester, lister: LayerLister | null): Promi
 
 /** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
 export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
-  if (options.listOnly) return listBlob(blob, options);
   const { digester, lister } = await start(blob.size, options);
   let done = 0;
   await readBlob(
@@ -62,30 +56,6 @@ export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promis
     options.signal,
   );
   return finish(digester, lister);
-}
-
-/** The listing half of an uncompressed layer's pass (see `listOnly`). */
-async function listBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
-  const lister = new LayerLister({ layer: options.layer, limits: options.limits });
-  let done = 0;
-  await readBlob(
-    blob,
-    async (chunk) => {
-      await lister.push(chunk);
-      done += chunk.length;
-      options.onProgress?.(done);
-    },
-    options.signal,
-  );
-  return {
-    digest: '',
-    size: blob.size,
-    compression: 'none',
-    diffId: null,
-    uncompressedSize: blob.size,
-    error: null,
-    listing: lister.finish(null),
-  };
 }
 
 export interface DigestStreamOptions extends DigestBlobOptions {
