@@ -421,7 +421,10 @@ async function verifyBlobs(
     if (!streamed) progress.bytesDone += file.size;
   }
   emit();
-  const layers = streamQueue.filter((q) => !b.documents.has(q.blob.key));
+  // Largest first, so that the last layer to finish on either worker is a short one.
+  const layers = streamQueue
+    .filter((q) => !b.documents.has(q.blob.key))
+    .sort((x, y) => y.file.size - x.file.size);
   const verifier: BlobVerifier = options.verifier ?? ((blob, o) => digestBlob(blob, o));
   let next = 0;
   const worker = async () => {
