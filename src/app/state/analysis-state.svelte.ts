@@ -94,7 +94,7 @@ export class AnalysisState {
 
   /** The blob cache's contents, once listed. */
   cache = $state.raw<CacheListing | null>(null);
-  /** True when registry credentials are held (in memory only, for this tab). */
+  /** True when registry credentials are held (in memory for this tab, and stored if remembered). */
   hasCredentials = $state(false);
   /** The credentials are stored in this browser (the person ticked Remember). */
   credentialsRemembered = $state(false);
@@ -393,7 +393,8 @@ export class AnalysisState {
       // The archive itself came back (still open in this tab): nothing left to ask for.
       if (sha256 === this.expectedArchive.sha256) this.expectedArchive = null;
     }
-    if (this.#run === this.#compareRun && sha256 && this.expectedArchive) {
+    // Only an archive analysed here is compared (an exported analysis dropped instead is a summary).
+    if (this.#run === this.#compareRun && sha256 && this.expectedArchive && !analysis.origin) {
       this.archiveCheck = {
         match: sha256 === this.expectedArchive.sha256,
         expected: this.expectedArchive,
