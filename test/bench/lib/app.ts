@@ -184,20 +184,7 @@ export async function measureApp<T = undefined>(
         .filter((e) => e.entryType === 'mark' || e.entryType === 'measure')
         .map((e) => ({ name: e.name, type: e.entryType, startTime: e.startTime, duration: e.duration })),
     );
-    const statusText = (await page.getByTestId('status').innerText()).replace(/\s+/g, ' ').trim();
-    const problems = await page
-      .locator('[data-testid="problem"]')
-      .evaluateAll((els) =>
-        els.map((e) => `${(e as HTMLElement).dataset.code}: ${e.textContent?.trim() ?? ''}`),
-      );
-    await page.getByTestId('tab-layers').click();
-    await page.getByTestId('layers').waitFor({ state: 'visible' });
-    const rows = await page.getByTestId('layer-row').evaluateAll((els) =>
-      els.map((e) => {
-        const d = (e as HTMLElement).dataset;
-        return { digest: d.digest ?? '', digestState: d.digestState ?? '', diffIdState: d.diffidState ?? '' };
-      }),
-    );
+    const { statusText, problems, rows } = await readOutcome(page);
     if (marks.change === null || marks.done === null)
       throw new Error('the page recorded no change/done time');
 
@@ -386,4 +373,27 @@ export async function runApp(
       met: late <= 50,
     }),
   ];
+}
+
+/** What the page says at the end of a run: status line, problems, and each layer's checks. */
+export async function readOutcome(page: Page): Promise<{
+  statusText: string;
+  problems: string[];
+  rows: { digest: string; digestState: string; diffIdState: string }[];
+}> {
+  const statusText = (await page.getByTestId('status').innerText()).replace(/\s+/g, ' ').trim();
+  const problems = await page
+    .locator('[data-testid="problem"]')
+    .evaluateAll((els) =>
+      els.map((e) => `${(e as HTMLElement).dataset.code}: ${e.textContent?.trim() ?? ''}`),
+    );
+  await page.getByTestId('tab-layers').click();
+  await page.getByTestId('layers').waitFor({ state: 'visible' });
+  const rows = await page.getByTestId('layer-row').evaluateAll((els) =>
+    els.map((e) => {
+      const d = (e as HTMLElement).dataset;
+      return { digest: d.digest ?? '', digestState: d.digestState ?? '', diffIdState: d.diffidState ?? '' };
+    }),
+  );
+  return { statusText, problems, rows };
 }

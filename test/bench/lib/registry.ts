@@ -13,6 +13,7 @@ import type { Browser, Page } from '@playwright/test';
 import { createRegistryProxy } from '../../../proxy/registry-proxy';
 import { createStaticHandler, setSecurityHeaders } from '../../../scripts/static-server';
 import { startRegistry } from '../../unit/helpers/registry';
+import { readOutcome } from './app';
 import type { Inputs, Workspace } from './inputs';
 import { skopeoWrapper } from './layer-inputs';
 import { CpuWatch, RssSampler, measureRuns, median, sh, sleep, timed, type QuietGate } from './proc';
@@ -131,20 +132,7 @@ async function openReference(page: Page, url: string, reference: string, timeout
       growthMiB: peak ? (peak.totalKiB - idle) / 1024 : NaN,
     };
   }
-  const statusText = (await page.getByTestId('status').innerText()).replace(/\s+/g, ' ').trim();
-  const problems = await page
-    .locator('[data-testid="problem"]')
-    .evaluateAll((els) =>
-      els.map((e) => `${(e as HTMLElement).dataset.code}: ${e.textContent?.trim() ?? ''}`),
-    );
-  await page.getByTestId('tab-layers').click();
-  await page.getByTestId('layers').waitFor({ state: 'visible' });
-  const rows = await page.getByTestId('layer-row').evaluateAll((els) =>
-    els.map((e) => {
-      const d = (e as HTMLElement).dataset;
-      return { digest: d.digest ?? '', digestState: d.digestState ?? '', diffIdState: d.diffidState ?? '' };
-    }),
-  );
+  const { statusText, problems, rows } = await readOutcome(page);
   if (marks.enter === null || marks.done === null) throw new Error('the page recorded no Enter/done time');
   const peak = sampler.peak(tStart, Infinity);
   return {
