@@ -49,12 +49,6 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
   runs.set(run, controller);
   const snapshots = new SnapshotPoster(run, post);
   try {
-    // An exported analysis (.layerlens.json) is a summary, not an archive: nothing to verify.
-    const exported = await analysisFromReportFile(file, name);
-    if (exported) {
-      snapshots.finish(exported);
-      return;
-    }
     // Layers of an archive compressed as a whole have no slice of their own: a file is read by
     // decompressing the archive again up to its layer.
     const store = new LayerStore(
@@ -112,6 +106,16 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     }
   } catch (e) {
     snapshots.stop();
+    // JSON text may be an exported analysis (.layerlens.json): a summary, nothing to verify.
+    // Tried only now, so that an archive's way to its graph reads nothing more for it.
+    if (e instanceof NotAnArchiveError && e.magic === 'json' && !controller.signal.aborted) {
+      try {
+        const exported = await analysisFromReportFile(file, name);
+        if (exported) return snapshots.finish(exported);
+      } catch (bad) {
+        return postFailure(run, bad, 'analysis', name);
+      }
+    }
     postFailure(run, e, 'analysis', name);
   } finally {
     runs.delete(run);

@@ -33,6 +33,23 @@ function isQuotaError(e: unknown): boolean {
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/**
+ * IndexedDB can keep a reader waiting on another connection's write to the same store (another
+ * tab, a page being torn down): past this a read counts as a miss, and the layer comes from the
+ * registry instead.
+ */
+const READ_WAIT_MS = 10_000;
+
+async function answerWithin<T>(read: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The idb-keyval calls the cache makes; tests give an in-memory one with a quota. */
 export interface KeyValueBackend {
   get<T>(key: string, store: UseStore): Promise<T | undefined>;
@@ -62,6 +79,7 @@ export class IdbBlobCache implements BlobCache {
   constructor(
     private readonly kv: KeyValueBackend = IDB,
     private readonly now: () => number = () => Date.now(),
+    private readonly readWaitMs = READ_WAIT_MS,
   ) {}
 
   private stores(): { blobs: UseStore; meta: UseStore; layers: UseStore } {
@@ -74,7 +92,9 @@ export class IdbBlobCache implements BlobCache {
   /** A cached layer's uncompressed side as verified when it was stored; null if unknown. */
   async getLayer(digest: string): Promise<CachedLayer | null> {
     if (!DIGEST.test(digest)) return null;
-    return (await this.kv.get<CachedLayer>(digest, this.stores().layers)) ?? null;
+    return (
+      (await answerWithin(this.kv.get<CachedLayer>(digest, this.stores().layers), this.readWaitMs)) ?? null
+    );
   }
 
   /** Kept only next to a cached blob, and dropped with it. */
@@ -109,7 +129,7 @@ export class IdbBlobCache implements BlobCache {
   async get(digest: string): Promise<Blob | null> {
     if (!DIGEST.test(digest)) return null;
     const { blobs, meta } = this.stores();
-    const blob = await this.kv.get<Blob>(digest, blobs);
+    const blob = await answerWithin(this.kv.get<Blob>(digest, blobs), this.readWaitMs);
     if (!blob) return null;
     await this.kv
       .set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta)

@@ -343,7 +343,12 @@ describe('exported analyses', () => {
     const report = await reportOf(join(DATA, 'oci-archive.tar'));
     const dir = tempDir();
     const file = join(dir, 'renamed.bin');
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    // With a byte order mark, as some editors save it.
+    writeFileSync(file, `\uFEFF${JSON.stringify(report, null, 2)}\n`);
+    // The archive adapters see JSON text and say so; that is when the report adapter is tried.
+    await expect(analyzeArchive(await blobOf(file), { name: 'renamed.bin' })).rejects.toMatchObject({
+      magic: 'json',
+    });
     const analysis = await analysisFromReportFile(await blobOf(file), 'renamed.bin');
     expect(analysis?.origin?.kind).toBe('export');
     const again = buildReport(analysis as NonNullable<typeof analysis>);

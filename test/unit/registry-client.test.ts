@@ -615,6 +615,26 @@ describe('IdbBlobCache', () => {
     expect(kv.blobBytes()).toBe(0);
   });
 
+  it('keeps layer records with their blob only, drops them on eviction, and stops waiting on a stuck read', async () => {
+    let clock = 0;
+    const kv = memoryBackend(250);
+    const cache = new IdbBlobCache(kv, () => ++clock, 50);
+    const layer: CachedLayer = { compression: 'gzip', diffId: d('f'), uncompressedSize: 9 };
+    await cache.putLayer(d('a'), layer);
+    expect(await cache.getLayer(d('a'))).toBeNull(); // no blob, no record
+    await cache.put(d('a'), new Blob([new Uint8Array(100)]));
+    await cache.putLayer(d('a'), layer);
+    expect(await cache.getLayer(d('a'))).toEqual(layer);
+    await cache.put(d('b'), new Blob([new Uint8Array(100)]));
+    await cache.put(d('c'), new Blob([new Uint8Array(100)])); // evicts a
+    expect(await cache.getLayer(d('a'))).toBeNull();
+    // A read that never answers (another connection's write holding the store) is a miss.
+    const stuck: KeyValueBackend = { ...kv, get: () => new Promise(() => {}) };
+    const waiting = new IdbBlobCache(stuck, () => ++clock, 50);
+    expect(await waiting.get(d('c'))).toBeNull();
+    expect(await waiting.getLayer(d('c'))).toBeNull();
+  });
+
   it('ignores keys that are not sha256 digests', async () => {
     const cache = new IdbBlobCache(memoryBackend(1000));
     await cache.put('../etc/passwd', new Blob(['x']));

@@ -7,8 +7,10 @@ import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { createDecompressor } from '../digest/decompress';
+import { BlobParts } from '../digest/blob-parts';
 import { digestBlob } from '../digest/digest-blob';
 import { MAGIC_DESCRIPTION, sniff } from '../digest/magic';
+import type { Magic } from '../digest/magic';
 import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import { CancelledError, readBlob } from '../digest/read-blob';
@@ -64,7 +66,11 @@ export interface AnalyzeOptions {
 
 /** The file is not something Layerlens can read at all. */
 export class NotAnArchiveError extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** What the file's first bytes look like, so another adapter (an exported report) may try it. */
+    readonly magic: Magic | null = null,
+  ) {
     super(problem.message);
     this.name = 'NotAnArchiveError';
   }
@@ -124,12 +130,15 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
       magic === 'xz' || magic === 'bzip2' || magic === 'zstd'
         ? ` Layerlens reads image archives as plain tar or gzip-compressed tar; decompress it first (e.g. \`${magic === 'zstd' ? 'zstd' : magic === 'xz' ? 'xz' : 'bzip2'} -d\`).`
         : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally gzip-compressed.';
-    throw new NotAnArchiveError({
-      code: 'not-an-archive',
-      message: `"${options.name}" is not an image archive: it looks like ${what}.${hint}`,
-      where: options.name,
-      severity: 'error',
-    });
+    throw new NotAnArchiveError(
+      {
+        code: 'not-an-archive',
+        message: `"${options.name}" is not an image archive: it looks like ${what}.${hint}`,
+        where: options.name,
+        severity: 'error',
+      },
+      magic,
+    );
   }
 
   const b = new AnalysisBuilder(source, files);
@@ -267,33 +276,23 @@ class EntryComplete extends Error {}
 /**
  * One entry of an archive compressed as a whole (`docker save | gzip`), read again: the archive
  * is decompressed from its start up to the end of that entry (gzip cannot be entered in the
- * middle), and the entry's bytes gathered into a Blob in 16 MiB parts. Null when no such file.
+ * middle), and the entry's bytes gathered into a Blob (BlobParts). Null when no such file.
  */
 export async function readGzipArchiveEntry(
   file: Blob,
   path: string,
   signal?: AbortSignal,
 ): Promise<Blob | null> {
-  const parts: Blob[] = [];
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
   let found: Blob | null = null;
   const parser = new TarStreamParser({
     entry(e) {
       const f = toArchiveFile(e);
       if (f.type !== 'file' || f.path !== path) return null;
+      const parts = new BlobParts();
       return {
-        data(chunk) {
-          pending.push(chunk.slice());
-          pendingBytes += chunk.length;
-          if (pendingBytes >= 16 << 20) {
-            parts.push(new Blob(pending as BlobPart[]));
-            pending = [];
-            pendingBytes = 0;
-          }
-        },
+        data: (chunk) => parts.push(chunk),
         end() {
-          found = new Blob([...parts, new Blob(pending as BlobPart[])]);
+          found = parts.blob();
           throw new EntryComplete();
         },
       };

@@ -2,6 +2,7 @@ import { LayerLister, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits } from '../layers/layer-listing';
 import { BlobDigester } from './blob-digester';
 import type { DigestResult } from './blob-digester';
+import { BlobParts } from './blob-parts';
 import { CancelledError, readBlob } from './read-blob';
 
 export interface DigestBlobOptions {
@@ -65,22 +66,13 @@ export interface DigestStreamOptions extends DigestBlobOptions {
   keep?: boolean;
 }
 
-/** Bytes gathered in the heap before they are moved into a Blob part. */
-const KEEP_PART = 16 << 20;
-
-/**
- * The same pass over a stream (a registry's response body). With `keep`, the bytes are gathered
- * into a Blob in 16 MiB parts, so the heap holds one part at a time: the browser keeps Blob data
- * out of the worker's heap (and on disk when it is large).
- */
+/** The same pass over a stream (a registry's response body); `keep` also gathers its bytes. */
 export async function digestStream(
   stream: ReadableStream<Uint8Array>,
   options: DigestStreamOptions,
 ): Promise<DigestResult & { blob?: Blob }> {
   const { digester, lister } = await start(options.size, options);
-  const parts: Blob[] = [];
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
+  const kept = options.keep ? new BlobParts() : null;
   const reader = stream.getReader();
   let done = 0;
   try {
@@ -89,15 +81,7 @@ export async function digestStream(
       const r = await reader.read();
       if (r.done) break;
       const chunk = r.value;
-      if (options.keep) {
-        pending.push(chunk.slice());
-        pendingBytes += chunk.length;
-        if (pendingBytes >= KEEP_PART) {
-          parts.push(new Blob(pending as BlobPart[]));
-          pending = [];
-          pendingBytes = 0;
-        }
-      }
+      kept?.push(chunk);
       await digester.write(chunk);
       done += chunk.length;
       options.onProgress?.(done);
@@ -109,6 +93,6 @@ export async function digestStream(
     reader.releaseLock();
   }
   const result: DigestResult & { blob?: Blob } = await finish(digester, lister);
-  if (options.keep) result.blob = new Blob([...parts, new Blob(pending as BlobPart[])]);
+  if (kept) result.blob = kept.blob();
   return result;
 }

@@ -14,7 +14,8 @@ export function sniff(head: Uint8Array): Magic {
   if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return 'bzip2';
   if (b(0) === 0x50 && b(1) === 0x4b && b(2) === 0x03 && b(3) === 0x04) return 'zip';
   if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar') return 'tar';
-  let i = 0;
+  // JSON text (RFC 8259), after a UTF-8 byte order mark some editors write.
+  let i = b(0) === 0xef && b(1) === 0xbb && b(2) === 0xbf ? 3 : 0;
   while (i < head.length && (b(i) === 0x20 || b(i) === 0x0a || b(i) === 0x0d || b(i) === 0x09)) i++;
   if (b(i) === 0x7b || b(i) === 0x5b) return 'json';
   let printable = 0;

@@ -1,6 +1,7 @@
 /**
  * The adapter for an exported analysis (`.layerlens.json`, the report format): detected from
- * its content (JSON text whose first character is `{`), never from its name.
+ * its content, never from its name. It is tried only for files the archive adapters found to be
+ * JSON text, so an archive's path to its graph reads nothing more for it.
  */
 import { NotAnArchiveError } from '../archive/analyze';
 import type { Analysis } from '../model';
@@ -10,27 +11,19 @@ import { analysisFromReport } from './summary-analysis';
 /** Reports are kilobytes; a larger "JSON" file is something else. */
 const MAX_REPORT = 16 << 20;
 
-/** True when the first bytes are JSON text opening an object (after optional white space and BOM). */
-export function looksLikeJson(head: Uint8Array): boolean {
-  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09))
-    i++;
-  return head[i] === 0x7b;
-}
-
 /**
  * Reads an exported analysis; null when the file is not one (so the archive adapters have it,
  * and say what it looks like). A report that is not a valid version-1 report is refused, saying
  * why and where.
  */
 export async function analysisFromReportFile(file: Blob, name: string): Promise<Analysis | null> {
-  if (!looksLikeJson(new Uint8Array(await file.slice(0, 64).arrayBuffer()))) return null;
   const refuse = (message: string, where = name): never => {
     throw new NotAnArchiveError({ code: 'not-an-archive', message, where, severity: 'error' });
   };
   if (file.size > MAX_REPORT) return null;
   let value: unknown;
   try {
+    // A BOM is dropped by the decoder (its default), as sniff() allows one.
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer()));
   } catch {
     return null;

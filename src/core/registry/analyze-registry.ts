@@ -419,10 +419,10 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
       const listing = options.listings === true;
       try {
         const cache = options.cache;
-        const cached = cache ? await answerWithin(cache.get(digest), CACHE_WAIT_MS) : null;
+        const cached = cache ? await cache.get(digest).catch(() => null) : null;
         let result: DigestResult | null = null;
         if (cached) {
-          const known = cache?.getLayer ? await answerWithin(cache.getLayer(digest), CACHE_WAIT_MS) : null;
+          const known = cache?.getLayer ? await cache.getLayer(digest).catch(() => null) : null;
           if (known && (!listing || known.listing)) {
             // Verified and stored earlier: hash the stored bytes again (cheap) and take the
             // uncompressed side as it was found then, instead of decompressing and parsing again.
@@ -540,22 +540,6 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
 }
 
 /** Stream a blob through BlobDigester (and the lister), keeping the bytes when asked to. */
-/**
- * IndexedDB can keep a reader waiting (another tab's long write to the same store, a page being
- * torn down): past this the cache counts as a miss and the layer comes from the registry.
- */
-const CACHE_WAIT_MS = 10_000;
-
-async function answerWithin<T>(p: Promise<T | null>, ms: number): Promise<T | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    return await Promise.race([p.catch(() => null), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Keep what a verified layer's uncompressed side is, next to the cached blob. */
 async function rememberLayer(
   cache: BlobCache | null | undefined,
