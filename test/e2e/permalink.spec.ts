@@ -252,6 +252,23 @@ test('an exported analysis dropped back reopens the same summary', async ({ page
   await page.getByTestId('tab-layers').click();
   expect(await layerDigests(page)).toEqual(digests);
   await expect(page.getByTestId('drop-prompt')).toContainText('oci-archive.tar');
+  // An export dropped on a summary (here, one naming the archive "again.tar") is no archive to
+  // compare: no verdict either way.
+  const again = JSON.parse(readFileSync(file, 'utf8')) as { source: { name: string } };
+  again.source.name = 'again.tar';
+  await page.getByTestId('open-file-input').setInputFiles({
+    name: 'again.layerlens.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(again)),
+  });
+  await expect(page.getByTestId('status')).toContainText('again.tar');
+  await expect(page.getByTestId('origin-banner')).toHaveAttribute('data-origin', 'export');
+  await expect(page.locator('[data-testid="archive-match"], [data-testid="archive-mismatch"]')).toHaveCount(
+    0,
+  );
+  // The archive itself, dropped on that summary, is verified against it (by digest, not by name).
+  await page.getByTestId('open-file-input').setInputFiles(other);
+  await expect(page.getByTestId('archive-match')).toBeVisible({ timeout: 60_000 });
 });
 
 const hostile: [string, string, RegExp][] = [

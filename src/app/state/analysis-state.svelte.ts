@@ -103,7 +103,11 @@ export class AnalysisState {
   #persistAsked = false;
 
   /** Set while the analysis on screen is a summary of an archive not opened here. */
-  expectedArchive = $state.raw<ExpectedArchive | null>(null);
+  expectedArchive = $derived.by((): ExpectedArchive | null => {
+    const a = this.analysis;
+    const sha256 = a?.origin ? a.source.sha256 : undefined;
+    return a && sha256 ? { sha256, name: a.source.name, size: a.source.size } : null;
+  });
   /** The result of comparing a dropped file with the archive a link described. */
   archiveCheck = $state.raw<ArchiveCheck | null>(null);
 
@@ -115,8 +119,8 @@ export class AnalysisState {
   #fresh = $state(false);
   /** A permalink's view, applied when the run's first analysis arrives. */
   #pendingView: LinkView | null = null;
-  /** The run whose archive is compared with `expectedArchive` once hashed. */
-  #compareRun = -1;
+  /** The archive a summary asked for when a file was dropped on it: compared once that file is hashed. */
+  #compareWith: ExpectedArchive | null = null;
   /** The run of a link's summary, whose full analysis this browser may still send (`recall`). */
   #recallRun = -1;
   /** The latest archive summary made for links, by analysis (trimming it costs a few deflates). */
@@ -195,10 +199,15 @@ export class AnalysisState {
     }
   }
 
+  /** A file the person dropped or picked: when a summary asks for its archive, it is compared. */
   open(file: Blob, name = file instanceof File ? file.name : 'archive'): void {
+    const expected = this.expectedArchive;
+    this.#openFile(file, name);
+    this.#compareWith = expected;
+  }
+
+  #openFile(file: Blob, name: string): void {
     const run = this.#beginRun(name, file.size);
-    // A summary on screen asks for its archive: this file is compared with it once hashed.
-    this.#compareRun = this.expectedArchive ? run : -1;
     this.#send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
   }
 
@@ -216,6 +225,7 @@ export class AnalysisState {
     this.#fresh = true;
     this.#pendingView = null;
     this.#recallRun = -1;
+    this.#compareWith = null;
     this.archiveCheck = null;
     this.files.reset(run);
     return run;
@@ -252,14 +262,12 @@ export class AnalysisState {
       return;
     }
     if (intent !== this.#intent) return;
-    this.expectedArchive = null;
-    this.open(blob, name);
+    this.#openFile(blob, name);
   }
 
   /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */
   inspect(reference: string, platform?: string, allPlatforms = false): void {
     const run = this.#beginRun(reference, 0);
-    this.expectedArchive = null;
     this.#askPersistence();
     this.#send({
       type: 'inspect',
@@ -387,21 +395,15 @@ export class AnalysisState {
       this.#pendingView = null;
     }
     const sha256 = analysis.source.sha256;
-    if (analysis.origin && sha256) {
-      this.expectedArchive = { sha256, name: analysis.source.name, size: analysis.source.size };
-    } else if (!analysis.origin && this.expectedArchive && sha256 && this.#run !== this.#compareRun) {
-      // The archive itself came back (still open in this tab): nothing left to ask for.
-      if (sha256 === this.expectedArchive.sha256) this.expectedArchive = null;
-    }
     // Only an archive analysed here is compared (an exported analysis dropped instead is a summary).
-    if (this.#run === this.#compareRun && sha256 && this.expectedArchive && !analysis.origin) {
+    const expected = this.#compareWith;
+    if (expected && sha256 && !analysis.origin) {
       this.archiveCheck = {
-        match: sha256 === this.expectedArchive.sha256,
-        expected: this.expectedArchive,
+        match: sha256 === expected.sha256,
+        expected,
         actual: { sha256, name: analysis.source.name },
       };
-      this.expectedArchive = null;
-      this.#compareRun = -1;
+      this.#compareWith = null;
     }
     this.progress = progress;
     this.#samples = [...this.#samples.filter((s) => s.elapsedMs < progress.elapsedMs), progress].slice(-64);
@@ -565,7 +567,7 @@ export class AnalysisState {
     this.error = null;
     this.errorSource = null;
     this.openingName = null;
-    this.expectedArchive = null;
+    this.#compareWith = null;
     this.archiveCheck = null;
     this.tab = 'graph';
     this.selectedImageId = null;
