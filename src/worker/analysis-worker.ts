@@ -5,13 +5,13 @@
  */
 import { NotAnArchiveError, analyzeArchive, readGzipArchiveEntry } from '../core/archive/analyze';
 import type { FromWorker, ToWorker } from '../messages';
-import type { Analysis } from '../core/model';
+import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
 import { RegistryAnalysisError, analyzeRegistry } from '../core/registry/analyze-registry';
 import { RegistryClient, isLocalRegistry } from '../core/registry/client';
 import { parseReference } from '../core/registry/reference';
 import { IdbBlobCache } from './blob-cache';
-import type { LayerLimits } from '../core/layers/layer-listing';
+import type { LayerLimits, LayerListing } from '../core/layers/layer-listing';
 import { LayerStore } from './layer-store';
 import { SnapshotPoster } from './snapshot-poster';
 import { AnalysisCache } from './analysis-cache';
@@ -42,21 +42,46 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
 /** Complete archive analyses by the archive's SHA-256, for permalinks opened here again. */
 const analyses = new AnalysisCache();
 
-async function open(run: number, file: Blob, name: string, limits?: Partial<LayerLimits>): Promise<void> {
-  // A new file supersedes whatever was still being verified.
+/**
+ * What archive and registry runs share: a run supersedes whatever was still being verified,
+ * posts snapshots, and keeps its layer listings (and the analysis) for the Files tab.
+ */
+function beginRun(run: number, store: LayerStore) {
   for (const c of runs.values()) c.abort();
   const controller = new AbortController();
   runs.set(run, controller);
   const snapshots = new SnapshotPoster(run, post);
+  const current: OpenArchive = { run, store, sha256: null };
+  layerStore = current;
+  return {
+    controller,
+    snapshots,
+    current,
+    onListing: (key: string, listing: LayerListing) => void store.listings.set(key, listing),
+    onUpdate: (analysis: Analysis, progress: Progress) => {
+      store.analysis = analysis;
+      snapshots.update(analysis, progress);
+    },
+    finish(analysis: Analysis) {
+      store.analysis = analysis;
+      snapshots.finish(analysis);
+      // Merge the first image's layers now, so the Files tab opens at once.
+      setTimeout(() => {
+        if (layerStore?.store === store) store.warm();
+      }, 0);
+    },
+  };
+}
+
+async function open(run: number, file: Blob, name: string, limits?: Partial<LayerLimits>): Promise<void> {
+  // Layers of an archive compressed as a whole have no slice of their own: a file is read by
+  // decompressing the archive again up to its layer.
+  const store = new LayerStore(
+    (_key, info) => (info.path ? readGzipArchiveEntry(file, info.path) : Promise.resolve(null)),
+    `this layer cannot be read again from ${name}`,
+  );
+  const { controller, snapshots, current, onListing, onUpdate, finish } = beginRun(run, store);
   try {
-    // Layers of an archive compressed as a whole have no slice of their own: a file is read by
-    // decompressing the archive again up to its layer.
-    const store = new LayerStore(
-      (_key, info) => (info.path ? readGzipArchiveEntry(file, info.path) : Promise.resolve(null)),
-      `this layer cannot be read again from ${name}`,
-    );
-    const current: OpenArchive = { run, store, sha256: null };
-    layerStore = current;
     const analysis = await analyzeArchive(file, {
       name,
       signal: controller.signal,
@@ -68,18 +93,10 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       concurrency: 2,
       listings: true,
       limits,
-      onListing: (key, listing) => store.listings.set(key, listing),
-      onUpdate: (analysis, progress) => {
-        store.analysis = analysis;
-        snapshots.update(analysis, progress);
-      },
+      onListing,
+      onUpdate,
     });
-    store.analysis = analysis;
-    snapshots.finish(analysis);
-    // Merge the first image's layers now, so the Files tab opens at once.
-    setTimeout(() => {
-      if (layerStore?.store === store) store.warm();
-    }, 0);
+    finish(analysis);
     if (controller.signal.aborted) return;
     // Then the archive's own SHA-256, which names it in permalinks. After the checks, so it
     // does not slow them; a digest worker does it, as for any blob.
@@ -239,17 +256,13 @@ async function postCache(): Promise<void> {
 
 async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<void> {
   const { run, reference } = msg;
-  for (const c of runs.values()) c.abort();
-  const controller = new AbortController();
-  runs.set(run, controller);
-  const snapshots = new SnapshotPoster(run, post);
   // Layers are listed as they are verified, as for archives; files are read again from the
   // blob cache, where every verified layer is kept.
   const store = new LayerStore(
     (digest) => cache.get(digest),
     'this layer is no longer in the blob cache: inspect the image again to read its files',
   );
-  layerStore = { run, store, sha256: null };
+  const { controller, snapshots, onListing, onUpdate, finish } = beginRun(run, store);
   try {
     const parsed = parseReference(reference.trim());
     let client: RegistryClient | undefined;
@@ -282,17 +295,10 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       // Two layers at once, each in a digest worker, as for archives.
       streamVerifier: pool.streamVerifier,
       concurrency: 2,
-      onListing: (key, listing) => store.listings.set(key, listing),
-      onUpdate: (analysis, progress) => {
-        store.analysis = analysis;
-        snapshots.update(analysis, progress);
-      },
+      onListing,
+      onUpdate,
     });
-    store.analysis = analysis;
-    snapshots.finish(analysis);
-    setTimeout(() => {
-      if (layerStore?.store === store) store.warm();
-    }, 0);
+    finish(analysis);
   } catch (e) {
     snapshots.stop();
     // Cancelled (or superseded) while fetching documents: the page already knows.

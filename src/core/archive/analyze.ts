@@ -25,7 +25,7 @@ import type { ArchiveFile } from './archive-files';
 import { AnalysisBuilder } from './builder';
 import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
 import { isOciLayout, loadOciLayout } from './oci-layout';
-import { applyResult, finishDigest, mergeImages, recordListing, sizeCheck } from './checks';
+import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from './checks';
 
 /** Streams one blob and digests it; the worker runs these in a pool of workers. */
 export type BlobVerifier = (
@@ -388,20 +388,7 @@ async function verifyBlobs(
   for (const blob of blobs) {
     const file = b.blobFiles.get(blob.key);
     if (!file) continue;
-    blob.sizeCheck =
-      blob.expectedSize === null
-        ? {
-            state: 'unchecked',
-            reason: 'no descriptor states this blob’s size; its digest covers the content',
-          }
-        : sizeCheck(blob.expectedSize, file.size);
-    if (blob.sizeCheck.state === 'mismatch') {
-      b.problem(
-        'size-mismatch',
-        `${blob.role} is ${file.size} bytes but its descriptor says ${blob.expectedSize}`,
-        `${file.path} (${blob.expectedDigest ?? blob.key})`,
-      );
-    }
+    checkSize(b, blob, file.size, `${file.path} (${blob.expectedDigest ?? blob.key})`);
     if (file.truncated) {
       const why = 'the archive ends before this blob does';
       blob.digestCheck = { state: 'unchecked', reason: why };

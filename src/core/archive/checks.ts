@@ -17,6 +17,23 @@ export function sizeCheck(expected: number, actual: number): Check {
     : { state: 'mismatch', expected: String(expected), actual: String(actual) };
 }
 
+/**
+ * Compare a blob's stored size with its descriptor's (OCI image-spec descriptor.md "size": it
+ * must be checked before the content is trusted); a mismatch is also a problem at `where`.
+ */
+export function checkSize(b: AnalysisBuilder, blob: BlobInfo, actual: number, where: string): void {
+  blob.sizeCheck =
+    blob.expectedSize === null
+      ? { state: 'unchecked', reason: 'no descriptor states this blob’s size; its digest covers the content' }
+      : sizeCheck(blob.expectedSize, actual);
+  if (blob.sizeCheck.state === 'mismatch')
+    b.problem(
+      'size-mismatch',
+      `${blob.role} is ${actual} bytes but its descriptor says ${blob.expectedSize}`,
+      where,
+    );
+}
+
 /** Record a blob's computed digest and compare it with the claimed one; `where` locates it in problems. */
 export function finishDigest(b: AnalysisBuilder, blob: BlobInfo, actual: string, where: string): void {
   blob.actualDigest = actual;

@@ -18,7 +18,7 @@ import type { DigestStreamOptions } from '../digest/digest-blob';
 import { CancelledError } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
-import { applyResult, finishDigest, mergeImages, recordListing } from '../archive/checks';
+import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from '../archive/checks';
 import { parseReference } from './reference';
 import type { ImageReference } from './reference';
 import { RegistryClient, RegistryError, isLocalRegistry, schema1Payload } from './client';
@@ -362,10 +362,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
     if (bytes && blob.role !== 'layer') {
       blob.size = bytes.length;
       blob.bytesDone = bytes.length;
-      blob.sizeCheck =
-        blob.expectedSize === null
-          ? { state: 'unchecked', reason: 'no size claimed' }
-          : sizeCheck(blob.expectedSize, bytes.length);
+      checkSize(b, blob, bytes.length, blob.expectedDigest ?? blob.key);
       const s1 = schema1.get(blob.key);
       finishDigest(
         b,
@@ -476,16 +473,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
         progress.bytesDone += result.size - last;
         blob.size = result.size;
         blob.bytesDone = result.size;
-        blob.sizeCheck =
-          blob.expectedSize === null
-            ? { state: 'unchecked', reason: 'no size claimed' }
-            : sizeCheck(blob.expectedSize, result.size);
-        if (blob.sizeCheck.state === 'mismatch')
-          b.problem(
-            'size-mismatch',
-            `${blob.role} is ${result.size} bytes but its descriptor says ${blob.expectedSize}`,
-            digest,
-          );
+        checkSize(b, blob, result.size, digest);
         applyResult(b, blob, result, blob.expectedDigest ?? blob.key);
         if (result.listing && listing) {
           recordListing(b, blob, result.listing, listings);
@@ -712,10 +700,4 @@ function fixUp(
   }
   // The root is named by the reference even when it is an index.
   void rootDigest;
-}
-
-function sizeCheck(expected: number, actual: number): BlobInfo['sizeCheck'] {
-  return expected === actual
-    ? { state: 'verified' }
-    : { state: 'mismatch', expected: String(expected), actual: String(actual) };
 }
