@@ -144,6 +144,15 @@ test('in the browser that made it, the link brings the analysis and its file tre
   // Dropping it: verified again, contents readable.
   await openFile(again, other);
   await expect(again.getByTestId('archive-match')).toBeVisible();
+  // Clearing the cache forgets the analysis too: the link then shows its own summary.
+  await again.getByTestId('cache-panel').locator('summary').click();
+  await expect(again.getByTestId('cache-panel')).toContainText('archive analysis kept for permalinks');
+  await again.getByTestId('cache-clear').click();
+  await expect(again.getByTestId('cache-panel')).not.toContainText('kept for permalinks');
+  const third = await context.newPage();
+  await third.goto(link);
+  await expect(third.getByTestId('origin-banner')).toHaveAttribute('data-origin', 'link');
+  await third.close();
   await again.close();
 });
 
@@ -328,7 +337,7 @@ test('markup in a link is shown as text, never run', async ({ page }) => {
       name: '<svg onload="window.pwned=5">',
       size: 10,
       summary,
-      omitted: [],
+      omitted: ['history commands past 200 characters', '<b>problem messages</b>'],
     },
     view: { tab: 'summary' },
   };
@@ -341,4 +350,10 @@ test('markup in a link is shown as text, never run', async ({ page }) => {
   await expect(page.getByTestId('problems')).toContainText('<img src=y onerror="window.pwned=4">');
   await expect(page.locator('main img, main iframe, main svg[onload], main script')).toHaveCount(0);
   expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+  // What the link left out is said, on the page and next to the link it writes back.
+  await expect(page.getByTestId('origin-omitted')).toContainText(
+    'history commands past 200 characters; <b>problem messages</b>',
+  );
+  await page.getByTestId('link-omitted').locator('summary').click();
+  await expect(page.getByTestId('link-omitted')).toContainText('<b>problem messages</b>');
 });
