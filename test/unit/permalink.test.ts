@@ -19,7 +19,7 @@ import {
   type LinkView,
 } from '../../src/core/permalink/link';
 import { analysisFromReportFile } from '../../src/core/permalink/report-file';
-import { parseReport, ReportSchemaError } from '../../src/core/permalink/report-schema';
+import { parseReport, SchemaError } from '../../src/core/permalink/report-schema';
 import { analysisFromReport } from '../../src/core/permalink/summary-analysis';
 import { buildReport, type Report } from '../../src/core/report';
 import { DATA, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
@@ -238,6 +238,12 @@ describe('hostile links', () => {
       ),
       /view\.image/,
     ],
+    [
+      fragmentOf(
+        `{"v":1,"source":{"kind":"archive","sha256":"sha256:${'c'.repeat(64)}","size":1,"summary":{"version":1,"source":{"kind":"x","name":"n"},"images":[{"layers":[{"digest":"nope"}]}]}},"view":{"tab":"graph"}}`,
+      ),
+      /its source\.summary\.images\[0\]\.layers\[0\]\.digest is wrong \("nope" is not a digest\)/,
+    ],
   ])('fragment #%# is refused with a message', (fragment, message) => {
     const r = decodeLink(fragment as string);
     if (message === null) return expect(r).toBeNull();
@@ -380,7 +386,7 @@ describe('exported analyses', () => {
         source: { kind: 'x', name: 'n' },
         images: [{ layers: [{ digest: 'nope' }] }],
       }),
-    ).toThrow(ReportSchemaError);
+    ).toThrow(SchemaError);
     try {
       parseReport({
         version: 1,
@@ -388,7 +394,7 @@ describe('exported analyses', () => {
         images: [{ layers: [{ digest: 'nope' }] }],
       });
     } catch (e) {
-      expect((e as ReportSchemaError).path).toBe('images[0].layers[0].digest');
+      expect((e as SchemaError).path).toBe('images[0].layers[0].digest');
     }
   });
 });

@@ -11,7 +11,8 @@
 import { deflateRaw, Inflate } from 'pako';
 import { base64Decode, base64Encode } from '../base64';
 import type { Report } from '../report';
-import { parseReport, ReportSchemaError } from './report-schema';
+import { parseReport } from './report-schema';
+import { SchemaError, isObj, list, num, obj, optStr, str, type Obj } from './schema';
 
 export const LINK_VERSION = 1;
 /** A link whose fragment is longer than this is not one this app made (it stays under ~8 KB). */
@@ -257,101 +258,81 @@ const PINNED = /^[^\s@]{1,512}@sha256:[a-f0-9]{64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const PLATFORM = /^[a-z0-9._-]{1,64}\/[a-z0-9._-]{1,64}(?:\/[a-z0-9._-]{1,64})?$/i;
 
+/** What is wrong with a link as a whole (its encoding); a wrong field is a SchemaError. */
 class LinkError extends Error {}
 
 function fail(message: string): never {
   throw new LinkError(message);
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function optString(o: Obj, key: string, where: string, pattern?: RegExp, max = 4096): string | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length > max)
-    fail(`${where}.${key} is not a string of at most ${max} characters`);
-  if (pattern && !pattern.test(v)) fail(`${where}.${key} ("${v.slice(0, 80)}") is not in the expected form`);
-  return v;
-}
-
-function index(o: Obj, key: string, where: string): number | undefined {
+function index(o: Obj, key: string, path: string): number | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100_000)
-    fail(`${where}.${key} is not a small whole number`);
+    throw new SchemaError(`${path}.${key}`, 'not a small whole number');
   return v;
 }
 
+function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new SchemaError(path, `not one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
 function readView(v: unknown): LinkView {
-  if (!isObj(v)) fail('the view is missing');
-  const tab = v.tab;
-  if (typeof tab !== 'string' || !(LINK_TABS as readonly string[]).includes(tab))
-    fail(`view.tab is not one of ${LINK_TABS.join(', ')}`);
-  const view: LinkView = { tab: tab as LinkTab };
-  const image = index(v, 'image', 'view');
+  const o = obj(v, 'view');
+  const view: LinkView = { tab: oneOf(o.tab, 'view.tab', LINK_TABS) };
+  const image = index(o, 'image', 'view');
   if (image !== undefined) view.image = image;
-  const node = optString(v, 'node', 'view', undefined, 512);
+  const node = optStr(o, 'node', 'view', { max: 512 });
   if (node !== undefined) view.node = node;
-  if (v.files !== undefined) {
-    const f = v.files;
-    if (!isObj(f)) fail('view.files is not an object');
-    const mode = f.mode;
-    if (mode !== 'layer' && mode !== 'merged') fail('view.files.mode is not "layer" or "merged"');
-    const files: NonNullable<LinkView['files']> = { layer: index(f, 'layer', 'view.files') ?? 0, mode };
-    const path = optString(f, 'path', 'view.files');
+  if (o.files !== undefined) {
+    const f = obj(o.files, 'view.files');
+    const files: NonNullable<LinkView['files']> = {
+      layer: index(f, 'layer', 'view.files') ?? 0,
+      mode: oneOf(f.mode, 'view.files.mode', ['layer', 'merged'] as const),
+    };
+    const path = optStr(f, 'path', 'view.files', { max: 4096 });
     if (path !== undefined) files.path = path;
-    const hidden = optString(f, 'hidden', 'view.files', /^[uamr]{0,4}$/);
+    const hidden = optStr(f, 'hidden', 'view.files', { pattern: /^[uamr]{0,4}$/ });
     if (hidden !== undefined) files.hidden = hidden;
-    const search = optString(f, 'search', 'view.files', undefined, 1024);
+    const search = optStr(f, 'search', 'view.files', { max: 1024 });
     if (search !== undefined) files.search = search;
-    const sort = f.sort;
-    if (sort !== undefined) {
-      if (sort !== 'name' && sort !== 'size') fail('view.files.sort is not "name" or "size"');
-      files.sort = sort;
-    }
+    if (f.sort !== undefined) files.sort = oneOf(f.sort, 'view.files.sort', ['name', 'size'] as const);
     view.files = files;
   }
   return view;
 }
 
+function readSummary(v: unknown): Report {
+  try {
+    return parseReport(v);
+  } catch (e) {
+    throw e instanceof SchemaError ? e.within('source.summary') : e;
+  }
+}
+
 function readSource(v: unknown): LinkSource {
-  if (!isObj(v)) fail('the source is missing');
-  if (v.kind === 'registry') {
-    const ref = optString(v, 'ref', 'source', PINNED, 1024);
-    if (ref === undefined) fail('source.ref is missing');
-    const s: LinkSource = { kind: 'registry', ref };
-    const tag = optString(v, 'tag', 'source', TAG);
+  const o = obj(v, 'source');
+  const kind = oneOf(o.kind, 'source.kind', ['registry', 'archive'] as const);
+  if (kind === 'registry') {
+    const s: LinkSource = { kind, ref: str(o.ref, 'source.ref', { max: 1024, pattern: PINNED }) };
+    const tag = optStr(o, 'tag', 'source', { pattern: TAG });
     if (tag !== undefined) s.tag = tag;
-    const platform = optString(v, 'platform', 'source', PLATFORM);
+    const platform = optStr(o, 'platform', 'source', { pattern: PLATFORM });
     if (platform !== undefined) s.platform = platform;
     return s;
   }
-  if (v.kind === 'archive') {
-    const sha256 = optString(v, 'sha256', 'source', DIGEST);
-    if (sha256 === undefined) fail('source.sha256 is missing');
-    const name = optString(v, 'name', 'source', undefined, 1024) ?? 'archive';
-    const size = v.size;
-    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) fail('source.size is not a size');
-    const omitted = v.omitted === undefined ? [] : v.omitted;
-    if (
-      !Array.isArray(omitted) ||
-      omitted.length > 64 ||
-      omitted.some((x) => typeof x !== 'string' || x.length > 200)
-    )
-      fail('source.omitted is not a short list of strings');
-    let summary: Report | null = null;
-    if (v.summary !== null && v.summary !== undefined) {
-      try {
-        summary = parseReport(v.summary);
-      } catch (e) {
-        if (e instanceof ReportSchemaError) fail(`the summary's ${e.message}`);
-        throw e;
-      }
-    }
-    return { kind: 'archive', sha256, name, size, summary, omitted: omitted as string[] };
-  }
-  fail('source.kind is not "registry" or "archive"');
+  const omitted =
+    o.omitted === undefined ? [] : list(o.omitted, 'source.omitted', 64, (x, p) => str(x, p, { max: 200 }));
+  return {
+    kind,
+    sha256: str(o.sha256, 'source.sha256', { pattern: DIGEST }),
+    name: optStr(o, 'name', 'source', { max: 1024 }) ?? 'archive',
+    size: num(o.size, 'source.size'),
+    summary: o.summary === null || o.summary === undefined ? null : readSummary(o.summary),
+    omitted,
+  };
 }
 
 /** Inflates at most MAX_INFLATED bytes: a small fragment must not become gigabytes. */
@@ -414,6 +395,8 @@ export function decodeLink(fragment: string): DecodedLink | null {
     return { ok: true, state: { source: readSource(json.source), view: readView(json.view) } };
   } catch (e) {
     if (e instanceof LinkError) return { ok: false, error: `This link cannot be opened: ${e.message}.` };
+    if (e instanceof SchemaError)
+      return { ok: false, error: `This link cannot be opened: its ${e.path} is wrong (${e.reason}).` };
     return {
       ok: false,
       error: `This link cannot be opened: ${e instanceof Error ? e.message : String(e)}.`,

@@ -5,7 +5,7 @@
  */
 import { NotAnArchiveError } from '../archive/analyze';
 import type { Analysis } from '../model';
-import { looksLikeReport, parseReport, ReportSchemaError } from './report-schema';
+import { looksLikeReport, parseReport, SchemaError } from './report-schema';
 import { analysisFromReport } from './summary-analysis';
 
 /** Reports are kilobytes; a larger "JSON" file is something else. */
@@ -33,7 +33,7 @@ export async function analysisFromReportFile(file: Blob, name: string): Promise<
     const report = parseReport(value);
     return analysisFromReport(report, { kind: 'export', omitted: [] });
   } catch (e) {
-    if (e instanceof ReportSchemaError)
+    if (e instanceof SchemaError)
       refuse(`${name} is not a valid exported analysis: ${e.message}`, `${name}: ${e.path}`);
     throw e;
   }

@@ -15,20 +15,11 @@ import {
   type ReportImage,
   type ReportLayer,
 } from '../report';
+import { SchemaError, describe, flag, isObj, list, nullable, num, obj, optStr, str } from './schema';
 
-export class ReportSchemaError extends Error {
-  constructor(
-    /** Where in the document, e.g. `images[2].layers[0].digest`. */
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path || 'the document'}: ${message}`);
-    this.name = 'ReportSchemaError';
-  }
-}
+export { SchemaError };
 
 /** Bounds that keep a hostile document from costing more than a real one ever needs. */
-const MAX_STRING = 64 * 1024;
 const MAX_IMAGES = 1000;
 const MAX_LAYERS = 1000;
 const MAX_HISTORY = 5000;
@@ -39,60 +30,9 @@ const MAX_RECORD = 10_000;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{1,256}$/;
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function obj(v: unknown, path: string): Obj {
-  if (!isObj(v)) throw new ReportSchemaError(path, `expected an object, found ${describe(v)}`);
-  return v;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
-}
-
-function str(v: unknown, path: string): string {
-  if (typeof v !== 'string') throw new ReportSchemaError(path, `expected a string, found ${describe(v)}`);
-  if (v.length > MAX_STRING)
-    throw new ReportSchemaError(path, `a string of ${v.length} characters is too long`);
-  return v;
-}
-
-function optStr(o: Obj, key: string, path: string): string | undefined {
-  return o[key] === undefined ? undefined : str(o[key], `${path}.${key}`);
-}
-
-function num(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw new ReportSchemaError(path, `expected a number ≥ 0, found ${describe(v)}`);
-  return v;
-}
-
-function nullable<T>(v: unknown, path: string, read: (v: unknown, path: string) => T): T | null {
-  return v === null || v === undefined ? null : read(v, path);
-}
-
-function flag(v: unknown, path: string): boolean | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v !== 'boolean')
-    throw new ReportSchemaError(path, `expected true, false or null, found ${describe(v)}`);
-  return v;
-}
-
-function list<T>(v: unknown, path: string, max: number, read: (v: unknown, path: string) => T): T[] {
-  if (!Array.isArray(v)) throw new ReportSchemaError(path, `expected a list, found ${describe(v)}`);
-  if (v.length > max) throw new ReportSchemaError(path, `${v.length} items, more than the ${max} allowed`);
-  return v.map((x, i) => read(x, `${path}[${i}]`));
-}
-
 function digest(v: unknown, path: string): string {
   const s = str(v, path);
-  if (!ANY_DIGEST.test(s)) throw new ReportSchemaError(path, `"${s.slice(0, 80)}" is not a digest`);
+  if (!ANY_DIGEST.test(s)) throw new SchemaError(path, `"${s.slice(0, 80)}" is not a digest`);
   return s;
 }
 
@@ -100,7 +40,7 @@ function digest(v: unknown, path: string): string {
 function record<T>(v: unknown, path: string, read: (v: unknown, path: string) => T): Record<string, T> {
   const o = obj(v, path);
   const keys = Object.keys(o);
-  if (keys.length > MAX_RECORD) throw new ReportSchemaError(path, `${keys.length} keys, more than allowed`);
+  if (keys.length > MAX_RECORD) throw new SchemaError(path, `${keys.length} keys, more than allowed`);
   const out: Record<string, T> = {};
   for (const k of keys) {
     str(k, `${path} key`);
@@ -162,7 +102,7 @@ function layer(v: unknown, path: string): ReportLayer {
 function figures(v: unknown, path: string): FilesystemFigures {
   const o = obj(v, path);
   const efficiency = num(o.efficiency, `${path}.efficiency`);
-  if (efficiency > 1) throw new ReportSchemaError(`${path}.efficiency`, 'must be at most 1');
+  if (efficiency > 1) throw new SchemaError(`${path}.efficiency`, 'must be at most 1');
   return {
     entries: num(o.entries, `${path}.entries`),
     bytes: num(o.bytes, `${path}.bytes`),
@@ -215,7 +155,7 @@ function historyEntry(v: unknown, path: string): HistoryEntry {
   }
   if (o.empty_layer !== undefined) {
     if (typeof o.empty_layer !== 'boolean')
-      throw new ReportSchemaError(
+      throw new SchemaError(
         `${path}.empty_layer`,
         `expected true or false, found ${describe(o.empty_layer)}`,
       );
@@ -251,7 +191,7 @@ function problem(v: unknown, path: string): Problem {
   const o = obj(v, path);
   const severity = str(o.severity, `${path}.severity`);
   if (!SEVERITIES.has(severity))
-    throw new ReportSchemaError(`${path}.severity`, `"${severity.slice(0, 40)}" is not a severity`);
+    throw new SchemaError(`${path}.severity`, `"${severity.slice(0, 40)}" is not a severity`);
   return {
     // Codes are shown as text; one this version does not know is kept as it came.
     code: str(o.code, `${path}.code`) as ProblemCode,
@@ -266,11 +206,11 @@ export function looksLikeReport(v: unknown): boolean {
   return isObj(v) && 'version' in v && isObj(v.source) && Array.isArray(v.images);
 }
 
-/** Validates and copies a report; throws ReportSchemaError naming the first wrong field. */
+/** Validates and copies a report; throws SchemaError naming the first wrong field. */
 export function parseReport(v: unknown): Report {
   const o = obj(v, '');
   if (o.version !== REPORT_VERSION) {
-    throw new ReportSchemaError(
+    throw new SchemaError(
       'version',
       typeof o.version === 'number'
         ? `report version ${o.version}; this Layerlens reads version ${REPORT_VERSION}`
@@ -291,7 +231,7 @@ export function parseReport(v: unknown): Report {
   if (resolved !== undefined) source.resolved = resolved;
   if (s.sha256 !== undefined) {
     const d = str(s.sha256, 'source.sha256');
-    if (!DIGEST.test(d)) throw new ReportSchemaError('source.sha256', 'expected sha256:<64 lowercase hex>');
+    if (!DIGEST.test(d)) throw new SchemaError('source.sha256', 'expected sha256:<64 lowercase hex>');
     source.sha256 = d;
   }
   return {
