@@ -292,8 +292,8 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       signal: controller.signal,
       listings: true,
       limits: msg.limits,
-      // Two layers at once, each in a digest worker, as for archives.
-      streamVerifier: pool.streamVerifier,
+      // Two layers at once, each fetched and verified by a digest worker, as for archives.
+      fetchVerifier: pool.fetchVerifier,
       concurrency: 2,
       onListing,
       onUpdate,

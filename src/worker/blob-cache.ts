@@ -75,6 +75,13 @@ export class IdbBlobCache implements BlobCache {
   private layers: UseStore | null = null;
   private persisted: boolean | null = null;
   private persistAsked = false;
+  /**
+   * Uses this worker saw whose lastUsed could not be written: when the quota is full, even
+   * rewriting a blob's small meta record is refused (Chromium checks every write transaction
+   * against the quota), so without this a blob just read for the current image kept its old
+   * lastUsed and was the first one evicted to make room for the rest of that same image.
+   */
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly kv: KeyValueBackend = IDB,
@@ -131,9 +138,11 @@ export class IdbBlobCache implements BlobCache {
     const { blobs, meta } = this.stores();
     const blob = await answerWithin(this.kv.get<Blob>(digest, blobs), this.readWaitMs);
     if (!blob) return null;
-    await this.kv
-      .set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta)
-      .catch(() => undefined);
+    const lastUsed = this.now();
+    await this.kv.set(digest, { size: blob.size, lastUsed } satisfies Meta, meta).then(
+      () => this.touched.delete(digest),
+      () => this.touched.set(digest, lastUsed),
+    );
     return blob;
   }
 
@@ -162,13 +171,19 @@ export class IdbBlobCache implements BlobCache {
   /** Evict the least-recently-used blob other than `keep`; false when there is none. */
   private async evictOldest(keep: string): Promise<boolean> {
     const { blobs, meta } = this.stores();
-    const all = (await this.kv.entries<Meta>(meta)).filter(([d]) => d !== keep);
+    const all = (await this.kv.entries<Meta>(meta))
+      .filter(([d]) => d !== keep)
+      .map(([d, m]): [string, Meta] => [
+        d,
+        { ...m, lastUsed: Math.max(m.lastUsed, this.touched.get(d) ?? 0) },
+      ]);
     if (all.length === 0) return false;
     all.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     const [oldest] = all[0] as [string, Meta];
     await this.kv.del(oldest, blobs);
     await this.kv.del(oldest, meta);
     await this.kv.del(oldest, this.stores().layers);
+    this.touched.delete(oldest);
     return true;
   }
 
@@ -180,7 +195,7 @@ export class IdbBlobCache implements BlobCache {
       const list = (await this.kv.entries<Meta>(meta)).map(([digest, m]) => ({
         digest,
         size: m.size,
-        lastUsed: m.lastUsed,
+        lastUsed: Math.max(m.lastUsed, this.touched.get(digest) ?? 0),
       }));
       list.sort((a, b) => b.lastUsed - a.lastUsed);
       return {
@@ -203,5 +218,6 @@ export class IdbBlobCache implements BlobCache {
     await this.kv.clear(blobs);
     await this.kv.clear(meta);
     await this.kv.clear(layers);
+    this.touched.clear();
   }
 }

@@ -3,8 +3,10 @@
  * digesting in this worker where nested workers are unavailable.
  */
 import type { BlobVerifier } from '../core/archive/analyze';
-import { digestBlob, digestStream } from '../core/digest/digest-blob';
-import type { StreamVerifier } from '../core/registry/analyze-registry';
+import { digestBlob } from '../core/digest/digest-blob';
+import type { FetchVerifier } from '../core/registry/analyze-registry';
+import { fetchBlobAndDigest } from '../core/registry/client';
+import { unpackListing } from '../core/layers/listing-transfer';
 import type { DigestResult } from '../core/digest/blob-digester';
 import { CancelledError } from '../core/digest/read-blob';
 import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
@@ -28,7 +30,8 @@ class PoolWorker {
       if (!p) return;
       if (m.type === 'progress') return p.onProgress(m.bytesDone);
       this.pending.delete(m.id);
-      if (m.type === 'result') p.resolve(m.result);
+      if (m.type === 'result')
+        p.resolve(m.packed ? { ...m.result, listing: unpackListing(m.packed) } : m.result);
       else p.reject(m.cancelled ? new CancelledError() : new Error(m.message));
     };
     this.worker.onerror = (e) => {
@@ -42,17 +45,17 @@ class PoolWorker {
 
 type Job =
   | Omit<Extract<ToDigestWorker, { type: 'digest' }>, 'id'>
-  | Omit<Extract<ToDigestWorker, { type: 'digest-stream' }>, 'id'>;
+  | Omit<Extract<ToDigestWorker, { type: 'digest-fetch' }>, 'id'>;
 
 export function createDigestPool(size: number): {
   verifier: BlobVerifier;
-  streamVerifier: StreamVerifier;
+  fetchVerifier: FetchVerifier;
   dispose: () => void;
 } {
   if (typeof Worker !== 'function') {
     return {
       verifier: (blob, o) => digestBlob(blob, o),
-      streamVerifier: (stream, o) => digestStream(stream, o),
+      fetchVerifier: (request, o) => fetchBlobAndDigest(request, o),
       dispose: () => {},
     };
   }
@@ -99,13 +102,14 @@ export function createDigestPool(size: number): {
       o.signal,
       o.onProgress,
     );
-  // The response body is transferred (a transferable stream): its bytes go to the digest worker
-  // without passing through this one.
-  const streamVerifier: StreamVerifier = (stream, o) =>
+  // The digest worker makes the request itself: a response body transferred between workers
+  // costs the sending thread more than the verification (measured: docs/decisions.md).
+  const fetchVerifier: FetchVerifier = (request, o) =>
     run(
       {
-        type: 'digest-stream',
-        stream,
+        type: 'digest-fetch',
+        url: request.url,
+        headers: request.headers,
         diffId: o.diffId,
         listing: o.listing,
         limits: o.limits,
@@ -113,9 +117,9 @@ export function createDigestPool(size: number): {
         size: o.size,
         keep: o.keep,
       },
-      [stream as unknown as Transferable],
+      [],
       o.signal,
       o.onProgress,
     );
-  return { verifier, streamVerifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
+  return { verifier, fetchVerifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
 }

@@ -1,6 +1,7 @@
 /** Messages between the analysis worker and its digest workers (one blob at a time each). */
 import type { DigestResult } from '../core/digest/blob-digester';
 import type { LayerLimits } from '../core/layers/layer-listing';
+import type { PackedListing } from '../core/layers/listing-transfer';
 
 export type ToDigestWorker =
   | {
@@ -14,11 +15,15 @@ export type ToDigestWorker =
       /** Label of the layer in the listing's problems. */
       layer?: string;
     }
-  /** The same for a registry's response body, transferred here; `keep` returns its bytes as a Blob. */
+  /**
+   * The same for a blob this worker fetches itself (a registry layer through the proxy), so that
+   * its bytes never cross a thread; `headers` carries the Authorization the client holds.
+   */
   | {
-      type: 'digest-stream';
+      type: 'digest-fetch';
       id: number;
-      stream: ReadableStream<Uint8Array>;
+      url: string;
+      headers: Record<string, string>;
       diffId: boolean;
       listing?: boolean;
       limits?: Partial<LayerLimits>;
@@ -30,5 +35,6 @@ export type ToDigestWorker =
 
 export type FromDigestWorker =
   | { type: 'progress'; id: number; bytesDone: number }
-  | { type: 'result'; id: number; result: DigestResult & { blob?: Blob } }
+  /** The result's listing travels packed (`listing-transfer.ts`), not as the result's own field. */
+  | { type: 'result'; id: number; result: DigestResult & { blob?: Blob }; packed?: PackedListing }
   | { type: 'error'; id: number; message: string; cancelled: boolean };

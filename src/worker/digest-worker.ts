@@ -1,9 +1,12 @@
 /// <reference lib="webworker" />
 /**
- * Digests one blob at a time for the analysis worker. Several of these run at once so
- * two layers are hashed and decompressed on two cores (one stream cannot be split).
+ * Digests one blob at a time for the analysis worker: a slice of a dropped file, or a registry
+ * layer it fetches itself. Several of these run at once so two layers are hashed and
+ * decompressed on two cores (one stream cannot be split).
  */
-import { digestBlob, digestStream } from '../core/digest/digest-blob';
+import { digestBlob } from '../core/digest/digest-blob';
+import { fetchBlobAndDigest } from '../core/registry/client';
+import { packListing, packedBuffers } from '../core/layers/listing-transfer';
 import { CancelledError } from '../core/digest/read-blob';
 import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
 
@@ -38,8 +41,18 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
     const result =
       msg.type === 'digest'
         ? await digestBlob(msg.blob, options)
-        : await digestStream(msg.stream, { ...options, size: msg.size, keep: msg.keep });
-    post({ type: 'result', id: msg.id, result });
+        : await fetchBlobAndDigest(
+            { url: msg.url, headers: msg.headers },
+            { ...options, size: msg.size, keep: msg.keep },
+          );
+    const { listing, ...rest } = result;
+    if (listing) {
+      const packed = packListing(listing);
+      self.postMessage(
+        { type: 'result', id: msg.id, result: rest, packed } satisfies FromDigestWorker,
+        packedBuffers(packed),
+      );
+    } else post({ type: 'result', id: msg.id, result });
   } catch (e) {
     post({
       type: 'error',

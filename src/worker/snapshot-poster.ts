@@ -1,12 +1,13 @@
 /**
- * Posts an analysis to the page at most every 100 ms while it changes, and once more at the
+ * Posts an analysis to the page at most every 200 ms while it changes, and once more at the
  * end. Analyses are small, so a whole snapshot is cheaper than any diff protocol, but
- * posting on every chunk would flood the page.
+ * posting on every chunk would flood the page; and each snapshot re-renders the page on the
+ * same two cores the digest workers use, so five a second is enough for progress to read as live.
  */
 import type { Analysis, Progress } from '../core/model';
 import type { FromWorker } from '../messages';
 
-const INTERVAL_MS = 100;
+const INTERVAL_MS = 200;
 
 export class SnapshotPoster {
   #latest: { analysis: Analysis; progress: Progress } | null = null;

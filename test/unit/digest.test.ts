@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { createDecompressor } from '../../src/core/digest/decompress';
-import { digestBlob } from '../../src/core/digest/digest-blob';
+import { BlobParts } from '../../src/core/digest/blob-parts';
+import { digestBlob, digestStream } from '../../src/core/digest/digest-blob';
 import { sha256OfBytes } from '../../src/core/digest/sha256';
 import { SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
@@ -89,6 +90,95 @@ describe('BlobDigester', () => {
     expect(r.digest).toBe(sha256sum(`${plain}.gz`));
     expect(r.diffId).toBeNull();
     expect(r.uncompressedSize).toBeNull();
+  });
+});
+
+/**
+ * A stream of `bytes` cut into chunks of the given sizes in turn (network bodies come in odd
+ * sizes); `byte`: a byte stream, read with a BYOB reader, as a fetch body is in browsers.
+ */
+function chunked(bytes: Uint8Array, sizes: number[], byte = false): ReadableStream<Uint8Array> {
+  let at = 0;
+  let i = 0;
+  return new ReadableStream({
+    ...(byte ? { type: 'bytes' as const } : {}),
+    pull(controller: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController) {
+      if (at >= bytes.length) {
+        controller.close();
+        // A byte stream's pending BYOB read ends only once answered with no bytes.
+        if ('byobRequest' in controller) controller.byobRequest?.respond(0);
+        return;
+      }
+      const n = sizes[i++ % sizes.length] as number;
+      // A fresh copy each time, as a response body gives: the reader may not rely on views.
+      controller.enqueue(bytes.slice(at, at + n));
+      at += n;
+    },
+  });
+}
+
+describe('digestStream', () => {
+  const big = join(dir, 'svelte.tar');
+  beforeAll(() => {
+    // Several MB, so that chunks cross the 1 MiB gathering buffer many times.
+    sh('tar', ['-C', 'node_modules', '-cf', big, 'svelte']);
+    sh('gzip', ['-k', '-6', big]);
+  });
+
+  it.each([
+    ['gzip', 'default', '.gz'],
+    ['plain', 'default', ''],
+    ['gzip', 'byte', '.gz'],
+    ['plain', 'byte', ''],
+  ])(
+    'digests a streamed %s layer in odd-sized chunks of a %s stream, lists it, and keeps its exact bytes',
+    async (_, kind, ext) => {
+      const byte = kind === 'byte';
+      const bytes = new Uint8Array(readFileSync(big + ext));
+      expect(bytes.length).toBeGreaterThan(ext ? 1 << 19 : 2 << 20);
+      // Small network-like chunks, one larger than the 1 MiB gathering buffer, and single bytes.
+      const r = await digestStream(chunked(bytes, [16_384, 1, 65_536, (1 << 20) + 7, 3, 40_000], byte), {
+        diffId: true,
+        listing: true,
+        size: bytes.length,
+        keep: true,
+      });
+      expect(r.digest).toBe(sha256sum(big + ext));
+      expect(r.diffId).toBe(sha256sum(big));
+      expect(r.size).toBe(bytes.length);
+      const listed = r.listing?.entries.filter((e) => e.type === 'file').length;
+      expect(listed).toBe(
+        sh('tar', ['-tvf', big])
+          .split('\n')
+          .filter((l) => l.startsWith('-')).length,
+      );
+      expect(r.blob?.size).toBe(bytes.length);
+      expect(await sha256OfBytes(new Uint8Array(await (r.blob as Blob).arrayBuffer()))).toBe(r.digest);
+    },
+  );
+});
+
+describe('BlobParts', () => {
+  it('gathers chunks across its 16 MiB parts into the same bytes, whatever the chunking', async () => {
+    // 34 MiB of a counter pattern, pushed in chunk sizes that straddle the part boundaries.
+    const total = 34 << 20;
+    const words = new Uint32Array(total / 4);
+    for (let i = 0; i < words.length; i++) words[i] = Math.imul(i, 2654435761);
+    const source = new Uint8Array(words.buffer);
+    const parts = new BlobParts();
+    const sizes = [1, 999_983, 16 << 20, 4096, 3_000_017];
+    // One reused buffer, as a BYOB reader would give: BlobParts must copy.
+    const reused = new Uint8Array(16 << 20);
+    for (let at = 0, i = 0; at < total; i++) {
+      const n = Math.min(sizes[i % sizes.length] as number, total - at);
+      reused.set(source.subarray(at, at + n));
+      parts.push(reused.subarray(0, n));
+      reused.fill(0xee, 0, n);
+      at += n;
+    }
+    const blob = parts.blob();
+    expect(blob.size).toBe(total);
+    expect(await sha256OfBytes(new Uint8Array(await blob.arrayBuffer()))).toBe(await sha256OfBytes(source));
   });
 });
 

@@ -24,6 +24,7 @@ import { digestBlob } from '../../src/core/digest/digest-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { MergedTree } from '../../src/core/layers/filesystem';
 import { DEFAULT_LAYER_LIMITS, uncompressedLimit } from '../../src/core/layers/layer-listing';
+import { packListing, packedBuffers, unpackListing } from '../../src/core/layers/listing-transfer';
 import type { LayerLimits, LayerListing, ListingEntry } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
@@ -654,6 +655,61 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(t.listing!.stopped).toBe('byte-limit');
     expect(t.listing!.bytesRead).toBe(1 << 20);
     expect(t.listing!.entries.map((e) => [e.path, e.size])).toEqual([['zeros', 200 * 1024 * 1024]]);
+  });
+});
+
+describe('listings packed for postMessage', () => {
+  it('come back equal after a structured clone with their buffers transferred, whatever their entries', async () => {
+    const odd = join(dir, 'odd.tar');
+    // What the packing has to carry exactly: every entry type, sizes over 4 GiB (PAX), negative
+    // and fractional mtimes, uids over 2^32, non-ASCII and long names, xattrs, whiteouts.
+    python(
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    for name, kind, kw in [
+        ('d', tarfile.DIRTYPE, {}),
+        ('d/f\u00e9\u4e2d', tarfile.REGTYPE, {'mtime': -86400.5, 'uid': 5000000000, 'gid': 2**40}),
+        ('d/' + 'x' * 300, tarfile.REGTYPE, {'mtime': 1.25}),
+        ('d/ln', tarfile.SYMTYPE, {'linkname': '../\u00e9'}),
+        ('d/hl', tarfile.LNKTYPE, {'linkname': 'd/f\u00e9\u4e2d'}),
+        ('d/c', tarfile.CHRTYPE, {}), ('d/b', tarfile.BLKTYPE, {}), ('d/p', tarfile.FIFOTYPE, {}),
+        ('d/.wh.gone', tarfile.REGTYPE, {}), ('e/.wh..wh..opq', tarfile.REGTYPE, {}),
+        ('z/huge', tarfile.REGTYPE, {}),
+    ]:
+        ti = tarfile.TarInfo(name); ti.type = kind
+        for k, v in kw.items(): setattr(ti, k, v)
+        if name.endswith('\u4e2d'): ti.pax_headers = {'SCHILY.xattr.user.k': 'v'}
+        # Last: a size it does not hold, so the listing ends there, stopped.
+        if name == 'z/huge': ti.pax_headers = {'size': str(5 * 2**30)}
+        t.addfile(ti)
+`,
+      [odd],
+    );
+    const listings = [
+      // Truncated by the 5 GiB size it claims: the packing also carries a stopped listing.
+      await listFile(odd),
+      await listFile(
+        join(SHARED, 'moby/daemon/builder/remotecontext/internal/tarsum/testdata/xattr/layer.tar'),
+      ),
+      ...(await analyze(join(DATA, 'buildah-oci-archive.tar'))).listings.values(),
+      ...(await analyze(join(ROOT, 'public/sample/sample.tar'))).listings.values(),
+    ];
+    const first = listings[0]!.entries;
+    expect(first.some((e) => e.uid > 2 ** 32 && e.gid === 2 ** 40 && e.mtime === -86400.5 && e.xattrs)).toBe(
+      true,
+    );
+    expect(first.at(-1)?.size).toBe(5 * 2 ** 30);
+    expect(listings[0]!.stopped).not.toBeNull();
+    expect(new Set(listings.flatMap((l) => l.entries.map((e) => e.type)))).toEqual(
+      new Set(['directory', 'file', 'symlink', 'hardlink', 'char', 'block', 'fifo']),
+    );
+    for (const listing of listings) {
+      const packed = packListing(listing);
+      const moved = structuredClone(packed, { transfer: packedBuffers(packed) });
+      expect(packed.numbers.byteLength).toBe(0); // transferred, not copied
+      expect(unpackListing(moved)).toEqual(listing);
+    }
   });
 });
 

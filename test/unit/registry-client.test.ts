@@ -15,11 +15,13 @@ import {
   MANIFEST_ACCEPT,
   RegistryClient,
   RegistryError,
+  fetchBlobAndDigest,
   parseLinkNext,
   parseWwwAuthenticate,
 } from '../../src/core/registry/client';
 import { RegistryAnalysisError, analyzeRegistry } from '../../src/core/registry/analyze-registry';
 import type { BlobCache, CachedLayer } from '../../src/core/registry/analyze-registry';
+import type { BlobRequest } from '../../src/core/registry/client';
 import {
   fillRegistry,
   makeTempDir,
@@ -324,6 +326,46 @@ describe('analyzeRegistry', () => {
     expect(a.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
+  it('fetches layers from requests the client prepared, and falls back to the client when one is refused', async () => {
+    const ref = `${tokenRegistry.host}/test/app:1`;
+    const credentials = { username: 'alice', password: 'wonderland' };
+    const layerDigests = (a: Analysis) => (a.images[0]?.layers ?? []).map((l) => l.blob);
+    // As the digest workers do: the request made elsewhere, with the token the client holds.
+    const seen: BlobRequest[] = [];
+    const a = await analyze(ref, {
+      credentials,
+      fetchVerifier: (request, o) => (seen.push(request), fetchBlobAndDigest(request, o)),
+    });
+    expect(layerDigests(a).length).toBeGreaterThan(0);
+    for (const d of layerDigests(a)) {
+      allVerified(a, d);
+      expect(a.blobs[d]?.diffIdCheck.state).toBe('verified');
+    }
+    expect(seen.map((r) => r.url).sort()).toEqual(
+      layerDigests(a)
+        .map((d) => `${proxyBase}/registry-insecure/${tokenRegistry.host}/v2/test/app/blobs/${d}`)
+        .sort(),
+    );
+    for (const r of seen) expect(r.headers.Authorization).toMatch(/^Bearer \S+$/);
+    // Without its token (as when it expired) the registry answers 401; the client's own request
+    // then answers the challenge, and the layers still verify.
+    let refused = 0;
+    const b = await analyze(ref, {
+      credentials,
+      fetchVerifier: (request, o) =>
+        fetchBlobAndDigest({ url: request.url, headers: {} }, o).catch((e: unknown) => {
+          refused++;
+          throw e;
+        }),
+    });
+    expect(refused).toBe(layerDigests(b).length);
+    for (const d of layerDigests(b)) {
+      allVerified(b, d);
+      expect(b.blobs[d]?.diffIdCheck.state).toBe('verified');
+    }
+    expect(b.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
   it('verifies zstd layers and Docker schema2 images', async () => {
     for (const ref of ['test/zstd:1', 'test/docker:1']) {
       const a = await analyze(`${registry.host}/${ref}`);
@@ -562,7 +604,14 @@ async function fillTag(dest: string, from: string): Promise<void> {
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
-function memoryBackend(quota: number): KeyValueBackend & { blobBytes(): number } {
+/**
+ * idb-keyval's calls over maps, with a quota on blob bytes. `strict`: as in Chromium, a full
+ * quota refuses every write, the small last-used records included (counted as a byte each).
+ */
+function memoryBackend(
+  quota: number,
+  strict = false,
+): KeyValueBackend & { blobBytes(): number; setQuota(q: number): void } {
   const stores = new Map<string, Map<string, unknown>>();
   const of = (s: unknown) => stores.get(s as string) as Map<string, unknown>;
   const blobBytes = () =>
@@ -581,7 +630,7 @@ function memoryBackend(quota: number): KeyValueBackend & { blobBytes(): number }
       if (v instanceof Blob) {
         const old = (of(s).get(k) as Blob | undefined)?.size ?? 0;
         if (blobBytes() - old + v.size > quota) throw new DOMException('quota', 'QuotaExceededError');
-      }
+      } else if (strict && blobBytes() + 1 > quota) throw new DOMException('', 'QuotaExceededError');
       of(s).set(k, v);
     },
     del: async (k: string, s: unknown) => {
@@ -590,8 +639,9 @@ function memoryBackend(quota: number): KeyValueBackend & { blobBytes(): number }
     entries: async <V>(s: unknown) => [...of(s).entries()] as [string, V][],
     clear: async (s: unknown) => of(s).clear(),
     blobBytes,
+    setQuota: (q: number) => void (quota = q),
   };
-  return backend as unknown as KeyValueBackend & { blobBytes(): number };
+  return backend as unknown as KeyValueBackend & { blobBytes(): number; setQuota(q: number): void };
 }
 
 describe('IdbBlobCache', () => {
@@ -633,6 +683,21 @@ describe('IdbBlobCache', () => {
     const waiting = new IdbBlobCache(stuck, () => ++clock, 50);
     expect(await waiting.get(d('c'))).toBeNull();
     expect(await waiting.getLayer(d('c'))).toBeNull();
+  });
+
+  it('a blob read while the quota is full still counts as recently used when room is made', async () => {
+    let clock = 0;
+    const kv = memoryBackend(250, true);
+    const cache = new IdbBlobCache(kv, () => ++clock);
+    await cache.put(d('a'), new Blob([new Uint8Array(100)]));
+    await cache.put(d('b'), new Blob([new Uint8Array(100)]));
+    kv.setQuota(200);
+    // Full: recording this use is refused, yet a is now the most recently used.
+    expect(await cache.get(d('a'))).not.toBeNull();
+    expect((await cache.list()).entries.map((e) => e.digest)).toEqual([d('a'), d('b')]);
+    await cache.put(d('c'), new Blob([new Uint8Array(50)]));
+    expect(await cache.get(d('b'))).toBeNull();
+    expect(await cache.get(d('a'))).not.toBeNull();
   });
 
   it('ignores keys that are not sha256 digests', async () => {

@@ -3,7 +3,7 @@ import type { LayerLimits } from '../layers/layer-listing';
 import { BlobDigester } from './blob-digester';
 import type { DigestResult } from './blob-digester';
 import { BlobParts } from './blob-parts';
-import { CancelledError, readBlob } from './read-blob';
+import { readStream } from './read-blob';
 
 export interface DigestBlobOptions {
   diffId: boolean;
@@ -44,19 +44,8 @@ async function finish(digester: BlobDigester, lister: LayerLister | null): Promi
 }
 
 /** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
-export async function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
-  const { digester, lister } = await start(blob.size, options);
-  let done = 0;
-  await readBlob(
-    blob,
-    async (chunk) => {
-      await digester.write(chunk);
-      done += chunk.length;
-      options.onProgress?.(done);
-    },
-    options.signal,
-  );
-  return finish(digester, lister);
+export function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
+  return digestStream(blob.stream(), { ...options, size: blob.size });
 }
 
 export interface DigestStreamOptions extends DigestBlobOptions {
@@ -73,25 +62,17 @@ export async function digestStream(
 ): Promise<DigestResult & { blob?: Blob }> {
   const { digester, lister } = await start(options.size, options);
   const kept = options.keep ? new BlobParts() : null;
-  const reader = stream.getReader();
   let done = 0;
-  try {
-    for (;;) {
-      if (options.signal?.aborted) throw new CancelledError();
-      const r = await reader.read();
-      if (r.done) break;
-      const chunk = r.value;
+  await readStream(
+    stream,
+    async (chunk) => {
       kept?.push(chunk);
       await digester.write(chunk);
       done += chunk.length;
       options.onProgress?.(done);
-    }
-  } catch (e) {
-    await reader.cancel().catch(() => undefined);
-    throw e;
-  } finally {
-    reader.releaseLock();
-  }
+    },
+    options.signal,
+  );
   const result: DigestResult & { blob?: Blob } = await finish(digester, lister);
   if (kept) result.blob = kept.blob();
   return result;

@@ -22,7 +22,7 @@ import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from
 import { parseReference } from './reference';
 import type { ImageReference } from './reference';
 import { RegistryClient, RegistryError, isLocalRegistry, schema1Payload } from './client';
-import type { Credentials, FetchLike, Referrer } from './client';
+import type { BlobRequest, Credentials, FetchLike, Referrer } from './client';
 
 /** Verified blobs by digest (the worker's IndexedDB cache; none in Node tests unless given). */
 export interface BlobCache {
@@ -70,14 +70,16 @@ export interface AnalyzeRegistryOptions {
   /** A client to reuse (its token cache) across analyses. */
   client?: RegistryClient;
   /**
-   * Verifies a layer's response body; default: in this thread (digestStream). The worker passes
-   * its digest workers, so that two layers are verified on two cores.
+   * Fetches a layer from a request the client prepared and verifies its body in the same pass;
+   * the worker passes its digest workers, so that two layers are fetched and verified on two
+   * cores and their bytes never cross a thread. Without it, or when it fails (an expired token,
+   * an error status), the layer is fetched by the client and verified in this thread.
    */
-  streamVerifier?: StreamVerifier;
+  fetchVerifier?: FetchVerifier;
 }
 
-export type StreamVerifier = (
-  stream: ReadableStream<Uint8Array>,
+export type FetchVerifier = (
+  request: BlobRequest,
   options: DigestStreamOptions,
 ) => Promise<DigestResult & { blob?: Blob }>;
 
@@ -451,8 +453,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           else onProgress(0);
         }
         if (!result) {
-          const { stream } = await client.blob(repo, digest, signal);
-          const fetched = await (options.streamVerifier ?? digestStream)(stream, {
+          const verify: DigestStreamOptions = {
             diffId: true,
             listing,
             limits: options.limits,
@@ -461,7 +462,22 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             onProgress,
             keep: !!options.cache,
             size: blob.expectedSize ?? 0,
-          });
+          };
+          let fetched: (DigestResult & { blob?: Blob }) | null = null;
+          if (options.fetchVerifier) {
+            try {
+              fetched = await options.fetchVerifier(await client.blobRequest(repo, digest), verify);
+            } catch (e) {
+              if (e instanceof CancelledError || signal?.aborted) throw new CancelledError();
+              // Fetched again below by the client, which answers a new auth challenge and turns an
+              // error status into a message.
+              onProgress(0);
+            }
+          }
+          if (!fetched) {
+            const { stream } = await client.blob(repo, digest, signal);
+            fetched = await digestStream(stream, verify);
+          }
           const { blob: kept, ...rest } = fetched;
           result = rest;
           if (kept && result.digest === digest) {
@@ -527,7 +543,6 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   return b.analysis;
 }
 
-/** Stream a blob through BlobDigester (and the lister), keeping the bytes when asked to. */
 /** Keep what a verified layer's uncompressed side is, next to the cached blob. */
 async function rememberLayer(
   cache: BlobCache | null | undefined,

@@ -10,6 +10,9 @@
 import { base64Decode, base64Encode } from '../base64';
 import type { Descriptor, Problem, ProblemCode } from '../model';
 import { sha256OfBytes } from '../digest/sha256';
+import type { DigestResult } from '../digest/blob-digester';
+import { digestStream } from '../digest/digest-blob';
+import type { DigestStreamOptions } from '../digest/digest-blob';
 
 export type FetchLike = (
   url: string,
@@ -146,6 +149,12 @@ export function schema1Payload(bytes: Uint8Array, value: Record<string, unknown>
 }
 
 const SECONDS = 1000;
+
+/** A blob GET prepared by the client, to be made elsewhere (`fetchBlobAndDigest`). */
+export interface BlobRequest {
+  url: string;
+  headers: Record<string, string>;
+}
 
 export class RegistryClient {
   readonly host: string;
@@ -422,6 +431,16 @@ export class RegistryClient {
     return { stream: res.body, size: len !== null && /^\d+$/.test(len) ? Number(len) : null };
   }
 
+  /**
+   * The GET of a blob for another thread to make (a digest worker): the proxy URL and the
+   * Authorization this client holds now. A token that has expired meanwhile, or a registry that
+   * challenges blob requests only, gets a 401 there; the caller then falls back to `blob()`.
+   */
+  async blobRequest(repo: string, digest: string): Promise<BlobRequest> {
+    const auth = await this.authHeader(repo);
+    return { url: this.url(`/v2/${repo}/blobs/${digest}`), headers: auth ? { Authorization: auth } : {} };
+  }
+
   /** GET a small blob (config) whole. */
   async blobBytes(repo: string, digest: string, signal?: AbortSignal): Promise<Uint8Array> {
     const path = `/v2/${repo}/blobs/${digest}`;
@@ -533,4 +552,22 @@ export function parseLinkNext(link: string | null): string | null {
 export function isLocalRegistry(host: string): boolean {
   const h = host.replace(/:\d+$/, '').toLowerCase();
   return h === 'localhost' || /^127\./.test(h) || h === '[::1]';
+}
+
+/**
+ * Make a prepared blob GET and verify its body as it arrives (digestStream). Rejects when the
+ * answer is not 2xx or the connection fails: the caller falls back to the client, which explains
+ * the error or answers the challenge.
+ */
+export async function fetchBlobAndDigest(
+  request: BlobRequest,
+  options: DigestStreamOptions,
+  fetchFn: FetchLike = (url, init) => fetch(url, init),
+): Promise<DigestResult & { blob?: Blob }> {
+  const res = await fetchFn(request.url, { headers: request.headers, signal: options.signal });
+  if (!res.ok || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`the blob request answered ${res.status}`);
+  }
+  return digestStream(res.body, options);
 }
