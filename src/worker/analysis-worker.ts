@@ -294,6 +294,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       limits: msg.limits,
       // Two layers at once, each fetched and verified by a digest worker, as for archives.
       fetchVerifier: pool.fetchVerifier,
+      verifier: pool.verifier,
       concurrency: 2,
       onListing,
       onUpdate,

@@ -539,6 +539,62 @@ describe('analyzeRegistry', () => {
     expect(a.source.tags).toContain(tag);
   });
 
+  it('asks the referrers API first where the registry has it, and then needs no tag schema', async () => {
+    // Debian's docker-registry (2.8) has no referrers API, and no registry that has one can be
+    // installed here. So a relay in front of the real registry adds just that endpoint, answering
+    // as distribution-spec 1.1 "Listing Referrers" says (200, an OCI image index of descriptors
+    // with artifactType, for any subject), and passes every other request to the registry.
+    const subject = digests['test/app:1'] as string;
+    await fillTag('test/app:attestation', 'test/multi:2');
+    const artifact = await client().manifest('test/app', 'attestation');
+    const described = {
+      mediaType: artifact.mediaType,
+      digest: artifact.digest,
+      size: artifact.size,
+      artifactType: 'application/vnd.in-toto+json',
+      annotations: { 'org.opencontainers.image.created': '2026-11-24T00:00:00Z' },
+    };
+    const relay = await startServer((req, res, url) => {
+      const m = /^\/v2\/(.+)\/referrers\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+      if (m) {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
+        res.end(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.index.v1+json',
+            manifests: m[1] === 'test/app' && m[2] === subject ? [described] : [],
+          }),
+        );
+        return;
+      }
+      const up = http.request(
+        { host: '127.0.0.1', port: registry.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    servers.push(relay);
+    const host = `127.0.0.1:${relay.port}`;
+    const listed = await client(host).referrers('test/app', subject, null);
+    // (Besides cosign's sha256-<hex>.sig tag, which an earlier test pushed for the same subject.)
+    expect(listed.filter((r) => r.via !== 'cosign-tag')).toEqual([{ ...described, via: 'referrers-api' }]);
+    const a = await analyze(`${host}/test/app:1`);
+    const node = a.nodes.find((n) => n.id === artifact.digest);
+    expect(node?.kind).toBe('artifact');
+    expect(node?.label).toBe('referrer: application/vnd.in-toto+json');
+    expect(a.edges.some((e) => e.from === subject && e.to === artifact.digest)).toBe(true);
+    allVerified(a, artifact.digest);
+    // The API answered, so the sha256-<hex> tag schema was never tried (cosign's own
+    // sha256-<hex>.sig tags, which an earlier test pushed, are still looked at).
+    const hex = subject.slice('sha256:'.length);
+    expect(relay.requests.some((r) => r.url.endsWith(`/referrers/${subject}`))).toBe(true);
+    const asked = relay.requests.map((r) => r.url);
+    expect(asked).not.toContain(`/v2/test/app/manifests/sha256-${hex}`);
+  });
+
   it('falls back to the sha256-<hex> tag schema when the registry has no referrers API', async () => {
     const subject = digests['test/docker:1'] as string;
     await fillTag('test/docker:sbom-payload', 'test/multi:2');

@@ -2,8 +2,10 @@
  * A layer listing packed for postMessage. Structured-cloning an array of entry objects costs a
  * few microseconds per entry on each side (measured: ~260 ms for the 56,000 entries of a
  * `/usr/share` layer, about a second for 200,000), and it falls at the end of a layer's pass,
- * when nothing else overlaps it. Packed, the strings travel as one string and the numbers as
- * transferable typed arrays, so the copy is a few large moves instead of one object per entry.
+ * when nothing else overlaps it. Packed, the strings travel as plain arrays of strings and the
+ * numbers as transferable typed arrays, so the copy is a few large moves instead of one object
+ * per entry. (Not one joined string: slices of it would be V8 sliced strings, each keeping the
+ * whole text alive.)
  */
 import type { LayerListing, ListingEntry, ListingEntryType, WhiteoutKind } from './layer-listing';
 
@@ -20,15 +22,13 @@ const TYPES: ListingEntryType[] = [
 const WHITEOUTS: (WhiteoutKind | null)[] = [null, 'file', 'opaque'];
 /** Per entry: size, mode, uid, gid, mtime (doubles: sizes over 4 GiB, negative and fractional mtimes). */
 const NUMBERS = 5;
-/** Per entry: the lengths of path, linkname and target (target: length + 1, 0 for null). */
-const STRINGS = 3;
 
 export interface PackedListing {
   listing: Omit<LayerListing, 'entries'>;
   count: number;
-  /** Every path, linkname and target, in entry order. */
-  text: string;
-  lengths: Uint32Array;
+  paths: string[];
+  linknames: string[];
+  targets: (string | null)[];
   numbers: Float64Array;
   /** Per entry: type, whiteout kind. */
   kinds: Uint8Array;
@@ -39,17 +39,17 @@ export interface PackedListing {
 export function packListing(listing: LayerListing): PackedListing {
   const { entries, ...rest } = listing;
   const n = entries.length;
-  const lengths = new Uint32Array(n * STRINGS);
+  const paths = new Array<string>(n);
+  const linknames = new Array<string>(n);
+  const targets = new Array<string | null>(n);
   const numbers = new Float64Array(n * NUMBERS);
   const kinds = new Uint8Array(n * 2);
-  const strings: string[] = [];
   const xattrs: [number, Record<string, string>][] = [];
   for (let i = 0; i < n; i++) {
     const e = entries[i] as ListingEntry;
-    strings.push(e.path, e.linkname, e.target ?? '');
-    lengths[i * STRINGS] = e.path.length;
-    lengths[i * STRINGS + 1] = e.linkname.length;
-    lengths[i * STRINGS + 2] = e.target === null ? 0 : e.target.length + 1;
+    paths[i] = e.path;
+    linknames[i] = e.linkname;
+    targets[i] = e.target;
     numbers[i * NUMBERS] = e.size;
     numbers[i * NUMBERS + 1] = e.mode;
     numbers[i * NUMBERS + 2] = e.uid;
@@ -59,36 +59,30 @@ export function packListing(listing: LayerListing): PackedListing {
     kinds[i * 2 + 1] = WHITEOUTS.indexOf(e.whiteout);
     if (e.xattrs) xattrs.push([i, e.xattrs]);
   }
-  return { listing: rest, count: n, text: strings.join(''), lengths, numbers, kinds, xattrs };
+  return { listing: rest, count: n, paths, linknames, targets, numbers, kinds, xattrs };
 }
 
 /** The buffers to transfer with a packed listing. */
 export function packedBuffers(p: PackedListing): ArrayBuffer[] {
-  return [p.lengths.buffer, p.numbers.buffer, p.kinds.buffer] as ArrayBuffer[];
+  return [p.numbers.buffer, p.kinds.buffer] as ArrayBuffer[];
 }
 
 export function unpackListing(p: PackedListing): LayerListing {
   const entries = new Array<ListingEntry>(p.count);
   const xattrs = new Map(p.xattrs);
-  let at = 0;
-  const take = (length: number) => p.text.slice(at, (at += length));
   for (let i = 0; i < p.count; i++) {
-    const path = take(p.lengths[i * STRINGS] as number);
-    const linkname = take(p.lengths[i * STRINGS + 1] as number);
-    const t = p.lengths[i * STRINGS + 2] as number;
-    const target = t === 0 ? null : take(t - 1);
     entries[i] = {
-      path,
+      path: p.paths[i] as string,
       type: TYPES[p.kinds[i * 2] as number] as ListingEntryType,
       size: p.numbers[i * NUMBERS] as number,
       mode: p.numbers[i * NUMBERS + 1] as number,
       uid: p.numbers[i * NUMBERS + 2] as number,
       gid: p.numbers[i * NUMBERS + 3] as number,
       mtime: p.numbers[i * NUMBERS + 4] as number,
-      linkname,
+      linkname: p.linknames[i] as string,
       xattrs: xattrs.get(i) ?? null,
       whiteout: WHITEOUTS[p.kinds[i * 2 + 1] as number] as WhiteoutKind | null,
-      target,
+      target: p.targets[i] ?? null,
     };
   }
   return { ...p.listing, entries };

@@ -8,6 +8,7 @@
  */
 import type { Analysis, BlobInfo, Platform, Problem, Progress, SourceInfo } from '../model';
 import { ArchiveFiles } from '../archive/archive-files';
+import type { BlobVerifier } from '../archive/analyze';
 import type { ArchiveFile } from '../archive/archive-files';
 import { AnalysisBuilder, isObject } from '../archive/builder';
 import { MT } from '../archive/media-types';
@@ -76,6 +77,11 @@ export interface AnalyzeRegistryOptions {
    * an error status), the layer is fetched by the client and verified in this thread.
    */
   fetchVerifier?: FetchVerifier;
+  /**
+   * Verifies a blob read back from the cache; default: in this thread. The worker passes its
+   * digest workers, so that a reopen hashes two layers on two cores.
+   */
+  verifier?: BlobVerifier;
 }
 
 export type FetchVerifier = (
@@ -399,6 +405,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   for (const blob of queue) progress.bytesTotal += blob.expectedSize ?? 0;
   emit();
   const listings = new Map<string, LayerListing>();
+  const verifier: BlobVerifier = options.verifier ?? ((blob, o) => digestBlob(blob, o));
   let cachedLayers = 0;
   let next = 0;
   const worker = async () => {
@@ -425,7 +432,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           if (known && (!listing || known.listing)) {
             // Verified and stored earlier: hash the stored bytes again (cheap) and take the
             // uncompressed side as it was found then, instead of decompressing and parsing again.
-            const again = await digestBlob(cached, { diffId: false, signal, onProgress });
+            const again = await verifier(cached, { diffId: false, signal, onProgress });
             if (again.digest === digest) {
               result = {
                 ...again,
@@ -437,7 +444,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
               };
             }
           } else {
-            const full = await digestBlob(cached, {
+            const full = await verifier(cached, {
               diffId: true,
               ...(listing ? { listing, limits: options.limits, layer: digest } : {}),
               signal,
