@@ -11,6 +11,18 @@ import { clear, createStore, del, entries, get, set } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
 import type { BlobCache, CachedLayer } from '../core/registry/analyze-registry';
 import type { CacheListing } from '../messages';
+import { packListing, unpackListing } from '../core/layers/listing-transfer';
+import type { PackedListing } from '../core/layers/listing-transfer';
+
+/**
+ * A layer record as stored: the listing packed (string arrays and typed arrays), which IndexedDB
+ * clones in a few large moves instead of one object per entry (~0.4 s to write the 56,000 entries of
+ * a /usr/share layer as objects). Records written as plain `CachedLayer` are still read.
+ */
+type StoredLayer = Omit<CachedLayer, 'listing'> & {
+  listing?: CachedLayer['listing'];
+  packed?: PackedListing;
+};
 
 interface Meta {
   size: number;
@@ -99,9 +111,13 @@ export class IdbBlobCache implements BlobCache {
   /** A cached layer's uncompressed side as verified when it was stored; null if unknown. */
   async getLayer(digest: string): Promise<CachedLayer | null> {
     if (!DIGEST.test(digest)) return null;
-    return (
-      (await answerWithin(this.kv.get<CachedLayer>(digest, this.stores().layers), this.readWaitMs)) ?? null
+    const stored = await answerWithin(
+      this.kv.get<StoredLayer>(digest, this.stores().layers),
+      this.readWaitMs,
     );
+    if (!stored) return null;
+    const { packed, ...layer } = stored;
+    return packed ? { ...layer, listing: unpackListing(packed) } : layer;
   }
 
   /** Kept only next to a cached blob, and dropped with it. */
@@ -109,8 +125,10 @@ export class IdbBlobCache implements BlobCache {
     if (!DIGEST.test(digest)) return;
     const { meta, layers } = this.stores();
     if (!(await this.kv.get<Meta>(digest, meta))) return;
+    const { listing, ...rest } = layer;
+    const stored: StoredLayer = listing ? { ...rest, packed: packListing(listing) } : rest;
     try {
-      await this.kv.set(digest, layer, layers);
+      await this.kv.set(digest, stored, layers);
     } catch (e) {
       // Without it the layer is only decompressed again on the next read.
       if (!isQuotaError(e)) throw e;

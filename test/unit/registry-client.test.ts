@@ -756,6 +756,49 @@ describe('IdbBlobCache', () => {
     expect(await cache.get(d('a'))).not.toBeNull();
   });
 
+  it('stores a layer’s listing packed, gives it back whole, and still reads records stored unpacked', async () => {
+    const kv = memoryBackend(1000);
+    const cache = new IdbBlobCache(kv);
+    const entry = (path: string, type: 'file' | 'directory', size: number) => ({
+      path,
+      type,
+      size,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: -1.5,
+      linkname: '',
+      xattrs: path === 'etc/passwd' ? { 'user.x': 'y' } : null,
+      whiteout: null,
+      target: null,
+    });
+    const layer: CachedLayer = {
+      compression: 'gzip',
+      diffId: d('f'),
+      uncompressedSize: 3072,
+      listing: {
+        layer: d('a'),
+        entries: [entry('etc', 'directory', 0), entry('etc/passwd', 'file', 5)],
+        tarEntries: 2,
+        bytesRead: 3072,
+        duplicates: 0,
+        problems: [],
+        problemsDropped: 0,
+        stopped: null,
+      },
+    };
+    await cache.put(d('a'), new Blob([new Uint8Array(10)]));
+    await cache.putLayer(d('a'), layer);
+    const stored = (
+      await kv.entries<Record<string, unknown>>(kv.createStore('layerlens-layer-meta', 'layers'))
+    )[0]?.[1];
+    expect(stored && 'packed' in stored && !('listing' in stored)).toBe(true);
+    expect(await cache.getLayer(d('a'))).toEqual(layer);
+    // A record written before listings were packed.
+    await kv.set(d('a'), layer, kv.createStore('layerlens-layer-meta', 'layers'));
+    expect(await cache.getLayer(d('a'))).toEqual(layer);
+  });
+
   it('ignores keys that are not sha256 digests', async () => {
     const cache = new IdbBlobCache(memoryBackend(1000));
     await cache.put('../etc/passwd', new Blob(['x']));

@@ -18,6 +18,7 @@ import type { Inputs, Workspace } from './inputs';
 import { skopeoWrapper } from './layer-inputs';
 import { CpuWatch, RssSampler, measureRuns, median, sh, sleep, timed, type QuietGate } from './proc';
 import { MB, result, type Result } from './results';
+import { rec as recMeasured, repeat } from './native';
 
 export const REGISTRY_DEFINITIONS = [
   'registry: the bench OCI image pushed by skopeo into docker-registry on 127.0.0.1 and read through the app\'s proxy (/registry-insecure/, allowLocal). Enter → graph: keydown of Enter in reference-input → first graph-node visible (in-page clock); cold: Enter → status "done" in a fresh browser context (IndexedDB empty); warm: the page reloaded in the same context (blob cache in IndexedDB filled by the cold run) → "done", given 120 s (a reopen still running then is recorded as not done). Baseline: skopeo copy --src-tls-verify=false docker://… dir:<fresh dir>, which downloads and checks every blob digest (no decompression), wall time.',
@@ -281,19 +282,8 @@ export async function runRegistry(
     const blobs = inputs.layers.map((l) => path.join(dest, l.digest.slice('sha256:'.length)));
     const floorCmd = `${blobs.map((b) => `gzip -dc ${ws.rel(b)} > /dev/null &`).join(' ')} wait`;
     commands.push(floorCmd);
-    const floor = await measureRuns(
-      gate,
-      runs,
-      'gzip -dc of every layer, in parallel',
-      () => {
-        const w = new CpuWatch();
-        const t = timed(floorCmd, ws.work, { cwd: ws.repo });
-        return { ...t, otherCores: w.stop().otherCores };
-      },
-      (t) => t.otherCores,
-      log,
-    );
-    const floorS = median(floor.used.map((t) => t.seconds));
+    const floor = await repeat(ws, gate, log, floorCmd, runs);
+    const floorS = floor.seconds;
     log(`  gzip -dc of every layer, in parallel: ${floorS.toFixed(2)} s`);
     rmSync(dest, { recursive: true, force: true });
     rmSync(shadow, { recursive: true, force: true });
@@ -358,10 +348,7 @@ export async function runRegistry(
                   : ''),
       }),
       result('registry', 'decompression floor: gzip -dc of every layer, in parallel (native)', floorS, 's', {
-        runs: floor.all.map((t) => t.seconds),
-        runLoads: floor.all.map((t) => t.otherCores),
-        undisturbed: floor.summary,
-        otherCores: median(floor.used.map((t) => t.otherCores)),
+        ...recMeasured(floor, (seconds) => seconds),
         baseline: skopeoBaseline,
         ratio: floorS / skopeoS,
         note:
