@@ -30,9 +30,17 @@ class PoolWorker {
       if (!p) return;
       if (m.type === 'progress') return p.onProgress(m.bytesDone);
       this.pending.delete(m.id);
-      if (m.type === 'result')
+      if (m.type !== 'result') return p.reject(m.cancelled ? new CancelledError() : new Error(m.message));
+      // A listing that cannot be unpacked fails this blob, not the whole run (no promise left waiting).
+      try {
         p.resolve(m.packed ? { ...m.result, listing: unpackListing(m.packed) } : m.result);
-      else p.reject(m.cancelled ? new CancelledError() : new Error(m.message));
+      } catch (e) {
+        p.reject(
+          new Error(
+            `the layer listing could not be read back: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
+      }
     };
     this.worker.onerror = (e) => {
       e.preventDefault();
@@ -72,12 +80,7 @@ export function createDigestPool(size: number): {
     // The analyses run at most `size` verifications at once, so this is a fallback only.
     return workers[0] as PoolWorker;
   };
-  const run = (
-    job: Job,
-    transfer: Transferable[],
-    signal: AbortSignal | undefined,
-    onProgress: ((n: number) => void) | undefined,
-  ) =>
+  const run = (job: Job, signal: AbortSignal | undefined, onProgress: ((n: number) => void) | undefined) =>
     new Promise<DigestResult & { blob?: Blob }>((resolve, reject) => {
       const w = acquire();
       w.busy = true;
@@ -93,12 +96,11 @@ export function createDigestPool(size: number): {
         reject: (e) => (done(), reject(e)),
         onProgress: onProgress ?? (() => {}),
       });
-      w.worker.postMessage({ ...job, id } as ToDigestWorker, transfer);
+      w.worker.postMessage({ ...job, id } as ToDigestWorker);
     });
   const verifier: BlobVerifier = (blob, o) =>
     run(
       { type: 'digest', blob, diffId: o.diffId, listing: o.listing, limits: o.limits, layer: o.layer },
-      [],
       o.signal,
       o.onProgress,
     );
@@ -117,7 +119,6 @@ export function createDigestPool(size: number): {
         size: o.size,
         keep: o.keep,
       },
-      [],
       o.signal,
       o.onProgress,
     );

@@ -253,6 +253,10 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   await page.getByTestId('expand-all').click();
   await expect(page.getByTestId('expand-all')).toHaveAttribute('aria-pressed', 'false');
   const tree = page.getByTestId('file-tree');
+  // The collapsed tree is the worker's answer: keys pressed before it arrives act on the rows it
+  // then replaces (focus stays on a row index).
+  await expect(tree).toHaveAttribute('aria-busy', 'false');
+  await expect(page.locator('[data-testid="file-row"][data-path="etc/app.conf"]')).toHaveCount(0);
   await tree.focus();
   await page.keyboard.press('Home');
   const focusedPath = async () => page.locator('[data-testid="file-row"].focused').getAttribute('data-path');
