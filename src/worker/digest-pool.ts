@@ -9,7 +9,7 @@ import { fetchBlobAndDigest } from '../core/registry/client';
 import { unpackListing } from '../core/layers/listing-transfer';
 import type { DigestResult } from '../core/digest/blob-digester';
 import { CancelledError } from '../core/digest/read-blob';
-import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
+import type { DigestJob, FromDigestWorker, ToDigestWorker } from './digest-protocol';
 
 interface Pending {
   resolve: (r: DigestResult & { blob?: Blob }) => void;
@@ -98,29 +98,17 @@ export function createDigestPool(size: number): {
       });
       w.worker.postMessage({ ...job, id } as ToDigestWorker);
     });
+  const job = (o: DigestJob): DigestJob => ({
+    diffId: o.diffId,
+    listing: o.listing,
+    limits: o.limits,
+    layer: o.layer,
+  });
   const verifier: BlobVerifier = (blob, o) =>
-    run(
-      { type: 'digest', blob, diffId: o.diffId, listing: o.listing, limits: o.limits, layer: o.layer },
-      o.signal,
-      o.onProgress,
-    );
+    run({ type: 'digest', blob, ...job(o) }, o.signal, o.onProgress);
   // The digest worker makes the request itself: a response body transferred between workers
   // costs the sending thread more than the verification (measured: docs/decisions.md).
   const fetchVerifier: FetchVerifier = (request, o) =>
-    run(
-      {
-        type: 'digest-fetch',
-        url: request.url,
-        headers: request.headers,
-        diffId: o.diffId,
-        listing: o.listing,
-        limits: o.limits,
-        layer: o.layer,
-        size: o.size,
-        keep: o.keep,
-      },
-      o.signal,
-      o.onProgress,
-    );
+    run({ type: 'digest-fetch', request, size: o.size, keep: o.keep, ...job(o) }, o.signal, o.onProgress);
   return { verifier, fetchVerifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
 }

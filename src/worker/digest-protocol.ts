@@ -2,35 +2,25 @@
 import type { DigestResult } from '../core/digest/blob-digester';
 import type { LayerLimits } from '../core/layers/layer-listing';
 import type { PackedListing } from '../core/layers/listing-transfer';
+import type { BlobRequest } from '../core/registry/client';
+
+/** What every digest job asks for, as the core's BlobVerifier options name it. */
+export interface DigestJob {
+  diffId: boolean;
+  /** List the layer's tar in the same pass; the result carries the listing. */
+  listing?: boolean;
+  limits?: Partial<LayerLimits>;
+  /** Label of the layer in the listing's problems. */
+  layer?: string;
+}
 
 export type ToDigestWorker =
-  | {
-      type: 'digest';
-      id: number;
-      blob: Blob;
-      diffId: boolean;
-      /** List the layer's tar in the same pass; the result carries the listing. */
-      listing?: boolean;
-      limits?: Partial<LayerLimits>;
-      /** Label of the layer in the listing's problems. */
-      layer?: string;
-    }
+  | (DigestJob & { type: 'digest'; id: number; blob: Blob })
   /**
    * The same for a blob this worker fetches itself (a registry layer through the proxy), so that
-   * its bytes never cross a thread; `headers` carries the Authorization the client holds.
+   * its bytes never cross a thread; the request carries the Authorization the client holds.
    */
-  | {
-      type: 'digest-fetch';
-      id: number;
-      url: string;
-      headers: Record<string, string>;
-      diffId: boolean;
-      listing?: boolean;
-      limits?: Partial<LayerLimits>;
-      layer?: string;
-      size: number;
-      keep?: boolean;
-    }
+  | (DigestJob & { type: 'digest-fetch'; id: number; request: BlobRequest; size: number; keep?: boolean })
   | { type: 'cancel'; id: number };
 
 export type FromDigestWorker =

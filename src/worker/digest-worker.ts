@@ -41,10 +41,7 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
     const result =
       msg.type === 'digest'
         ? await digestBlob(msg.blob, options)
-        : await fetchBlobAndDigest(
-            { url: msg.url, headers: msg.headers },
-            { ...options, size: msg.size, keep: msg.keep },
-          );
+        : await fetchBlobAndDigest(msg.request, { ...options, size: msg.size, keep: msg.keep });
     const { listing, ...rest } = result;
     if (listing) {
       const packed = packListing(listing);
