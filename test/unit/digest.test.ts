@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { createDecompressor } from '../../src/core/digest/decompress';
 import { BlobParts } from '../../src/core/digest/blob-parts';
@@ -156,6 +156,19 @@ describe('digestStream', () => {
       expect(await sha256OfBytes(new Uint8Array(await (r.blob as Blob).arrayBuffer()))).toBe(r.digest);
     },
   );
+});
+
+describe('sha256OfBytes', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('uses hash-wasm where WebCrypto is missing (plain http from a host other than localhost)', async () => {
+    const bytes = new Uint8Array(readFileSync(plain));
+    const withWebCrypto = await sha256OfBytes(bytes);
+    vi.stubGlobal('crypto', {});
+    expect(globalThis.crypto.subtle).toBeUndefined();
+    expect(await sha256OfBytes(bytes)).toBe(sha256sum(plain));
+    expect(withWebCrypto).toBe(sha256sum(plain));
+  });
 });
 
 describe('BlobParts', () => {
