@@ -151,6 +151,8 @@ export interface TreeRows {
   flags: Uint8Array;
   /** Link targets by row. */
   links: Record<number, string>;
+  /** Device numbers (`major, minor`) of character and block device rows. */
+  devices: Record<number, string>;
   /** Extended attributes by row. */
   xattrs: Record<number, Record<string, string>>;
   /** Paths in the view (filters and search applied), expanded or not. */

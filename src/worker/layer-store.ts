@@ -466,6 +466,7 @@ export class LayerStore {
       layer: new Int32Array(n),
       flags: new Uint8Array(n),
       links: {},
+      devices: {},
       xattrs: {},
       total: view.total,
       entries: nodes.length,
@@ -492,6 +493,7 @@ export class LayerStore {
         rows.gid[r] = e.gid;
         rows.mtime[r] = e.mtime;
         if (e.linkname) rows.links[r] = e.linkname;
+        if (e.device) rows.devices[r] = `${e.device.major}, ${e.device.minor}`;
         if (e.xattrs && Object.keys(e.xattrs).length > 0) {
           flags |= ROW_XATTRS;
           rows.xattrs[r] = e.xattrs;

@@ -78,7 +78,8 @@ interface TvEntry {
   type: string;
   perms: string;
   owner: string;
-  size: number;
+  /** Bytes; `major,minor` for character and block devices, as tar -tv shows them. */
+  size: number | string;
   date: string;
   path: string;
   link: string;
@@ -90,7 +91,7 @@ function parseTv(text: string): TvEntry[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const m = /^(.)(.{9}) (\S+) +(\d+) (\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$/.exec(line);
+      const m = /^(.)(.{9}) (\S+) +(\d+|\d+,\d+) (\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$/.exec(line);
       if (!m) throw new Error(`unexpected tar -tv line: ${line}`);
       const [, type, perms, owner, size, date, rest] = m as unknown as string[];
       let name = rest as string;
@@ -101,7 +102,7 @@ function parseTv(text: string): TvEntry[] {
         type: type as string,
         perms: perms as string,
         owner: owner as string,
-        size: Number(size),
+        size: size?.includes(',') ? size : Number(size),
         date: date as string,
         path: norm(name),
         link: type === 'h' ? norm(link) : link,
@@ -133,7 +134,7 @@ function asTv(e: ListingEntry): TvEntry {
     type: TYPE_CHAR[e.type] ?? '?',
     perms: perms(e.mode),
     owner: `${e.uid}/${e.gid}`,
-    size: e.size,
+    size: e.device ? `${e.device.major},${e.device.minor}` : e.size,
     date: new Date(Math.floor(e.mtime) * 1000).toISOString().slice(0, 16).replace('T', ' '),
     path: e.path,
     link: e.linkname,
@@ -142,7 +143,15 @@ function asTv(e: ListingEntry): TvEntry {
 
 /** A merged tree in the fixtures' rootfs format: `find -printf '%y %s %P %l'`, directories as size 0. */
 function rootfsLines(tree: MergedTree): string[] {
-  const y: Record<string, string> = { hardlink: 'f', file: 'f', directory: 'd', symlink: 'l', fifo: 'p' };
+  const y: Record<string, string> = {
+    hardlink: 'f',
+    file: 'f',
+    directory: 'd',
+    symlink: 'l',
+    fifo: 'p',
+    char: 'c',
+    block: 'b',
+  };
   const lines: string[] = [];
   for (const n of tree.walk()) {
     const link = n.type === 'symlink' ? (n.entry as ListingEntry).linkname : '';
@@ -159,6 +168,13 @@ function umociRootfs(layers: string[]): string[] {
   sh('umoci', ['new', '--image', `${work}/img:t`]);
   for (const l of layers) sh('umoci', ['raw', 'add-layer', '--image', `${work}/img:t`, l]);
   sh('umoci', ['unpack', '--image', `${work}/img:t`, `${work}/bundle`]);
+  const lines = findLines(`${work}/bundle/rootfs`);
+  rmSync(work, { recursive: true, force: true });
+  return lines;
+}
+
+/** A directory tree in rootfsLines' format (`find -printf`), byte-sorted. */
+function findLines(root: string): string[] {
   const out = sh(
     'find',
     [
@@ -175,10 +191,20 @@ function umociRootfs(layers: string[]): string[] {
       '-printf',
       '%y %s %P %l\\n',
     ],
-    { cwd: `${work}/bundle/rootfs` },
+    { cwd: root },
   );
-  rmSync(work, { recursive: true, force: true });
   return cSort(out.split('\n').filter(Boolean));
+}
+
+/** Unmount whatever a failed debootstrap left mounted under `root` (/proc, /sys), so it can be removed. */
+function unmountUnder(root: string): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${root}/`))
+    .sort()
+    .reverse();
+  for (const m of mounts) execFileSync('umount', ['-l', m]);
 }
 
 /** `tar -tvf` in UTC with numeric owners, as the fixtures' listings were made. */
@@ -398,6 +424,68 @@ describe('merged file systems against umoci unpack', () => {
     expect(rootfsLines(fs.tree)).toEqual(umociRootfs(tars));
     expect(rootfsLines(fs.at(1))).toEqual(umociRootfs(tars.slice(0, 2)));
   });
+});
+
+describe('a Debian root file system (debootstrap)', () => {
+  const isRoot = process.getuid?.() === 0;
+  // debootstrap needs root (it makes device nodes and chroots) and Debian's mirror, which every
+  // machine that runs these tests reaches to install its tools.
+  it.skipIf(!isRoot)(
+    'two layers made by umoci repack (the second removes directories) merge as umoci unpacks them; each layer lists as tar -tvf does',
+    async () => {
+      const work = mkdtempSync(join(dir, 'debian-'));
+      const rootfs = join(work, 'debootstrap');
+      try {
+        sh('debootstrap', ['--variant=minbase', 'stable', rootfs, 'http://deb.debian.org/debian']);
+        const img = `${work}/layout:debian`;
+        sh('umoci', ['init', '--layout', `${work}/layout`]);
+        sh('umoci', ['new', '--image', img]);
+        sh('umoci', ['unpack', '--image', img, `${work}/bundle`]);
+        sh('cp', ['-a', `${rootfs}/.`, `${work}/bundle/rootfs/`]);
+        // --refresh-bundle: the next repack stacks on this layer instead of replacing it.
+        sh('umoci', ['repack', '--refresh-bundle', '--image', img, `${work}/bundle`]);
+        // Layer 2: whiteouts of two whole directories and of a file, a changed file, a new one.
+        sh('rm', ['-rf', `${work}/bundle/rootfs/usr/share/doc`, `${work}/bundle/rootfs/usr/share/man`]);
+        sh('rm', ['-f', `${work}/bundle/rootfs/etc/issue.net`]);
+        writeFileSync(`${work}/bundle/rootfs/etc/motd`, 'layerlens\n');
+        writeFileSync(`${work}/bundle/rootfs/etc/layerlens`, 'new\n');
+        sh('umoci', ['repack', '--image', img, `${work}/bundle`]);
+        sh('umoci', ['unpack', '--image', img, `${work}/unpacked`]);
+        const archive = join(work, 'debian.tar');
+        sh('tar', ['-C', `${work}/layout`, '-cf', archive, '.']);
+
+        const { analysis, layersOf } = await analyze(archive);
+        const report = buildReport(analysis);
+        expect(report.problems).toEqual([]);
+        expect(report.complete).toBe(true);
+        const image = analysis.images[0]!;
+        const layers = layersOf(image);
+        expect(layers).toHaveLength(2);
+        const fs = ImageFilesystem.build(layers);
+        const want = findLines(`${work}/unpacked/rootfs`);
+        expect(want.length).toBeGreaterThan(3000);
+        expect(rootfsLines(fs.tree)).toEqual(want);
+        expect(report.images[0]!.filesystem?.entries).toBe(want.length);
+        // What the second layer removed: both directories with everything under them, and the file.
+        const removed = fs.layers[1]!.paths.removed;
+        expect(removed).toContain('usr/share/doc');
+        expect(removed).toContain('usr/share/man');
+        expect(removed).toContain('etc/issue.net');
+        const under = (d: string) => findLines(`${rootfs}/${d}`).length + 1;
+        expect(fs.layers[1]!.changes.removed).toBe(under('usr/share/doc') + under('usr/share/man') + 1);
+        // Each layer blob (gzip, as umoci writes it) lists as GNU tar lists it.
+        for (const [i, layer] of image.layers.entries()) {
+          const blobPath = join(work, 'layout', 'blobs', ...layer.blob.split(':'));
+          const tv = parseTv(tarTv(blobPath)).filter((e) => e.path !== '');
+          expect(layers[i]!.entries.map(asTv).filter((e) => e.path !== '')).toEqual(tv);
+        }
+      } finally {
+        unmountUnder(work);
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
 });
 
 describe('layers from other projects’ test data', () => {
@@ -673,7 +761,8 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
         ('d/' + 'x' * 300, tarfile.REGTYPE, {'mtime': 1.25}),
         ('d/ln', tarfile.SYMTYPE, {'linkname': '../\u00e9'}),
         ('d/hl', tarfile.LNKTYPE, {'linkname': 'd/f\u00e9\u4e2d'}),
-        ('d/c', tarfile.CHRTYPE, {}), ('d/b', tarfile.BLKTYPE, {}), ('d/p', tarfile.FIFOTYPE, {}),
+        ('d/c', tarfile.CHRTYPE, {'devmajor': 5, 'devminor': 1}),
+        ('d/b', tarfile.BLKTYPE, {'devmajor': 259, 'devminor': 3}), ('d/p', tarfile.FIFOTYPE, {}),
         ('d/.wh.gone', tarfile.REGTYPE, {}), ('e/.wh..wh..opq', tarfile.REGTYPE, {}),
         ('z/huge', tarfile.REGTYPE, {}),
     ]:
@@ -700,6 +789,10 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
       true,
     );
     expect(first.at(-1)?.size).toBe(5 * 2 ** 30);
+    expect(first.filter((e) => e.device).map((e) => [e.path, e.device])).toEqual([
+      ['d/c', { major: 5, minor: 1 }],
+      ['d/b', { major: 259, minor: 3 }],
+    ]);
     expect(listings[0]!.stopped).not.toBeNull();
     expect(new Set(listings.flatMap((l) => l.entries.map((e) => e.type)))).toEqual(
       new Set(['directory', 'file', 'symlink', 'hardlink', 'char', 'block', 'fifo']),

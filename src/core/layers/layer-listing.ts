@@ -39,6 +39,8 @@ export interface ListingEntry extends Pick<
   whiteout: WhiteoutKind | null;
   /** `file`: the path the whiteout removes; `opaque`: the directory it makes opaque. */
   target: string | null;
+  /** Character and block devices: the device numbers (ustar devmajor / devminor). */
+  device?: { major: number; minor: number };
 }
 
 export interface LayerListing {
@@ -292,6 +294,9 @@ export class LayerListingBuilder {
       xattrs: e.xattrs,
       whiteout,
       target,
+      ...(e.type === 'char' || e.type === 'block'
+        ? { device: { major: e.devmajor, minor: e.devminor } }
+        : {}),
     });
     return true;
   }

@@ -34,6 +34,8 @@ export interface PackedListing {
   kinds: Uint8Array;
   /** The few entries with extended attributes, by index. */
   xattrs: [number, Record<string, string>][];
+  /** The few device entries: index, major, minor (absent from listings cached before it). */
+  devices?: [number, number, number][];
 }
 
 export function packListing(listing: LayerListing): PackedListing {
@@ -45,6 +47,7 @@ export function packListing(listing: LayerListing): PackedListing {
   const numbers = new Float64Array(n * NUMBERS);
   const kinds = new Uint8Array(n * 2);
   const xattrs: [number, Record<string, string>][] = [];
+  const devices: [number, number, number][] = [];
   for (let i = 0; i < n; i++) {
     const e = entries[i] as ListingEntry;
     paths[i] = e.path;
@@ -58,8 +61,9 @@ export function packListing(listing: LayerListing): PackedListing {
     kinds[i * 2] = TYPES.indexOf(e.type);
     kinds[i * 2 + 1] = WHITEOUTS.indexOf(e.whiteout);
     if (e.xattrs) xattrs.push([i, e.xattrs]);
+    if (e.device) devices.push([i, e.device.major, e.device.minor]);
   }
-  return { listing: rest, count: n, paths, linknames, targets, numbers, kinds, xattrs };
+  return { listing: rest, count: n, paths, linknames, targets, numbers, kinds, xattrs, devices };
 }
 
 /** The buffers to transfer with a packed listing. */
@@ -70,6 +74,7 @@ export function packedBuffers(p: PackedListing): ArrayBuffer[] {
 export function unpackListing(p: PackedListing): LayerListing {
   const entries = new Array<ListingEntry>(p.count);
   const xattrs = new Map(p.xattrs);
+  const devices = new Map((p.devices ?? []).map(([i, major, minor]) => [i, { major, minor }]));
   for (let i = 0; i < p.count; i++) {
     entries[i] = {
       path: p.paths[i] as string,
@@ -84,6 +89,8 @@ export function unpackListing(p: PackedListing): LayerListing {
       whiteout: WHITEOUTS[p.kinds[i * 2 + 1] as number] as WhiteoutKind | null,
       target: p.targets[i] ?? null,
     };
+    const device = devices.get(i);
+    if (device) (entries[i] as ListingEntry).device = device;
   }
   return { ...p.listing, entries };
 }
