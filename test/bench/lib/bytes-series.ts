@@ -1,0 +1,143 @@
+/**
+ * Memory against layer bytes, with the entry count held still: three OCI image layouts (tar) of
+ * one gzip layer each, 256 files of incompressible data each, 64 KiB, 4 MiB and 10 MiB per file
+ * (16 MiB, 1 GiB and 2.5 GiB of layer). If memory followed layer bytes, the browser's RSS growth
+ * would rise with them; bounded by the tree, it stays where the decompression pipeline's working
+ * set puts it. Made with umoci at run time and reused from test/bench/work/bytes-series/.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from '@playwright/test';
+import { measureApp } from './app';
+import type { Workspace } from './inputs';
+import { median, type QuietGate } from './proc';
+import { GiB, MiB, result, type Result } from './results';
+
+const FILES = 256;
+const SIZES_KIB = [64, 4096, 10240];
+
+interface SeriesArchive {
+  path: string;
+  fileKiB: number;
+  /** Bytes of file content in the layer (the tar is that plus 256 headers). */
+  contentBytes: number;
+  size: number;
+}
+
+export const BYTES_SERIES_DEFINITIONS = [
+  'bytes series: three OCI image layout tars made by umoci, one gzip layer of 256 files of xorshift data each (64 KiB, 4 MiB, 10 MiB per file); RSS growth over idle (all Chromium processes) during the full analysis, median of the runs. "per GiB beyond 1 GiB" = (growth at 2.5 GiB − growth at 1 GiB) ÷ 1.5: what each further GiB of layer costs with the tree held still.',
+];
+
+/** Deterministic incompressible bytes (xorshift32), so that gzip keeps the layer's size. */
+function fill(buf: Uint8Array, seed: number): void {
+  let x = seed | 1;
+  const words = new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >> 2);
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+}
+
+function make(ws: Workspace, dir: string, fileKiB: number, log: (s: string) => void): SeriesArchive {
+  const name = `files-${FILES}x${fileKiB}k`;
+  const out = path.join(dir, `${name}.tar`);
+  const marker = `${out}.json`;
+  if (existsSync(out) && existsSync(marker)) {
+    const a = JSON.parse(readFileSync(marker, 'utf8')) as SeriesArchive;
+    if (statSync(out).size === a.size) return a;
+  }
+  log(`  making ${name} (${((FILES * fileKiB) / 1024).toFixed(0)} MiB of files) with umoci …`);
+  const L = ws.rel(path.join(dir, `${name}-layout`));
+  const B = ws.rel(path.join(dir, `${name}-bundle`));
+  rmSync(path.join(ws.repo, L), { recursive: true, force: true });
+  rmSync(path.join(ws.repo, B), { recursive: true, force: true });
+  ws.run(`umoci init --layout ${L}`);
+  ws.run(`umoci new --image ${L}:t`);
+  ws.run(`umoci unpack --image ${L}:t ${B}`);
+  const data = path.join(ws.repo, B, 'rootfs', 'data');
+  mkdirSync(data, { recursive: true });
+  const buf = new Uint8Array(fileKiB * 1024);
+  for (let i = 0; i < FILES; i++) {
+    fill(buf, 0x9e3779b9 ^ (i * 2654435761));
+    writeFileSync(path.join(data, `f${String(i).padStart(3, '0')}`), buf);
+  }
+  ws.commands.push(
+    `# node (test/bench/lib/bytes-series.ts): ${FILES} files of ${fileKiB} KiB of xorshift32 data in ${B}/rootfs/data`,
+  );
+  ws.run(`umoci repack --image ${L}:t ${B}`);
+  ws.run(`tar -C ${L} -cf ${ws.rel(out)} .`);
+  rmSync(path.join(ws.repo, L), { recursive: true, force: true });
+  rmSync(path.join(ws.repo, B), { recursive: true, force: true });
+  const a: SeriesArchive = {
+    path: ws.rel(out),
+    fileKiB,
+    contentBytes: FILES * fileKiB * 1024,
+    size: statSync(out).size,
+  };
+  writeFileSync(marker, `${JSON.stringify(a, null, 2)}\n`);
+  return a;
+}
+
+export async function runBytesSeries(
+  browser: Browser,
+  url: string,
+  ws: Workspace,
+  runs: number,
+  gate: QuietGate,
+  log: (s: string) => void,
+): Promise<{ results: Result[]; commands: string[] }> {
+  const dir = path.join(ws.work, 'bytes-series');
+  mkdirSync(dir, { recursive: true });
+  const before = ws.commands.length;
+  log(`Bytes series: ${FILES} files per layer, ${SIZES_KIB.map((k) => `${k} KiB`).join(', ')} each …`);
+  const archives = SIZES_KIB.map((k) => make(ws, dir, k, log));
+  const growth: number[] = [];
+  const results: Result[] = [];
+  for (const a of archives) {
+    const all: number[] = [];
+    const issues: string[] = [];
+    for (let i = 0; i < runs; i++) {
+      await gate.wait(`bytes series ${a.fileKiB} KiB (run ${i + 1})`);
+      const r = await measureApp(browser, url, path.join(ws.repo, a.path));
+      const bad = r.rows.filter((row) => row.digestState !== 'verified' || row.diffIdState !== 'verified');
+      if (r.status !== 'done' || bad.length > 0 || r.errors.length > 0)
+        issues.push(
+          `run ${i + 1}: status ${r.status}, ${bad.length} layers not verified ${r.errors.join('; ')}`,
+        );
+      all.push(r.growthMiB);
+      log(
+        `  ${a.fileKiB} KiB × ${FILES}: verified in ${(r.verifyMs / 1000).toFixed(2)} s, RSS +${r.growthMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)})`,
+      );
+    }
+    const g = median(all);
+    growth.push(g);
+    results.push(
+      result(
+        'layers',
+        `bytes series: RSS growth, ${FILES} entries, ${(a.contentBytes / MiB).toFixed(0)} MiB of files`,
+        g,
+        'MiB',
+        { runs: all, ...(issues.length ? { note: issues.join('; ') } : {}) },
+      ),
+    );
+  }
+  const [, oneGiB, big] = archives as [SeriesArchive, SeriesArchive, SeriesArchive];
+  const perGiB =
+    ((growth[2] as number) - (growth[1] as number)) / ((big.contentBytes - oneGiB.contentBytes) / GiB);
+  results.push(
+    result(
+      'layers',
+      'bytes series: RSS growth per GiB of layer beyond 1 GiB, entries held still',
+      perGiB,
+      'MiB/GiB',
+      {
+        goal: 'bounded by the tree, not layer bytes (≤ 50 MiB/GiB)',
+        met: perGiB <= 50,
+        note: `growth ${growth.map((g) => `+${g.toFixed(0)}`).join(', ')} MiB at ${archives.map((a) => `${(a.contentBytes / MiB).toFixed(0)} MiB`).join(', ')} of files`,
+      },
+    ),
+  );
+  return { results, commands: ws.commands.slice(before) };
+}
