@@ -12,6 +12,8 @@ export interface DigestJob {
   limits?: Partial<LayerLimits>;
   /** Label of the layer in the listing's problems. */
   layer?: string;
+  /** False: another job hashes the stored bytes; this one decompresses and lists only. */
+  storedDigest?: boolean;
 }
 
 export type ToDigestWorker =

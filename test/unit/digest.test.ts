@@ -10,6 +10,7 @@ import { createDecompressor } from '../../src/core/digest/decompress';
 import { BlobParts } from '../../src/core/digest/blob-parts';
 import { digestBlob, digestStream } from '../../src/core/digest/digest-blob';
 import { sha256OfBytes } from '../../src/core/digest/sha256';
+import { StalledReadError, readBlob } from '../../src/core/digest/read-blob';
 import { SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -168,6 +169,71 @@ describe('sha256OfBytes', () => {
     expect(globalThis.crypto.subtle).toBeUndefined();
     expect(await sha256OfBytes(bytes)).toBe(sha256sum(plain));
     expect(withWebCrypto).toBe(sha256sum(plain));
+  });
+});
+
+/**
+ * A Blob whose first `stalls` streams (its own and its slices', counted together) give `after`
+ * bytes and then never answer again, the way a BYOB read of a file-backed Blob now and then never
+ * resolves in Chromium 156.
+ */
+class StallingBlob extends Blob {
+  constructor(
+    parts: BlobPart[],
+    private readonly after: number,
+    readonly state: { stalls: number; streams: number },
+  ) {
+    super(parts);
+  }
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.state.streams++;
+    if (this.state.stalls-- <= 0) return super.stream();
+    const reader = super.stream().getReader();
+    const after = this.after;
+    let given = 0;
+    return new ReadableStream({
+      type: 'bytes',
+      async pull(controller) {
+        if (given >= after) return new Promise<void>(() => {}); // never answers
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        const part = value.subarray(0, after - given);
+        given += part.length;
+        controller.enqueue(part.slice());
+      },
+    });
+  }
+  override slice(start?: number, end?: number): Blob {
+    return new StallingBlob([super.slice(start, end)], this.after, this.state);
+  }
+}
+
+describe('readBlob resumes a stalled read', () => {
+  const bytes = new Uint8Array(3 * (1 << 20) + 12_345);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+  const collect = async (blob: Blob) => {
+    const parts: Uint8Array[] = [];
+    await readBlob(blob, (c) => void parts.push(c.slice()), undefined, 1 << 20, 100);
+    return Buffer.concat(parts);
+  };
+
+  it('reads on from where it stopped, every byte once, after one stall and after two', async () => {
+    for (const stalls of [1, 2]) {
+      const blob = new StallingBlob([bytes], 1_500_000, { stalls, streams: 0 });
+      expect((await collect(blob)).equals(bytes)).toBe(true);
+      expect(blob.state.streams).toBe(stalls + 1);
+    }
+  });
+
+  it('gives up with the offset once a blob stalls again and again', async () => {
+    const blob = new StallingBlob([bytes], 1_000, { stalls: 100, streams: 0 });
+    const error = await collect(blob).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StalledReadError);
+    expect((error as StalledReadError).message).toMatch(/gave no bytes for 5 s at byte 6000$/);
   });
 });
 

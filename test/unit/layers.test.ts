@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
-import type { AnalyzeOptions } from '../../src/core/archive/analyze';
+import type { AnalyzeOptions, BlobVerifier } from '../../src/core/archive/analyze';
 import { digestBlob } from '../../src/core/digest/digest-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { MergedTree } from '../../src/core/layers/filesystem';
@@ -973,6 +973,55 @@ describe('the analysis with listings', () => {
     const report = buildReport(analysis);
     expect(report.images[0]!.filesystem).toBeUndefined();
     expect(Object.keys(report.images[0]!.layers[0]!)).not.toContain('entries');
+  });
+});
+
+describe('large compressed layers: stored digest and decompression as two jobs', () => {
+  const outcome = async (path: string, options: Partial<AnalyzeOptions>) => {
+    const { analysis, listings } = await analyze(path, options);
+    return {
+      report: buildReport(analysis),
+      listings: [...listings].sort().map(([k, l]) => [k, l.entries, l.problems]),
+    };
+  };
+
+  it.each([
+    ['oci-archive.tar', 2],
+    ['oci-archive.tar', 1],
+    ['oci-archive-zstd.tar', 2],
+    ['oci-layout-multi.tar', 2],
+    ['docker-archive.tar', 2],
+  ])('%s (concurrency %d): the same report and listings as one pass', async (name, concurrency) => {
+    const path = join(DATA, name);
+    const jobs: string[] = [];
+    const verifier: BlobVerifier = (blob, o) => {
+      jobs.push(o.storedDigest === false ? 'decompress' : o.diffId ? 'whole' : 'stored');
+      return digestBlob(blob, o);
+    };
+    const split = await outcome(path, { splitMin: 1, verifier, concurrency });
+    const onePass = await outcome(path, { splitMin: Infinity, concurrency });
+    expect(split).toEqual(onePass);
+    expect(split.report.complete).toBe(true);
+    // Each compressed layer is two jobs, one hashing its stored bytes, one decompressing it; an
+    // uncompressed layer (docker-archive) is one job: its digest is its diff_id.
+    const layers = new Set(split.report.images.flatMap((i) => i.layers.map((l) => l.digest)));
+    const compressed = [...layers].filter((d) =>
+      split.report.images.some((i) => i.layers.some((l) => l.digest === d && !l.mediaType.endsWith('tar'))),
+    ).length;
+    expect(jobs.filter((j) => j === 'decompress')).toHaveLength(compressed);
+    expect(jobs.filter((j) => j === 'stored')).toHaveLength(compressed);
+    expect(jobs.filter((j) => j === 'whole')).toHaveLength(layers.size - compressed);
+  });
+
+  it('a tampered compressed layer is still a digest mismatch when split', async () => {
+    const report = buildReport((await analyze(join(DATA, 'tampered-layer.tar'), { splitMin: 1 })).analysis);
+    const onePass = buildReport(
+      (await analyze(join(DATA, 'tampered-layer.tar'), { splitMin: Infinity })).analysis,
+    );
+    expect(report).toEqual(onePass);
+    expect(report.problems.some((p) => p.code === 'digest-mismatch' || p.code === 'diffid-mismatch')).toBe(
+      true,
+    );
   });
 });
 

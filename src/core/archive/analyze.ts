@@ -39,6 +39,8 @@ export type BlobVerifier = (
     limits?: Partial<LayerLimits>;
     /** Label of the layer in the listing's problems. */
     layer?: string;
+    /** False: leave the stored bytes unhashed (another job hashes them); the digest is `''`. */
+    storedDigest?: boolean;
   },
 ) => Promise<DigestResult>;
 
@@ -48,6 +50,11 @@ export interface AnalyzeOptions {
   onUpdate?: (analysis: Analysis, progress: Progress) => void;
   signal?: AbortSignal;
   verifier?: BlobVerifier;
+  /**
+   * Compressed layers from this size on are verified as two jobs at once: the digest of the stored
+   * bytes, and decompression with diff_id and listing (default 16 MiB).
+   */
+  splitMin?: number;
   /** Blobs verified at once (one per core is the measured sweet spot). */
   concurrency?: number;
   /**
@@ -412,61 +419,139 @@ async function verifyBlobs(
     .filter((q) => !b.documents.has(q.blob.key))
     .sort((x, y) => y.file.size - x.file.size);
   const verifier: BlobVerifier = options.verifier ?? ((blob, o) => digestBlob(blob, o));
-  let next = 0;
-  const worker = async () => {
-    while (next < layers.length) {
-      if (options.signal?.aborted) throw new CancelledError();
-      const { blob, file } = layers[next++] as { blob: BlobInfo; file: ArchiveFile };
-      const pre = b.files.precomputed(file);
-      if (pre) {
-        apply(blob, file, pre);
+  const items: { blob: BlobInfo; file: ArchiveFile; slice: Blob }[] = [];
+  for (const { blob, file } of layers) {
+    const pre = b.files.precomputed(file);
+    if (pre) {
+      apply(blob, file, pre);
+      continue;
+    }
+    const slice = b.files.slice(file);
+    if (!slice) {
+      blob.digestCheck = {
+        state: 'unchecked',
+        reason: 'the blob could not be read again from a streamed archive',
+      };
+      continue;
+    }
+    items.push({ blob, file, slice });
+  }
+  emit();
+  const min = options.splitMin ?? SPLIT_MIN;
+  const split = await Promise.all(
+    items.map(async ({ blob, slice }) => blob.role === 'layer' && (await isLargeCompressed(slice, min))),
+  );
+
+  const fail = (blob: BlobInfo, file: ArchiveFile, e: unknown) => {
+    if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
+    const reason = e instanceof Error ? e.message : String(e);
+    blob.digestCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
+    if (blob.diffIdCheck.state === 'running')
+      blob.diffIdCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
+    b.problem('read-error', `could not read the blob: ${reason}`, `${file.path} (offset ${file.dataOffset})`);
+  };
+  /** One pass over the blob; `storedDigest: false` for the half of a split layer that decompresses. */
+  const verify = async (blob: BlobInfo, file: ArchiveFile, slice: Blob, storedDigest = true) => {
+    const listing = options.listings === true && blob.role === 'layer';
+    let last = 0;
+    const result = await verifier(slice, {
+      diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
+      ...(listing ? { listing, limits: options.limits, layer: blob.expectedDigest ?? blob.key } : {}),
+      ...(storedDigest ? {} : { storedDigest }),
+      signal: options.signal,
+      onProgress: (done) => {
+        progress.bytesDone += done - last;
+        last = done;
+        blob.bytesDone = done;
         emit();
-        continue;
-      }
-      const slice = b.files.slice(file);
-      if (!slice) {
-        blob.digestCheck = {
-          state: 'unchecked',
-          reason: 'the blob could not be read again from a streamed archive',
-        };
-        continue;
-      }
-      blob.digestCheck = { state: 'running' };
-      if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
-      let last = 0;
-      try {
-        const listing = options.listings === true && blob.role === 'layer';
-        const result = await verifier(slice, {
-          diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
-          ...(listing ? { listing, limits: options.limits, layer: blob.expectedDigest ?? blob.key } : {}),
-          signal: options.signal,
-          onProgress: (done) => {
-            progress.bytesDone += done - last;
-            last = done;
-            blob.bytesDone = done;
-            emit();
-          },
-        });
-        progress.bytesDone += file.size - last;
-        blob.bytesDone = file.size;
-        apply(blob, file, result);
-      } catch (e) {
-        if (e instanceof CancelledError || options.signal?.aborted) throw new CancelledError();
-        const reason = e instanceof Error ? e.message : String(e);
-        blob.digestCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
-        if (blob.diffIdCheck.state === 'running')
-          blob.diffIdCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
-        b.problem(
-          'read-error',
-          `could not read the blob: ${reason}`,
-          `${file.path} (offset ${file.dataOffset})`,
-        );
-      }
-      emit();
+      },
+    });
+    progress.bytesDone += file.size - last;
+    blob.bytesDone = file.size;
+    return result;
+  };
+  const start = (blob: BlobInfo) => {
+    blob.digestCheck = { state: 'running' };
+    if (blob.diffIdCheck.state === 'pending') blob.diffIdCheck = { state: 'running' };
+    emit();
+  };
+
+  // The work, in order, for `concurrency` runners. A large compressed layer is two tasks: the
+  // SHA-256 of its stored bytes, and its decompression with the diff_id and the listing; each
+  // reads the blob, so a second core hashes the compressed bytes while the first decompresses
+  // (docs/decisions.md). The halves meet in `joins`, never inside a task, so that no runner waits
+  // for a task queued behind it.
+  const tasks: (() => Promise<void>)[] = [];
+  const joins: Promise<void>[] = [];
+  items.forEach(({ blob, file, slice }, i) => {
+    if (!split[i]) {
+      tasks.push(async () => {
+        start(blob);
+        try {
+          apply(blob, file, await verify(blob, file, slice));
+        } catch (e) {
+          fail(blob, file, e);
+        }
+        emit();
+      });
+      return;
+    }
+    const stored = deferred<DigestResult>();
+    const plain = deferred<DigestResult>();
+    tasks.push(async () => {
+      start(blob);
+      await verify(blob, file, slice, false).then(plain.resolve, plain.reject);
+    });
+    tasks.push(() =>
+      verifier(slice, { diffId: false, signal: options.signal, onProgress: () => {} }).then(
+        stored.resolve,
+        stored.reject,
+      ),
+    );
+    joins.push(
+      (async () => {
+        try {
+          const [s, p] = await Promise.all([stored.promise, plain.promise]);
+          apply(blob, file, { ...p, digest: s.digest, size: s.size });
+        } catch (e) {
+          fail(blob, file, e);
+        }
+        emit();
+      })(),
+    );
+  });
+  let next = 0;
+  const runner = async () => {
+    while (next < tasks.length) {
+      if (options.signal?.aborted) throw new CancelledError();
+      await (tasks[next++] as () => Promise<void>)();
     }
   };
-  const n = Math.max(1, Math.min(options.concurrency ?? 2, layers.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  const n = Math.max(1, Math.min(options.concurrency ?? 2, tasks.length));
+  // Runners first: a cancelled run throws there, before waiting on a join whose task never ran.
+  await Promise.all(Array.from({ length: n }, runner));
+  await Promise.all(joins);
+}
+
+/** Below this a compressed layer is not worth a second read: one pass hashes it whole. */
+const SPLIT_MIN = 16 << 20;
+
+/** A compressed layer (gzip or zstd magic, whatever its media type says) of at least `min` bytes. */
+async function isLargeCompressed(blob: Blob, min: number): Promise<boolean> {
+  if (blob.size < min || blob.size === 0) return false;
+  const magic = sniff(new Uint8Array(await blob.slice(0, 6).arrayBuffer()));
+  return magic === 'gzip' || magic === 'zstd';
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // awaited in its join; a run cancelled before then must not warn
+  return { promise, resolve, reject };
 }
 
 function cancel(b: AnalysisBuilder, emit: () => void): Analysis {

@@ -13,6 +13,7 @@ import { createIncrementalSha256 } from './sha256';
 import type { IncrementalHash } from './sha256';
 
 export interface DigestResult {
+  /** `sha256:<hex>` of the stored bytes; `''` when the pass was asked not to hash them. */
   digest: string;
   size: number;
   compression: Compression;
@@ -40,6 +41,11 @@ export interface DigesterOptions {
    * Does not apply to uncompressed blobs, which expand to nothing.
    */
   maxUncompressed?: number;
+  /**
+   * Hash the stored bytes (default). False when another worker hashes the same blob at the same
+   * time; the result's digest is then `''`.
+   */
+  hashStored?: boolean;
 }
 
 /** Thrown from the output handler to make the decompressor stop. */
@@ -61,18 +67,19 @@ export class BlobDigester {
   private error: DigestResult['error'] = null;
 
   private constructor(
-    private readonly raw: IncrementalHash,
+    private readonly raw: IncrementalHash | null,
     private readonly plain: IncrementalHash,
     private readonly options: DigesterOptions,
   ) {}
 
   static async create(options: DigesterOptions): Promise<BlobDigester> {
-    return new BlobDigester(await createIncrementalSha256(), await createIncrementalSha256(), options);
+    const raw = options.hashStored === false ? null : await createIncrementalSha256();
+    return new BlobDigester(raw, await createIncrementalSha256(), options);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
-    this.raw.update(chunk);
+    this.raw?.update(chunk);
     this.size += chunk.length;
     if (this.compression === null) {
       // Wait for enough bytes to recognise the format, whatever the chunking.
@@ -169,7 +176,7 @@ export class BlobDigester {
         this.fail(e);
       }
     }
-    const digest = this.raw.digest();
+    const digest = this.raw ? this.raw.digest() : '';
     const compression = this.compression ?? 'none';
     const wantPlain = this.options.diffId;
     if (compression === 'none') {

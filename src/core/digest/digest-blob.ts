@@ -3,7 +3,7 @@ import type { LayerLimits } from '../layers/layer-listing';
 import { BlobDigester } from './blob-digester';
 import type { DigestResult } from './blob-digester';
 import { BlobParts } from './blob-parts';
-import { readStream } from './read-blob';
+import { readBlob, readStream } from './read-blob';
 
 export interface DigestBlobOptions {
   diffId: boolean;
@@ -17,6 +17,11 @@ export interface DigestBlobOptions {
   layer?: string;
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
+  /**
+   * Hash the stored bytes (default). False: decompress, hash and list only, the digest left `''`
+   * for a job that hashes the same blob on another worker (a compressed layer split in two).
+   */
+  storedDigest?: boolean;
 }
 
 /** The digester for one pass, with the listing's parser fed from its uncompressed side. */
@@ -31,8 +36,9 @@ async function start(
           diffId: true,
           onUncompressed: (chunk) => lister.push(chunk),
           maxUncompressed: uncompressedLimit(size, lister.limits),
+          hashStored: options.storedDigest,
         }
-      : { diffId: options.diffId },
+      : { diffId: options.diffId, hashStored: options.storedDigest },
   );
   return { digester, lister };
 }
@@ -45,7 +51,7 @@ async function finish(digester: BlobDigester, lister: LayerLister | null): Promi
 
 /** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
 export function digestBlob(blob: Blob, options: DigestBlobOptions): Promise<DigestResult> {
-  return digestStream(blob.stream(), { ...options, size: blob.size });
+  return digestFrom((onChunk) => readBlob(blob, onChunk, options.signal), { ...options, size: blob.size });
 }
 
 export interface DigestStreamOptions extends DigestBlobOptions {
@@ -56,23 +62,26 @@ export interface DigestStreamOptions extends DigestBlobOptions {
 }
 
 /** The same pass over a stream (a registry's response body); `keep` also gathers its bytes. */
-export async function digestStream(
+export function digestStream(
   stream: ReadableStream<Uint8Array>,
+  options: DigestStreamOptions,
+): Promise<DigestResult & { blob?: Blob }> {
+  return digestFrom((onChunk) => readStream(stream, onChunk, options.signal), options);
+}
+
+async function digestFrom(
+  read: (onChunk: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
   options: DigestStreamOptions,
 ): Promise<DigestResult & { blob?: Blob }> {
   const { digester, lister } = await start(options.size, options);
   const kept = options.keep ? new BlobParts() : null;
   let done = 0;
-  await readStream(
-    stream,
-    async (chunk) => {
-      kept?.push(chunk);
-      await digester.write(chunk);
-      done += chunk.length;
-      options.onProgress?.(done);
-    },
-    options.signal,
-  );
+  await read(async (chunk) => {
+    kept?.push(chunk);
+    await digester.write(chunk);
+    done += chunk.length;
+    options.onProgress?.(done);
+  });
   const result: DigestResult & { blob?: Blob } = await finish(digester, lister);
   if (kept) result.blob = kept.blob();
   return result;

@@ -17,13 +17,68 @@ export class CancelledError extends Error {
   }
 }
 
-export function readBlob(
+/** A read of a Blob that gave nothing for `STALL_MS`: the read is given up and resumed. */
+export class StalledReadError extends Error {
+  constructor(readonly offset: number) {
+    super(`a read of the file gave no bytes for ${STALL_MS / 1000} s at byte ${offset}`);
+  }
+}
+
+/**
+ * How long a read of a Blob may give nothing before it is abandoned and the Blob read again from
+ * where it stopped. Chromium 156 now and then never resolves a BYOB read of a file-backed Blob
+ * (seen in about 1 analysis in 20 under some reading patterns, midway through a layer; never
+ * reproduced outside the browser): without this the analysis would wait for ever.
+ */
+export const STALL_MS = 5_000;
+const MAX_RESUMES = 5;
+
+/**
+ * Read a Blob front to back, as readStream does; a read that stalls (`stallMs`) is abandoned and
+ * the rest read from `blob.slice(offset)`, up to MAX_RESUMES times. A Blob can be read again from
+ * any offset, so nothing is lost; a stream could not be.
+ */
+export async function readBlob(
   blob: Blob,
   onChunk: (chunk: Uint8Array) => void | Promise<void>,
   signal?: AbortSignal,
   chunkSize = CHUNK_SIZE,
+  stallMs = STALL_MS,
 ): Promise<void> {
-  return readStream(blob.stream(), onChunk, signal, chunkSize);
+  let offset = 0;
+  for (let resumes = 0; ; resumes++) {
+    if (resumes > 0 && offset >= blob.size) return; // stalled after its last byte: nothing is missing
+    const rest = offset === 0 ? blob : blob.slice(offset);
+    try {
+      await readStream(
+        rest.stream(),
+        async (chunk) => {
+          const r = onChunk(chunk);
+          if (r) await r;
+          offset += chunk.length;
+        },
+        signal,
+        chunkSize,
+        stallMs,
+      );
+      return;
+    } catch (e) {
+      if (!(e instanceof StalledReadError) || resumes >= MAX_RESUMES) {
+        if (e instanceof StalledReadError) throw new StalledReadError(offset);
+        throw e;
+      }
+    }
+  }
+}
+
+/** `read`, or a StalledReadError when it gives nothing for `ms`. */
+function withStall<T>(read: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return read;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StalledReadError(-1)), ms);
+  });
+  return Promise.race([read, stalled]).finally(() => clearTimeout(timer));
 }
 
 export async function readStream(
@@ -31,6 +86,8 @@ export async function readStream(
   onChunk: (chunk: Uint8Array) => void | Promise<void>,
   signal?: AbortSignal,
   chunkSize = CHUNK_SIZE,
+  /** Give up on a read that gives nothing for this long (readBlob resumes it); none by default. */
+  stallMs?: number,
 ): Promise<void> {
   let byob: ReadableStreamBYOBReader | null = null;
   try {
@@ -50,16 +107,22 @@ export async function readStream(
     try {
       for (;;) {
         if (signal?.aborted) throw new CancelledError();
-        const { done, value } = await byob.read(new Uint8Array(buffer, 0, chunkSize));
+        const { done, value } = await withStall(byob.read(new Uint8Array(buffer, 0, chunkSize)), stallMs);
         if (done || !value) break;
         buffer = value.buffer as ArrayBuffer; // the read hands the buffer back
         await emit(value.length);
       }
     } catch (e) {
-      await byob.cancel().catch(() => {});
+      // A stalled read may never settle, nor may cancelling it: do not wait for either.
+      if (e instanceof StalledReadError) void byob.cancel().catch(() => {});
+      else await byob.cancel().catch(() => {});
       throw e;
     } finally {
-      byob.releaseLock();
+      try {
+        byob.releaseLock();
+      } catch {
+        // a read still pending (stalled): the stream is abandoned anyway
+      }
     }
     return;
   }
@@ -69,7 +132,7 @@ export async function readStream(
   try {
     for (;;) {
       if (signal?.aborted) throw new CancelledError();
-      const { done, value } = await reader.read();
+      const { done, value } = await withStall(reader.read(), stallMs);
       if (done) break;
       let rest = value;
       while (rest.length > 0) {
@@ -85,9 +148,14 @@ export async function readStream(
     }
     if (fill > 0) await emit(fill);
   } catch (e) {
-    await reader.cancel().catch(() => {});
+    if (e instanceof StalledReadError) void reader.cancel().catch(() => {});
+    else await reader.cancel().catch(() => {});
     throw e;
   } finally {
-    reader.releaseLock();
+    try {
+      reader.releaseLock();
+    } catch {
+      // a read still pending (stalled): the stream is abandoned anyway
+    }
   }
 }
