@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizePath } from '../../src/core/tar/header';
+import { checksumMatches, normalizePath } from '../../src/core/tar/header';
 import type { TarEntry } from '../../src/core/tar/header';
 import { blobRandomAccess } from '../../src/core/tar/random-access';
 import { indexTar } from '../../src/core/tar/tar-index';
@@ -298,6 +298,36 @@ describe('xattr values', () => {
       expect(await xattrsOf(g)).toEqual({ 'user.bin': '0x00ff1080', 'user.text': 'hello layer' });
     },
   );
+});
+
+describe('header checksums', () => {
+  it('match GNU tar’s, aligned or not in their buffer, with bytes over 127, signed sums too', () => {
+    // v7 format: a name over 127 bytes of UTF-8 stays in the header (no PAX record).
+    sh('tar', ['--format=v7', '-C', tree, '-cf', join(dir, 'v7.tar'), 'résumé ünïcode.txt']);
+    const header = new Uint8Array(readFileSync(join(dir, 'v7.tar'))).slice(0, 512);
+    expect(header.some((b) => b > 127)).toBe(true);
+    const at = (offset: number, block: Uint8Array) => {
+      const buf = new Uint8Array(512 + 8);
+      buf.set(block, offset);
+      return buf.subarray(offset, offset + 512);
+    };
+    for (const offset of [0, 1, 2, 3, 4])
+      expect(checksumMatches(at(offset, header)), `offset ${offset}`).toBe(true);
+    // One byte off anywhere but in the checksum field itself fails, aligned or not.
+    for (const i of [0, 99, 147, 156, 300, 511]) {
+      const bad = header.slice();
+      bad[i] = (bad[i] as number) ^ 0x01;
+      for (const offset of [0, 3]) expect(checksumMatches(at(offset, bad)), `byte ${i}`).toBe(false);
+    }
+    // Historic tars stored the sum of signed chars: accepted too.
+    let signed = 8 * 0x20;
+    header.forEach((b, i) => {
+      if (i < 148 || i >= 156) signed += b > 127 ? b - 256 : b;
+    });
+    const old = header.slice();
+    old.set(new TextEncoder().encode(`${signed.toString(8).padStart(6, '0')}\0 `), 148);
+    for (const offset of [0, 1]) expect(checksumMatches(at(offset, old))).toBe(true);
+  });
 });
 
 describe('damaged tars', () => {

@@ -87,7 +87,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 function cString(block: Uint8Array, start: number, length: number): string {
   let end = start;
   const stop = start + length;
-  while (end < stop && block[end] !== 0) end++;
+  let high = 0;
+  for (; end < stop; end++) {
+    const c = block[end] as number;
+    if (c === 0) break;
+    high |= c;
+  }
+  // Nearly every name is ASCII: a header holds four strings, and a TextDecoder call per string
+  // was a fifth of the time of listing 200,000 entries. UTF-8 (and its error handling) otherwise.
+  if (high < 0x80) return String.fromCharCode.apply(null, block.subarray(start, end) as unknown as number[]);
   return utf8.decode(block.subarray(start, end));
 }
 
@@ -165,13 +173,12 @@ export function isZeroBlock(block: Uint8Array): boolean {
  * Historic tars summed signed chars, so both sums are accepted (as GNU tar does).
  */
 export function checksumMatches(block: Uint8Array): boolean {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
+  // The checksum field (bytes 148–155) counts as eight spaces. The signed sum differs from the
+  // unsigned one by 256 for every byte over 127. (One loop with a test per byte for both was
+  // over a quarter of the time of listing 200,000 entries.)
+  const { unsigned, high } =
+    block.length >= BLOCK && (block.byteOffset & 3) === 0 ? sumWords(block) : sumBytes(block);
+  const signed = unsigned - 256 * high;
   let stored: number;
   try {
     stored = numeric(block, 148, 8, 0, 'checksum');
@@ -179,6 +186,39 @@ export function checksumMatches(block: Uint8Array): boolean {
     return false;
   }
   return stored === unsigned || stored === signed;
+}
+
+/** Byte sum of a header but its checksum field, and how many bytes are over 127. */
+function sumBytes(block: Uint8Array): { unsigned: number; high: number } {
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    if (i === 148) i = 156;
+    const b = block[i] ?? 0;
+    unsigned += b;
+    high += b >> 7;
+  }
+  return { unsigned, high };
+}
+
+/**
+ * The same, four bytes at a time, for a block aligned in its buffer (headers read from a stream
+ * usually are: they start at multiples of 512). Bytes are summed in two 16-bit lanes per word
+ * (128 words × 2 × 255 < 65,536, so no lane overflows) and high bits in four 8-bit lanes.
+ */
+function sumWords(block: Uint8Array): { unsigned: number; high: number } {
+  const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
+  let lanes = 0;
+  let highs = 0;
+  for (let i = 0; i < BLOCK / 4; i++) {
+    if (i === 37) i = 39; // bytes 148–155
+    const w = words[i] as number;
+    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+    highs += (w >>> 7) & 0x01010101;
+  }
+  const unsigned = 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
+  const high = (highs & 0xff) + ((highs >>> 8) & 0xff) + ((highs >>> 16) & 0xff) + (highs >>> 24);
+  return { unsigned, high };
 }
 
 /** Decode one 512-byte header block. `offset` is only used in error messages. */
