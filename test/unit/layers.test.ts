@@ -597,6 +597,37 @@ describe('layers from other projects’ test data', () => {
   });
 });
 
+describe('entry names normalised as GNU tar extracts them', () => {
+  it('drops "." and empty components and leading and trailing slashes, keeps names that only start with dots', async () => {
+    const names = join(dir, 'names.tar');
+    python(
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    for name in ['./a', 'b//c', 'd/./e', 'f/', '/abs', 'g/..h', '..i', 'j/.k', '.l', 'm/n', './', '.']:
+        ti = tarfile.TarInfo(name); t.addfile(ti, io.BytesIO(b''))
+`,
+      [names],
+    );
+    const listing = await listFile(names);
+    expect(listing.entries.map((e) => e.path)).toEqual([
+      'a',
+      'b/c',
+      'd/e',
+      'f',
+      'abs',
+      'g/..h',
+      '..i',
+      'j/.k',
+      '.l',
+      'm/n',
+      '',
+      '',
+    ]);
+    expect(listing.problems.map((p) => p.code)).toEqual(['absolute-path', 'duplicate-entry']);
+  });
+});
+
 describe('hostile and broken layers', () => {
   const hostile = join(dir, 'hostile.tar');
 

@@ -112,12 +112,17 @@ const WHITEOUT_META_PREFIX = '.wh..wh.';
 
 type Split = { path: string; dotdot: boolean };
 
+/** A `.` or `..` component, an empty one (`//`), or a leading or trailing `/`. */
+const NEEDS_NORMALISING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$/;
+
 /**
  * `./a//b/./c/` → `a/b/c`. `..` is kept out of the result and flagged: a `..` component
  * can climb out of the root, so such entries are skipped, as GNU tar skips them when
  * extracting ("member name contains '..'").
  */
 function splitPath(raw: string): Split {
+  // Most names need nothing done: one test instead of a split and a join per entry.
+  if (raw !== '' && !NEEDS_NORMALISING.test(raw)) return { path: raw, dotdot: false };
   let dotdot = false;
   const parts: string[] = [];
   for (const c of raw.split('/')) {
