@@ -508,17 +508,17 @@ async function verifyBlobs(
         stored.reject,
       ),
     );
-    joins.push(
-      (async () => {
-        try {
-          const [s, p] = await Promise.all([stored.promise, plain.promise]);
-          apply(blob, file, { ...p, digest: s.digest, size: s.size });
-        } catch (e) {
-          fail(blob, file, e);
-        }
-        emit();
-      })(),
-    );
+    const join = (async () => {
+      try {
+        const [s, p] = await Promise.all([stored.promise, plain.promise]);
+        apply(blob, file, { ...p, digest: s.digest, size: s.size });
+      } catch (e) {
+        fail(blob, file, e);
+      }
+      emit();
+    })();
+    join.catch(() => {}); // a cancelled run rejects it after the runners have thrown: not unhandled
+    joins.push(join);
   });
   let next = 0;
   const runner = async () => {
