@@ -103,7 +103,7 @@ export function createDigestPool(size: number): {
     listing: o.listing,
     limits: o.limits,
     layer: o.layer,
-    storedDigest: o.storedDigest,
+    hashStored: o.hashStored,
   });
   const verifier: BlobVerifier = (blob, o) =>
     run({ type: 'digest', blob, ...job(o) }, o.signal, o.onProgress);

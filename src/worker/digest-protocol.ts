@@ -1,20 +1,11 @@
 /** Messages between the analysis worker and its digest workers (one blob at a time each). */
 import type { DigestResult } from '../core/digest/blob-digester';
-import type { LayerLimits } from '../core/layers/layer-listing';
+import type { DigestBlobOptions } from '../core/digest/digest-blob';
 import type { PackedListing } from '../core/layers/listing-transfer';
 import type { BlobRequest } from '../core/registry/client';
 
-/** What every digest job asks for, as the core's BlobVerifier options name it. */
-export interface DigestJob {
-  diffId: boolean;
-  /** List the layer's tar in the same pass; the result carries the listing. */
-  listing?: boolean;
-  limits?: Partial<LayerLimits>;
-  /** Label of the layer in the listing's problems. */
-  layer?: string;
-  /** False: another job hashes the stored bytes; this one decompresses and lists only. */
-  storedDigest?: boolean;
-}
+/** What every digest job asks for: digestBlob's options that can cross a thread. */
+export type DigestJob = Pick<DigestBlobOptions, 'diffId' | 'listing' | 'limits' | 'layer' | 'hashStored'>;
 
 export type ToDigestWorker =
   | (DigestJob & { type: 'digest'; id: number; blob: Blob })

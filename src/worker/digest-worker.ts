@@ -29,7 +29,7 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
     listing: msg.listing,
     limits: msg.limits,
     layer: msg.layer,
-    storedDigest: msg.storedDigest,
+    hashStored: msg.hashStored,
     signal: controller.signal,
     onProgress: (bytesDone: number) => {
       const now = performance.now();

@@ -5,8 +5,7 @@
  * stops the run and leaves what was analysed on screen.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { expect as baseExpect, test } from './fixtures';
 
@@ -26,33 +25,29 @@ function makeBigArchive(dir: string): string {
 
 test('a large archive shows progress, throughput and time left, and Cancel stops it with the graph kept', async ({
   page,
+  workDir: dir,
 }) => {
   test.setTimeout(180_000);
-  const dir = mkdtempSync(path.join(tmpdir(), 'layerlens-progress-'));
-  try {
-    const archive = makeBigArchive(dir);
-    expect(statSync(archive).size).toBeGreaterThan(768 << 20);
-    await page.goto('/');
-    await page.getByTestId('open-file-input').setInputFiles(archive);
-    // The graph comes from the headers and documents, before the layer is read.
-    await expect(page.locator('[data-testid="graph-node"][data-kind="layer"]')).toHaveCount(1);
-    const progress = page.getByTestId('progress');
-    await expect(progress).toContainText(/MB\/s/);
-    await expect(progress).toContainText(/left/);
-    const bar = progress.getByRole('progressbar');
-    await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
-    const now = Number(await bar.getAttribute('aria-valuenow'));
-    expect(now).toBeLessThan(100);
-    await page.getByTestId('cancel-button').click();
-    await expect(page.getByTestId('status')).toContainText('cancelled');
-    await expect(page.getByTestId('progress')).toHaveCount(0);
-    // What was analysed stays: the graph and the documents' checks; the layer is not checked.
-    await expect(page.locator('[data-testid="graph-node"][data-kind="config"]')).toHaveCount(1);
-    await page.getByTestId('tab-layers').click();
-    await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', /unchecked|pending/);
-    await page.getByTestId('tab-problems').click();
-    await expect(page.getByTestId('problems')).toContainText(/cancel/i);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const archive = makeBigArchive(dir);
+  expect(statSync(archive).size).toBeGreaterThan(768 << 20);
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  // The graph comes from the headers and documents, before the layer is read.
+  await expect(page.locator('[data-testid="graph-node"][data-kind="layer"]')).toHaveCount(1);
+  const progress = page.getByTestId('progress');
+  await expect(progress).toContainText(/MB\/s/);
+  await expect(progress).toContainText(/left/);
+  const bar = progress.getByRole('progressbar');
+  await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+  const now = Number(await bar.getAttribute('aria-valuenow'));
+  expect(now).toBeLessThan(100);
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByTestId('status')).toContainText('cancelled');
+  await expect(page.getByTestId('progress')).toHaveCount(0);
+  // What was analysed stays: the graph and the documents' checks; the layer is not checked.
+  await expect(page.locator('[data-testid="graph-node"][data-kind="config"]')).toHaveCount(1);
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', /unchecked|pending/);
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText(/cancel/i);
 });

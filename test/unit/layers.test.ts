@@ -1026,7 +1026,7 @@ describe('large compressed layers: stored digest and decompression as two jobs',
     const path = join(DATA, name);
     const jobs: string[] = [];
     const verifier: BlobVerifier = (blob, o) => {
-      jobs.push(o.storedDigest === false ? 'decompress' : o.diffId ? 'whole' : 'stored');
+      jobs.push(o.hashStored === false ? 'decompress' : o.diffId ? 'whole' : 'stored');
       return digestBlob(blob, o);
     };
     const split = await outcome(path, { splitMin: 1, verifier, concurrency });

@@ -9,6 +9,7 @@ import type { DigestResult } from '../digest/blob-digester';
 import { createDecompressor } from '../digest/decompress';
 import { BlobParts } from '../digest/blob-parts';
 import { digestBlob } from '../digest/digest-blob';
+import type { DigestBlobOptions } from '../digest/digest-blob';
 import { MAGIC_DESCRIPTION, sniff } from '../digest/magic';
 import type { Magic } from '../digest/magic';
 import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
@@ -27,22 +28,8 @@ import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } fro
 import { isOciLayout, loadOciLayout } from './oci-layout';
 import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from './checks';
 
-/** Streams one blob and digests it; the worker runs these in a pool of workers. */
-export type BlobVerifier = (
-  blob: Blob,
-  options: {
-    diffId: boolean;
-    onProgress: (bytesDone: number) => void;
-    signal?: AbortSignal;
-    /** Also list the layer's tar in the same pass (DigestResult.listing). */
-    listing?: boolean;
-    limits?: Partial<LayerLimits>;
-    /** Label of the layer in the listing's problems. */
-    layer?: string;
-    /** False: leave the stored bytes unhashed (another job hashes them); the digest is `''`. */
-    storedDigest?: boolean;
-  },
-) => Promise<DigestResult>;
+/** Streams one blob and digests it, as digestBlob does; the worker runs these in a pool of workers. */
+export type BlobVerifier = (blob: Blob, options: DigestBlobOptions) => Promise<DigestResult>;
 
 export interface AnalyzeOptions {
   name: string;
@@ -450,14 +437,14 @@ async function verifyBlobs(
       blob.diffIdCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
     b.problem('read-error', `could not read the blob: ${reason}`, `${file.path} (offset ${file.dataOffset})`);
   };
-  /** One pass over the blob; `storedDigest: false` for the half of a split layer that decompresses. */
-  const verify = async (blob: BlobInfo, file: ArchiveFile, slice: Blob, storedDigest = true) => {
+  /** One pass over the blob; `hashStored: false` for the half of a split layer that decompresses. */
+  const verify = async (blob: BlobInfo, file: ArchiveFile, slice: Blob, hashStored = true) => {
     const listing = options.listings === true && blob.role === 'layer';
     let last = 0;
     const result = await verifier(slice, {
       diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
       ...(listing ? { listing, limits: options.limits, layer: blob.expectedDigest ?? blob.key } : {}),
-      ...(storedDigest ? {} : { storedDigest }),
+      hashStored,
       signal: options.signal,
       onProgress: (done) => {
         progress.bytesDone += done - last;

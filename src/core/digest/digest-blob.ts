@@ -21,7 +21,7 @@ export interface DigestBlobOptions {
    * Hash the stored bytes (default). False: decompress, hash and list only, the digest left `''`
    * for a job that hashes the same blob on another worker (a compressed layer split in two).
    */
-  storedDigest?: boolean;
+  hashStored?: boolean;
 }
 
 /** The digester for one pass, with the listing's parser fed from its uncompressed side. */
@@ -36,9 +36,9 @@ async function start(
           diffId: true,
           onUncompressed: (chunk) => lister.push(chunk),
           maxUncompressed: uncompressedLimit(size, lister.limits),
-          hashStored: options.storedDigest,
+          hashStored: options.hashStored,
         }
-      : { diffId: options.diffId, hashStored: options.storedDigest },
+      : { diffId: options.diffId, hashStored: options.hashStored },
   );
   return { digester, lister };
 }
