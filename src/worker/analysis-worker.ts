@@ -90,6 +90,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
         if (options.layer) store.slices.set(options.layer, blob);
         return pool.verifier(blob, options);
       },
+      plainVerifier: pool.plainVerifier,
       concurrency: 2,
       listings: true,
       limits,

@@ -2,8 +2,9 @@
  * A pool of digest workers behind the core's BlobVerifier interface. Falls back to
  * digesting in this worker where nested workers are unavailable.
  */
-import type { BlobVerifier } from '../core/archive/analyze';
-import { digestBlob } from '../core/digest/digest-blob';
+import type { BlobVerifier, PlainVerifier } from '../core/archive/analyze';
+import { digestBlob, digestPlain } from '../core/digest/digest-blob';
+import type { PlainResult } from '../core/digest/digest-blob';
 import type { FetchVerifier } from '../core/registry/analyze-registry';
 import { fetchBlobAndDigest } from '../core/registry/client';
 import { unpackListing } from '../core/layers/listing-transfer';
@@ -11,8 +12,10 @@ import type { DigestResult } from '../core/digest/blob-digester';
 import { CancelledError } from '../core/digest/read-blob';
 import type { DigestJob, FromDigestWorker, ToDigestWorker } from './digest-protocol';
 
+type Result = (DigestResult & { blob?: Blob }) | PlainResult;
+
 interface Pending {
-  resolve: (r: DigestResult & { blob?: Blob }) => void;
+  resolve: (r: Result) => void;
   reject: (e: Error) => void;
   onProgress: (n: number) => void;
 }
@@ -51,18 +54,24 @@ class PoolWorker {
   }
 }
 
+/** A job as the pool is given it: any message but `cancel`, without the id the pool assigns. */
 type Job =
-  | Omit<Extract<ToDigestWorker, { type: 'digest' }>, 'id'>
-  | Omit<Extract<ToDigestWorker, { type: 'digest-fetch' }>, 'id'>;
+  Exclude<ToDigestWorker, { type: 'cancel' }> extends infer M
+    ? M extends unknown
+      ? Omit<M, 'id'>
+      : never
+    : never;
 
 export function createDigestPool(size: number): {
   verifier: BlobVerifier;
+  plainVerifier: PlainVerifier;
   fetchVerifier: FetchVerifier;
   dispose: () => void;
 } {
   if (typeof Worker !== 'function') {
     return {
       verifier: (blob, o) => digestBlob(blob, o),
+      plainVerifier: (port, o) => digestPlain(port, o),
       fetchVerifier: (request, o) => fetchBlobAndDigest(request, o),
       dispose: () => {},
     };
@@ -80,8 +89,13 @@ export function createDigestPool(size: number): {
     // The analyses run at most `size` verifications at once, so this is a fallback only.
     return workers[0] as PoolWorker;
   };
-  const run = (job: Job, signal: AbortSignal | undefined, onProgress: ((n: number) => void) | undefined) =>
-    new Promise<DigestResult & { blob?: Blob }>((resolve, reject) => {
+  const run = <R extends Result>(
+    job: Job,
+    signal: AbortSignal | undefined,
+    onProgress: ((n: number) => void) | undefined,
+    transfer: Transferable[] = [],
+  ) =>
+    new Promise<R>((resolve, reject) => {
       const w = acquire();
       w.busy = true;
       const id = nextId++;
@@ -92,24 +106,38 @@ export function createDigestPool(size: number): {
       const onAbort = () => w.worker.postMessage({ type: 'cancel', id } satisfies ToDigestWorker);
       signal?.addEventListener('abort', onAbort);
       w.pending.set(id, {
-        resolve: (r) => (done(), resolve(r)),
+        resolve: (r) => (done(), resolve(r as R)),
         reject: (e) => (done(), reject(e)),
         onProgress: onProgress ?? (() => {}),
       });
-      w.worker.postMessage({ ...job, id } as ToDigestWorker);
+      w.worker.postMessage({ ...job, id } as ToDigestWorker, transfer);
     });
   const job = (o: DigestJob): DigestJob => ({
     diffId: o.diffId,
     listing: o.listing,
     limits: o.limits,
     layer: o.layer,
-    hashStored: o.hashStored,
   });
   const verifier: BlobVerifier = (blob, o) =>
-    run({ type: 'digest', blob, ...job(o) }, o.signal, o.onProgress);
+    o.plainTo
+      ? run({ type: 'digest', blob, ...job(o), plainTo: o.plainTo }, o.signal, o.onProgress, [o.plainTo])
+      : run({ type: 'digest', blob, ...job(o) }, o.signal, o.onProgress);
+  // The two halves of a piped layer run on two workers, their ports joined directly.
+  const plainVerifier: PlainVerifier = (port, o) =>
+    run(
+      { type: 'digest-plain', port, listing: o.listing, limits: o.limits, layer: o.layer },
+      o.signal,
+      undefined,
+      [port],
+    );
   // The digest worker makes the request itself: a response body transferred between workers
   // costs the sending thread more than the verification (measured: docs/decisions.md).
   const fetchVerifier: FetchVerifier = (request, o) =>
     run({ type: 'digest-fetch', request, size: o.size, keep: o.keep, ...job(o) }, o.signal, o.onProgress);
-  return { verifier, fetchVerifier, dispose: () => workers.forEach((w) => w.worker.terminate()) };
+  return {
+    verifier,
+    plainVerifier,
+    fetchVerifier,
+    dispose: () => workers.forEach((w) => w.worker.terminate()),
+  };
 }

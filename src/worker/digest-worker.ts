@@ -4,7 +4,7 @@
  * layer it fetches itself. Several of these run at once so two layers are hashed and
  * decompressed on two cores (one stream cannot be split).
  */
-import { digestBlob } from '../core/digest/digest-blob';
+import { digestBlob, digestPlain } from '../core/digest/digest-blob';
 import { fetchBlobAndDigest } from '../core/registry/client';
 import { packListing, packedBuffers } from '../core/layers/listing-transfer';
 import { CancelledError } from '../core/digest/read-blob';
@@ -25,11 +25,9 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   running.set(msg.id, controller);
   let lastPost = 0;
   const options = {
-    diffId: msg.diffId,
     listing: msg.listing,
     limits: msg.limits,
     layer: msg.layer,
-    hashStored: msg.hashStored,
     signal: controller.signal,
     onProgress: (bytesDone: number) => {
       const now = performance.now();
@@ -41,8 +39,15 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   try {
     const result =
       msg.type === 'digest'
-        ? await digestBlob(msg.blob, options)
-        : await fetchBlobAndDigest(msg.request, { ...options, size: msg.size, keep: msg.keep });
+        ? await digestBlob(msg.blob, { ...options, diffId: msg.diffId, plainTo: msg.plainTo })
+        : msg.type === 'digest-plain'
+          ? await digestPlain(msg.port, options)
+          : await fetchBlobAndDigest(msg.request, {
+              ...options,
+              diffId: msg.diffId,
+              size: msg.size,
+              keep: msg.keep,
+            });
     const { listing, ...rest } = result;
     if (listing) {
       const packed = packListing(listing);

@@ -1,6 +1,7 @@
 /**
- * A gzip layer large enough (≥ 16 MiB) to be verified as two jobs on the two digest workers: one
- * hashes its stored bytes while the other decompresses, hashes and lists it. Made at test time by
+ * A gzip layer large enough (≥ 4 MiB) to be verified as two jobs on the two digest workers, joined
+ * by a pipe: one reads, hashes and decompresses it, the other hashes and lists the uncompressed
+ * bytes it is sent (24 MiB of files: more than the pipe's 16 MiB window). Made at test time by
  * umoci (unpack, 24 MiB of random files, repack), never committed; checked against sha256sum of
  * the blob and of its gunzipped tar, and against tar's listing. What the halves return is checked
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the

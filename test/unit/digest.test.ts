@@ -86,18 +86,6 @@ describe('BlobDigester', () => {
     expect(r.diffId).toBe(sha256sum(join(SHARED, 'go-containerregistry/pkg/crane/testdata/content.tar')));
   });
 
-  it('leaves the stored bytes unhashed when another job hashes them (hashStored: false)', async () => {
-    const r = await digestBlob(await blobOf(`${plain}.gz`), {
-      diffId: true,
-      listing: true,
-      hashStored: false,
-    });
-    expect(r.digest).toBe('');
-    expect(r.diffId).toBe(sha256sum(plain));
-    expect(r.size).toBe(readFileSync(`${plain}.gz`).length);
-    expect(r.listing?.entries.length).toBe(sh('tar', ['-tf', plain]).trim().split('\n').length);
-  });
-
   it('skips decompression when no diff_id is wanted', async () => {
     const r = await digestBlob(await blobOf(`${plain}.gz`), { diffId: false });
     expect(r.digest).toBe(sha256sum(`${plain}.gz`));

@@ -19,8 +19,8 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
-import type { AnalyzeOptions, BlobVerifier } from '../../src/core/archive/analyze';
-import { digestBlob } from '../../src/core/digest/digest-blob';
+import type { AnalyzeOptions, BlobVerifier, PlainVerifier } from '../../src/core/archive/analyze';
+import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { MergedTree } from '../../src/core/layers/filesystem';
 import { DEFAULT_LAYER_LIMITS, uncompressedLimit } from '../../src/core/layers/layer-listing';
@@ -1007,7 +1007,7 @@ describe('the analysis with listings', () => {
   });
 });
 
-describe('large compressed layers: stored digest and decompression as two jobs', () => {
+describe('large compressed layers: decompression and listing as two jobs joined by a pipe', () => {
   const outcome = async (path: string, options: Partial<AnalyzeOptions>) => {
     const { analysis, listings } = await analyze(path, options);
     return {
@@ -1026,22 +1026,28 @@ describe('large compressed layers: stored digest and decompression as two jobs',
     const path = join(DATA, name);
     const jobs: string[] = [];
     const verifier: BlobVerifier = (blob, o) => {
-      jobs.push(o.hashStored === false ? 'decompress' : o.diffId ? 'whole' : 'stored');
+      jobs.push(o.plainTo ? 'decompress' : 'whole');
       return digestBlob(blob, o);
     };
-    const split = await outcome(path, { splitMin: 1, verifier, concurrency });
+    const plainVerifier: PlainVerifier = (port, o) => {
+      jobs.push('receive');
+      return digestPlain(port, o);
+    };
+    const split = await outcome(path, { splitMin: 1, verifier, plainVerifier, concurrency });
     const onePass = await outcome(path, { splitMin: Infinity, concurrency });
     expect(split).toEqual(onePass);
     expect(split.report.complete).toBe(true);
-    // Each compressed layer is two jobs, one hashing its stored bytes, one decompressing it; an
-    // uncompressed layer (docker-archive) is one job: its digest is its diff_id.
+    // With two runners each compressed layer is two jobs, one reading and decompressing it, one
+    // hashing and listing what it sends; an uncompressed layer (docker-archive) is one job: its
+    // digest is its diff_id. With one runner nothing is piped (both halves must run at once).
     const layers = new Set(split.report.images.flatMap((i) => i.layers.map((l) => l.digest)));
     const compressed = [...layers].filter((d) =>
       split.report.images.some((i) => i.layers.some((l) => l.digest === d && !l.mediaType.endsWith('tar'))),
     ).length;
-    expect(jobs.filter((j) => j === 'decompress')).toHaveLength(compressed);
-    expect(jobs.filter((j) => j === 'stored')).toHaveLength(compressed);
-    expect(jobs.filter((j) => j === 'whole')).toHaveLength(layers.size - compressed);
+    const piped = concurrency > 1 ? compressed : 0;
+    expect(jobs.filter((j) => j === 'decompress')).toHaveLength(piped);
+    expect(jobs.filter((j) => j === 'receive')).toHaveLength(piped);
+    expect(jobs.filter((j) => j === 'whole')).toHaveLength(layers.size - piped);
   });
 
   it('a tampered compressed layer is still a digest mismatch when split', async () => {

@@ -13,7 +13,7 @@ import { createIncrementalSha256 } from './sha256';
 import type { IncrementalHash } from './sha256';
 
 export interface DigestResult {
-  /** `sha256:<hex>` of the stored bytes; `''` when the pass was asked not to hash them. */
+  /** `sha256:<hex>` of the stored bytes. */
   digest: string;
   size: number;
   compression: Compression;
@@ -32,8 +32,16 @@ export interface DigestResult {
 export interface DigesterOptions {
   /** Also decompress (when compressed) and hash the uncompressed stream. */
   diffId: boolean;
-  /** Receives the uncompressed bytes (views: copy what must be kept). */
-  onUncompressed?: (chunk: Uint8Array) => void | Promise<void>;
+  /**
+   * Receives the uncompressed bytes: views to copy unless `fresh` (the decompressor's own new
+   * buffer, which the handler may keep or transfer).
+   */
+  onUncompressed?: (chunk: Uint8Array, fresh: boolean) => void | Promise<void>;
+  /**
+   * Hash the uncompressed bytes (default). False when another job hashes them (they are piped to
+   * it through `onUncompressed`); the result's diffId is then null.
+   */
+  hashPlain?: boolean;
   /**
    * Stop decompressing once this many uncompressed bytes have been produced (a
    * decompression bomb would otherwise run for as long as its ratio allows). The stored
@@ -41,11 +49,6 @@ export interface DigesterOptions {
    * Does not apply to uncompressed blobs, which expand to nothing.
    */
   maxUncompressed?: number;
-  /**
-   * Hash the stored bytes (default). False when another worker hashes the same blob at the same
-   * time; the result's digest is then `''`.
-   */
-  hashStored?: boolean;
 }
 
 /** Thrown from the output handler to make the decompressor stop. */
@@ -67,19 +70,19 @@ export class BlobDigester {
   private error: DigestResult['error'] = null;
 
   private constructor(
-    private readonly raw: IncrementalHash | null,
-    private readonly plain: IncrementalHash,
+    private readonly raw: IncrementalHash,
+    private readonly plain: IncrementalHash | null,
     private readonly options: DigesterOptions,
   ) {}
 
   static async create(options: DigesterOptions): Promise<BlobDigester> {
-    const raw = options.hashStored === false ? null : await createIncrementalSha256();
-    return new BlobDigester(raw, await createIncrementalSha256(), options);
+    const plain = options.hashPlain === false ? null : await createIncrementalSha256();
+    return new BlobDigester(await createIncrementalSha256(), plain, options);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
-    this.raw?.update(chunk);
+    this.raw.update(chunk);
     this.size += chunk.length;
     if (this.compression === null) {
       // Wait for enough bytes to recognise the format, whatever the chunking.
@@ -110,9 +113,9 @@ export class BlobDigester {
   private onPlain(out: Uint8Array): void | Promise<void> {
     const max = this.options.maxUncompressed;
     if (max !== undefined && this.uncompressedSize + out.length > max) return this.overLimit(out, max);
-    this.plain.update(out);
+    this.plain?.update(out);
     this.uncompressedSize += out.length;
-    return this.options.onUncompressed?.(out);
+    return this.options.onUncompressed?.(out, this.decompressor?.freshOutput ?? false);
   }
 
   /** Hand on what fits under the limit, record the error, and throw to stop the decompressor. */
@@ -120,9 +123,9 @@ export class BlobDigester {
     if (this.error?.code !== 'limit') {
       const fits = out.subarray(0, Math.max(0, max - this.uncompressedSize));
       if (fits.length > 0) {
-        this.plain.update(fits);
+        this.plain?.update(fits);
         this.uncompressedSize += fits.length;
-        const r = this.options.onUncompressed?.(fits);
+        const r = this.options.onUncompressed?.(fits, false);
         if (r) await r;
       }
       this.error ??= {
@@ -136,7 +139,7 @@ export class BlobDigester {
   private async forward(chunk: Uint8Array): Promise<void> {
     if (this.compression === 'none') {
       if (this.options.onUncompressed) {
-        const r = this.options.onUncompressed(chunk);
+        const r = this.options.onUncompressed(chunk, false);
         if (r) await r;
       }
       return;
@@ -176,7 +179,7 @@ export class BlobDigester {
         this.fail(e);
       }
     }
-    const digest = this.raw ? this.raw.digest() : '';
+    const digest = this.raw.digest();
     const compression = this.compression ?? 'none';
     const wantPlain = this.options.diffId;
     if (compression === 'none') {
@@ -194,7 +197,7 @@ export class BlobDigester {
       digest,
       size: this.size,
       compression,
-      diffId: ok ? this.plain.digest() : null,
+      diffId: ok && this.plain ? this.plain.digest() : null,
       uncompressedSize: ok ? this.uncompressedSize : null,
       error: this.error,
     };

@@ -9,6 +9,11 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 export type OutputHandler = (chunk: Uint8Array) => void | Promise<void>;
 
 export interface Decompressor {
+  /**
+   * Each output chunk is a fresh buffer the handler may keep or transfer (the native stream's);
+   * false when chunks may be views of a buffer the decoder still uses (the JS decoders').
+   */
+  readonly freshOutput: boolean;
   /** Resolves once the chunk has been consumed: the caller may then reuse its buffer. */
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes and resolves when every output chunk has been handled. */
@@ -24,6 +29,7 @@ export function createDecompressor(codec: Codec, onData: OutputHandler): Decompr
 }
 
 class NativeDecompressor implements Decompressor {
+  readonly freshOutput = true;
   private readonly writer: WritableStreamDefaultWriter<BufferSource>;
   private readonly pump: Promise<void>;
   private failure: unknown = null;
@@ -75,6 +81,7 @@ class NativeDecompressor implements Decompressor {
 
 /** Shared by the two JS decoders: they emit output synchronously from push(). */
 abstract class QueuedDecompressor implements Decompressor {
+  readonly freshOutput = false;
   protected queue: Uint8Array[] = [];
   constructor(private readonly onData: OutputHandler) {}
 

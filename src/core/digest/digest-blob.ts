@@ -1,9 +1,11 @@
-import { LayerLister, uncompressedLimit } from '../layers/layer-listing';
-import type { LayerLimits } from '../layers/layer-listing';
+import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
+import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import { BlobDigester } from './blob-digester';
 import type { DigestResult } from './blob-digester';
 import { BlobParts } from './blob-parts';
+import { PlainSender, receivePlain } from './plain-pipe';
 import { readBlob, readStream } from './read-blob';
+import { createIncrementalSha256 } from './sha256';
 
 export interface DigestBlobOptions {
   diffId: boolean;
@@ -18,17 +20,28 @@ export interface DigestBlobOptions {
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
   /**
-   * Hash the stored bytes (default). False: decompress, hash and list only, the digest left `''`
-   * for a job that hashes the same blob on another worker (a compressed layer split in two).
+   * Send the uncompressed bytes here instead of hashing and listing them: `digestPlain` on the
+   * port's other end does that on another thread (a large compressed layer's pass in two). The
+   * result's diffId is then null; `listing` and `limits` still bound decompression.
    */
-  hashStored?: boolean;
+  plainTo?: MessagePort;
 }
 
-/** The digester for one pass, with the listing's parser fed from its uncompressed side. */
+/** The digester for one pass, with the listing's parser (or the pipe) fed from its uncompressed side. */
 async function start(
   size: number,
   options: DigestBlobOptions,
-): Promise<{ digester: BlobDigester; lister: LayerLister | null }> {
+): Promise<{ digester: BlobDigester; lister: LayerLister | null; sender: PlainSender | null }> {
+  if (options.plainTo) {
+    const sender = new PlainSender(options.plainTo, options.signal);
+    const digester = await BlobDigester.create({
+      diffId: true,
+      hashPlain: false,
+      onUncompressed: (chunk, fresh) => sender.send(chunk, fresh),
+      maxUncompressed: options.listing ? uncompressedLimit(size, layerLimits(options.limits)) : undefined,
+    });
+    return { digester, lister: null, sender };
+  }
   const lister = options.listing ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
   const digester = await BlobDigester.create(
     lister
@@ -36,17 +49,10 @@ async function start(
           diffId: true,
           onUncompressed: (chunk) => lister.push(chunk),
           maxUncompressed: uncompressedLimit(size, lister.limits),
-          hashStored: options.hashStored,
         }
-      : { diffId: options.diffId, hashStored: options.hashStored },
+      : { diffId: options.diffId },
   );
-  return { digester, lister };
-}
-
-async function finish(digester: BlobDigester, lister: LayerLister | null): Promise<DigestResult> {
-  const result = await digester.finish();
-  if (lister) result.listing = lister.finish(result.error);
-  return result;
+  return { digester, lister, sender: null };
 }
 
 /** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
@@ -73,16 +79,60 @@ async function digestFrom(
   read: (onChunk: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
   options: DigestStreamOptions,
 ): Promise<DigestResult & { blob?: Blob }> {
-  const { digester, lister } = await start(options.size, options);
+  const { digester, lister, sender } = await start(options.size, options);
   const kept = options.keep ? new BlobParts() : null;
   let done = 0;
-  await read(async (chunk) => {
-    kept?.push(chunk);
-    await digester.write(chunk);
-    done += chunk.length;
-    options.onProgress?.(done);
-  });
-  const result: DigestResult & { blob?: Blob } = await finish(digester, lister);
+  let result: DigestResult & { blob?: Blob };
+  try {
+    await read(async (chunk) => {
+      kept?.push(chunk);
+      await digester.write(chunk);
+      done += chunk.length;
+      options.onProgress?.(done);
+    });
+    result = await digester.finish();
+    await sender?.end(result.error);
+  } catch (e) {
+    // The receiving job must not wait for bytes that will never come.
+    sender?.abort(e);
+    throw e;
+  }
+  if (lister) result.listing = lister.finish(result.error);
   if (kept) result.blob = kept.blob();
+  return result;
+}
+
+export type DigestPlainOptions = Pick<DigestBlobOptions, 'listing' | 'limits' | 'layer' | 'signal'>;
+
+/** What the receiving half of a piped layer finds: the diff_id, and the listing when asked for. */
+export interface PlainResult {
+  diffId: string | null;
+  uncompressedSize: number | null;
+  listing?: LayerListing;
+}
+
+/**
+ * The other half of a pass whose decompression runs elsewhere (`plainTo`): hash and list the
+ * uncompressed bytes that arrive on `port`. The sender's decompression error (corrupt data, the
+ * byte limit) arrives with the end and stops the listing as it would in one pass.
+ */
+export async function digestPlain(port: MessagePort, options: DigestPlainOptions): Promise<PlainResult> {
+  const hash = await createIncrementalSha256();
+  const lister = options.listing ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
+  let size = 0;
+  const error = await receivePlain(
+    port,
+    (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+      return lister?.push(chunk);
+    },
+    options.signal,
+  );
+  const result: PlainResult = {
+    diffId: error ? null : hash.digest(),
+    uncompressedSize: error ? null : size,
+  };
+  if (lister) result.listing = lister.finish(error);
   return result;
 }

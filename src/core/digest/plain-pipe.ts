@@ -1,0 +1,176 @@
+/**
+ * A layer's uncompressed bytes crossing from the job that decompresses it to the job that hashes
+ * and lists them, over a MessagePort: two threads share one compressed layer's pass (decompression
+ * on one core; diff_id and listing on the other) instead of one thread doing all three
+ * (docs/decisions.md, "Compressed layers piped between two workers").
+ *
+ * Chunks are transferred, never copied, when the sender owns their whole buffer (the native
+ * DecompressionStream's output); anything else (a view of a decoder's buffer) is copied first.
+ * The receiver grants credit as it consumes bytes, so at most `window` bytes are ever in flight:
+ * a slow receiver holds the sender back instead of letting the queue grow with the layer.
+ */
+import type { DigestResult } from './blob-digester';
+import { CancelledError } from './read-blob';
+
+/** The uncompressed side's error, as the decompressing job found it (null: it ended cleanly). */
+export type PlainEndError = DigestResult['error'];
+
+type SenderMessage =
+  | { type: 'chunks'; chunks: Uint8Array[] }
+  | { type: 'end'; error: PlainEndError }
+  /** The sender stopped without finishing (a read failed, the run was cancelled). */
+  | { type: 'abort'; message: string; cancelled: boolean };
+
+type ReceiverMessage = { type: 'credit'; bytes: number } | { type: 'stop' };
+
+/** Bytes batched into one message: fewer, larger messages (DecompressionStream gives 64 KiB chunks). */
+const BATCH = 1 << 20;
+/** Bytes in flight before the sender waits for the receiver. */
+const WINDOW = 16 << 20;
+
+export class PlainSender {
+  private batch: Uint8Array[] = [];
+  private batched = 0;
+  private credit: number;
+  private wake: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly signal?: AbortSignal,
+    window = WINDOW,
+    private readonly batchBytes = BATCH,
+  ) {
+    this.credit = window;
+    port.onmessage = (e: MessageEvent<ReceiverMessage>) => {
+      if (e.data.type === 'credit') this.credit += e.data.bytes;
+      else this.stopped = true;
+      this.resume();
+    };
+    signal?.addEventListener('abort', this.resume);
+  }
+
+  private readonly resume = () => {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  };
+
+  /**
+   * Queue a chunk. `owned`: the caller will never touch its buffer again, so a chunk spanning its
+   * whole buffer is transferred; otherwise it is copied.
+   */
+  async send(chunk: Uint8Array, owned: boolean): Promise<void> {
+    if (chunk.length === 0) return;
+    const whole = owned && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    this.batch.push(whole ? chunk : chunk.slice());
+    this.batched += chunk.length;
+    if (this.batched >= this.batchBytes) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batched === 0) return;
+    const chunks = this.batch;
+    this.credit -= this.batched;
+    this.batch = [];
+    this.batched = 0;
+    this.post(
+      { type: 'chunks', chunks },
+      chunks.map((c) => c.buffer as ArrayBuffer),
+    );
+    while (this.credit < 0) {
+      if (this.signal?.aborted) throw new CancelledError();
+      if (this.stopped) throw new CancelledError();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Everything is sent: the receiver finishes with the decompressor's outcome. */
+  async end(error: PlainEndError): Promise<void> {
+    await this.flush();
+    this.post({ type: 'end', error });
+    this.close();
+  }
+
+  /** The sending job failed: the receiver fails with the same message instead of waiting. */
+  abort(e: unknown): void {
+    this.post({
+      type: 'abort',
+      message: e instanceof Error ? e.message : String(e),
+      cancelled: e instanceof CancelledError,
+    });
+    this.close();
+  }
+
+  private post(m: SenderMessage, transfer: Transferable[] = []): void {
+    this.port.postMessage(m, transfer);
+  }
+
+  private close(): void {
+    this.signal?.removeEventListener('abort', this.resume);
+    this.port.onmessage = null;
+    this.port.close();
+  }
+}
+
+/**
+ * Feed what a PlainSender sends to `onChunk`, in order, granting credit as each batch is consumed.
+ * Resolves with the sender's end error; rejects when the sender aborts or `signal` does.
+ */
+export function receivePlain(
+  port: MessagePort,
+  onChunk: (chunk: Uint8Array) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<PlainEndError> {
+  return new Promise<PlainEndError>((resolve, reject) => {
+    const queue: SenderMessage[] = [];
+    let draining = false;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      port.onmessage = null;
+      port.close();
+      fn();
+    };
+    const onAbort = () => {
+      port.postMessage({ type: 'stop' } satisfies ReceiverMessage);
+      settle(() => reject(new CancelledError()));
+    };
+    const drain = async () => {
+      if (draining) return;
+      draining = true;
+      try {
+        for (let m = queue.shift(); m && !settled; m = queue.shift()) {
+          if (m.type === 'abort') {
+            const { message, cancelled } = m;
+            return settle(() => reject(cancelled ? new CancelledError() : new Error(message)));
+          }
+          if (m.type === 'end') {
+            const { error } = m;
+            return settle(() => resolve(error));
+          }
+          let bytes = 0;
+          for (const c of m.chunks) {
+            const r = onChunk(c);
+            if (r) await r;
+            bytes += c.length;
+          }
+          if (!settled) port.postMessage({ type: 'credit', bytes } satisfies ReceiverMessage);
+        }
+      } catch (e) {
+        port.postMessage({ type: 'stop' } satisfies ReceiverMessage);
+        settle(() => reject(e));
+      } finally {
+        draining = false;
+      }
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort);
+    port.onmessage = (e: MessageEvent<SenderMessage>) => {
+      queue.push(e.data);
+      void drain();
+    };
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * A compressed layer's pass in two halves joined by a MessagePort (as two digest workers run it):
+ * the same digests and listing as one pass, against sha256sum and tar; bounded memory in flight;
+ * failures and cancellation reach the other half instead of leaving it waiting.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
+import type { DigestBlobOptions } from '../../src/core/digest/digest-blob';
+import { PlainSender, receivePlain } from '../../src/core/digest/plain-pipe';
+import { CancelledError } from '../../src/core/digest/read-blob';
+import { blobOf, sh, sha256sum, tempDir } from './helpers/tools';
+
+const dir = tempDir();
+const plain = join(dir, 'layer.tar');
+
+beforeAll(() => {
+  sh('tar', ['-C', '/usr/share', '-cf', plain, 'doc/bash', 'common-licenses']);
+  sh('gzip', ['-k', '-6', plain]);
+  sh('zstd', ['-q', '-3', '-f', plain, '-o', `${plain}.zst`]);
+});
+
+/** Both halves at once, as analyzeArchive runs them on two workers. */
+async function piped(blob: Blob, options: Omit<DigestBlobOptions, 'plainTo' | 'diffId'> = {}) {
+  const { port1, port2 } = new MessageChannel();
+  const [stored, received] = await Promise.all([
+    digestBlob(blob, { ...options, diffId: true, plainTo: port1 }),
+    digestPlain(port2, options),
+  ]);
+  return { stored, received };
+}
+
+const tarNames = (path: string) => sh('tar', ['-tf', path]).trim().split('\n');
+
+describe('a layer piped between two jobs', () => {
+  it.each(['.gz', '.zst'])('%s: digest, diff_id and listing as sha256sum and tar give them', async (ext) => {
+    const { stored, received } = await piped(await blobOf(plain + ext), { listing: true, layer: 'l' });
+    expect(stored.digest).toBe(sha256sum(plain + ext));
+    expect(stored.size).toBe(readFileSync(plain + ext).length);
+    expect(stored.diffId).toBeNull(); // the sender does not hash what it sends
+    expect(stored.error).toBeNull();
+    expect(received.diffId).toBe(sha256sum(plain));
+    expect(received.uncompressedSize).toBe(readFileSync(plain).length);
+    expect(received.listing?.entries.map((e) => e.path)).toEqual(
+      tarNames(plain).map((p) => p.replace(/\/$/, '')),
+    );
+    expect(received.listing?.stopped).toBeNull();
+
+    const onePass = await digestBlob(await blobOf(plain + ext), { diffId: true, listing: true, layer: 'l' });
+    expect(received.listing).toEqual(onePass.listing);
+  });
+
+  it('a corrupt gzip layer: the receiver has no diff_id and its listing stops as in one pass', async () => {
+    const bytes = readFileSync(`${plain}.gz`);
+    const cut = join(dir, 'cut.gz');
+    writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    const { stored, received } = await piped(await blobOf(cut), { listing: true, layer: 'l' });
+    expect(stored.digest).toBe(sha256sum(cut));
+    expect(stored.error?.code).toBe('gzip-error');
+    expect(received.diffId).toBeNull();
+    const onePass = await digestBlob(await blobOf(cut), { diffId: true, listing: true, layer: 'l' });
+    expect(received.listing).toEqual(onePass.listing);
+    expect(received.listing?.stopped).toBe('decompress-error');
+  });
+
+  it('the byte limit stops the sender, and the receiver reports it as one pass does', async () => {
+    const limits = { maxUncompressedBytes: 100_000 };
+    const { stored, received } = await piped(await blobOf(`${plain}.gz`), {
+      listing: true,
+      layer: 'l',
+      limits,
+    });
+    expect(stored.error?.code).toBe('limit');
+    expect(received.diffId).toBeNull();
+    const onePass = await digestBlob(await blobOf(`${plain}.gz`), {
+      diffId: true,
+      listing: true,
+      layer: 'l',
+      limits,
+    });
+    expect(received.listing).toEqual(onePass.listing);
+    expect(received.listing?.problems.some((p) => p.code === 'limit')).toBe(true);
+  });
+
+  it('a read that fails fails the receiver with the same message, instead of leaving it waiting', async () => {
+    const bytes = new Uint8Array(readFileSync(`${plain}.gz`));
+    const failing = {
+      size: bytes.length,
+      slice: () => failing,
+      stream: () =>
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(bytes.slice(0, 300_000));
+          },
+          pull(c) {
+            c.error(new Error('disk went away'));
+          },
+        }),
+    } as unknown as Blob;
+    const { port1, port2 } = new MessageChannel();
+    const results = await Promise.allSettled([
+      digestBlob(failing, { diffId: true, plainTo: port1 }),
+      digestPlain(port2, { listing: true }),
+    ]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual(
+      ['disk went away', 'disk went away'],
+    );
+  });
+});
+
+describe('PlainSender and receivePlain', () => {
+  const chunkOf = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+  it('keeps at most its window in flight while the receiver is slow, and delivers every byte in order', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const window = 256 << 10;
+    const batch = 64 << 10;
+    const sender = new PlainSender(port1, undefined, window, batch);
+    let sent = 0;
+    let consumed = 0;
+    let maxInFlight = 0;
+    const got: number[] = [];
+    const receiving = receivePlain(port2, async (c) => {
+      await new Promise((r) => setTimeout(r, 1));
+      consumed += c.length;
+      got.push(c[0] as number, c.length);
+    });
+    for (let i = 0; i < 64; i++) {
+      await sender.send(chunkOf(32 << 10, i & 0xff), true);
+      sent += 32 << 10;
+      maxInFlight = Math.max(maxInFlight, sent - consumed);
+    }
+    await sender.end(null);
+    expect(await receiving).toBeNull();
+    expect(consumed).toBe(64 * (32 << 10));
+    // In flight: the window, plus the batch that overdrew it, plus the chunk being queued.
+    expect(maxInFlight).toBeLessThanOrEqual(window + batch + (32 << 10));
+    expect(maxInFlight).toBeGreaterThan(batch); // the receiver really was behind
+    expect(got.filter((_, i) => i % 2 === 0)).toEqual(Array.from({ length: 64 }, (_, i) => i));
+  });
+
+  it('transfers a fresh whole buffer and copies a view', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const sender = new PlainSender(port1, undefined, 1 << 20, 1);
+    const received: Uint8Array[] = [];
+    const receiving = receivePlain(port2, (c) => void received.push(c));
+    const fresh = chunkOf(1000, 7);
+    const backing = chunkOf(2000, 9);
+    const view = backing.subarray(500, 1500);
+    const notFresh = chunkOf(1000, 5);
+    await sender.send(fresh, true);
+    await sender.send(view, true);
+    await sender.send(notFresh, false);
+    await sender.end(null);
+    await receiving;
+    expect(fresh.byteLength).toBe(0); // detached: transferred, not copied
+    expect(backing.byteLength).toBe(2000); // the decoder's buffer is left alone
+    expect(notFresh.byteLength).toBe(1000);
+    expect(received.map((c) => [c.length, c[0]])).toEqual([
+      [1000, 7],
+      [1000, 9],
+      [1000, 5],
+    ]);
+  });
+
+  it('a sender waiting for credit gives up when the receiver is cancelled', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const sender = new PlainSender(port1, undefined, 64 << 10, 16 << 10);
+    const controller = new AbortController();
+    const receiving = receivePlain(port2, () => new Promise(() => {}), controller.signal); // never consumes
+    const sending = (async () => {
+      for (let i = 0; ; i++) await sender.send(chunkOf(16 << 10, i), true);
+    })();
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(receiving).rejects.toBeInstanceOf(CancelledError);
+    await expect(sending).rejects.toBeInstanceOf(CancelledError);
+  });
+});
