@@ -21,6 +21,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
 import type { AnalyzeOptions, BlobVerifier, PlainVerifier } from '../../src/core/archive/analyze';
 import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
+import { CancelledError } from '../../src/core/digest/read-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { MergedTree } from '../../src/core/layers/filesystem';
 import { DEFAULT_LAYER_LIMITS, uncompressedLimit } from '../../src/core/layers/layer-listing';
@@ -1048,6 +1049,33 @@ describe('large compressed layers: decompression and listing as two jobs joined 
     expect(jobs.filter((j) => j === 'decompress')).toHaveLength(piped);
     expect(jobs.filter((j) => j === 'receive')).toHaveLength(piped);
     expect(jobs.filter((j) => j === 'whole')).toHaveLength(layers.size - piped);
+  });
+
+  it('a half that fails cancels the other, which would otherwise wait for ever', async () => {
+    // The receiving half is lost at once (as when its worker dies); the sending half stands for one
+    // blocked on the pipe's window, which only its signal can end.
+    const plainVerifier: PlainVerifier = async () => {
+      throw new Error('digest worker failed: out of memory');
+    };
+    const verifier: BlobVerifier = (blob, o) =>
+      o.plainTo
+        ? new Promise((_, reject) => o.signal?.addEventListener('abort', () => reject(new CancelledError())))
+        : digestBlob(blob, o);
+    const { analysis } = await analyze(join(DATA, 'oci-archive.tar'), {
+      splitMin: 1,
+      verifier,
+      plainVerifier,
+      concurrency: 2,
+    });
+    const report = buildReport(analysis);
+    expect(report.complete).toBe(true);
+    const problems = report.problems.filter((p) => p.code === 'read-error');
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.message.includes('digest worker failed: out of memory'))).toBe(true);
+    // Its manifest and config are still verified.
+    expect(
+      Object.values(analysis.blobs).some((b) => b.role !== 'layer' && b.digestCheck.state === 'verified'),
+    ).toBe(true);
   });
 
   it('a tampered compressed layer is still a digest mismatch when split', async () => {

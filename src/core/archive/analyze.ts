@@ -450,13 +450,19 @@ async function verifyBlobs(
       ? { listing: true, limits: options.limits, layer: blob.expectedDigest ?? blob.key }
       : {};
   /** One pass over the blob; with `plainTo`, its uncompressed bytes go to the other half of a pipe. */
-  const verify = async (blob: BlobInfo, file: ArchiveFile, slice: Blob, plainTo?: MessagePort) => {
+  const verify = async (
+    blob: BlobInfo,
+    file: ArchiveFile,
+    slice: Blob,
+    plainTo?: MessagePort,
+    signal = options.signal,
+  ) => {
     let last = 0;
     const result = await verifier(slice, {
       diffId: blob.role === 'layer' && blob.diffIdCheck.state === 'running',
       ...listingOptions(blob),
       ...(plainTo ? { plainTo } : {}),
-      signal: options.signal,
+      signal,
       onProgress: (done) => {
         progress.bytesDone += done - last;
         last = done;
@@ -498,15 +504,20 @@ async function verifyBlobs(
     const stored = deferred<DigestResult>();
     const plain = deferred<PlainResult>();
     const pipe = new MessageChannel();
+    // When one half fails (its worker lost, say), the other is cancelled: it would otherwise wait
+    // for ever for bytes, or for room to send them.
+    const pair = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, pair.signal]) : pair.signal;
+    const failed = (d: { reject: (e: unknown) => void }) => (e: unknown) => {
+      d.reject(e);
+      pair.abort();
+    };
     tasks.push(async () => {
       start(blob);
-      await verify(blob, file, slice, pipe.port1).then(stored.resolve, stored.reject);
+      await verify(blob, file, slice, pipe.port1, signal).then(stored.resolve, failed(stored));
     });
     tasks.push(() =>
-      plainVerifier(pipe.port2, { ...listingOptions(blob), signal: options.signal }).then(
-        plain.resolve,
-        plain.reject,
-      ),
+      plainVerifier(pipe.port2, { ...listingOptions(blob), signal }).then(plain.resolve, failed(plain)),
     );
     const join = (async () => {
       try {
