@@ -432,8 +432,14 @@ async function verifyBlobs(
   const n = Math.max(1, options.concurrency ?? 2);
   // A pipe needs both halves running at once: never with a single runner.
   const min = n >= 2 ? (options.splitMin ?? SPLIT_MIN) : Infinity;
+  // Only a layer whose uncompressed side is wanted (a diff_id to check, a listing) has a second half.
   const split = await Promise.all(
-    items.map(async ({ blob, slice }) => blob.role === 'layer' && (await isLargeCompressed(slice, min))),
+    items.map(
+      async ({ blob, slice }) =>
+        blob.role === 'layer' &&
+        (blob.diffIdCheck.state === 'pending' || options.listings === true) &&
+        (await isLargeCompressed(slice, min)),
+    ),
   );
   const plainVerifier: PlainVerifier = options.plainVerifier ?? digestPlain;
 
