@@ -112,24 +112,23 @@ export function createDigestPool(size: number): {
       });
       w.worker.postMessage({ ...job, id } as ToDigestWorker, transfer);
     });
-  const job = (o: DigestJob): DigestJob => ({
-    diffId: o.diffId,
+  // Only what can cross a thread (no signal, no callbacks); the receiving half has no diff_id flag.
+  const listing = (o: Omit<DigestJob, 'diffId'>): Omit<DigestJob, 'diffId'> => ({
     listing: o.listing,
     limits: o.limits,
     layer: o.layer,
   });
+  const job = (o: DigestJob): DigestJob => ({ diffId: o.diffId, ...listing(o) });
   const verifier: BlobVerifier = (blob, o) =>
-    o.plainTo
-      ? run({ type: 'digest', blob, ...job(o), plainTo: o.plainTo }, o.signal, o.onProgress, [o.plainTo])
-      : run({ type: 'digest', blob, ...job(o) }, o.signal, o.onProgress);
+    run(
+      { type: 'digest', blob, ...job(o), plainTo: o.plainTo },
+      o.signal,
+      o.onProgress,
+      o.plainTo ? [o.plainTo] : [],
+    );
   // The two halves of a piped layer run on two workers, their ports joined directly.
   const plainVerifier: PlainVerifier = (port, o) =>
-    run(
-      { type: 'digest-plain', port, listing: o.listing, limits: o.limits, layer: o.layer },
-      o.signal,
-      undefined,
-      [port],
-    );
+    run({ type: 'digest-plain', port, ...listing(o) }, o.signal, undefined, [port]);
   // The digest worker makes the request itself: a response body transferred between workers
   // costs the sending thread more than the verification (measured: docs/decisions.md).
   const fetchVerifier: FetchVerifier = (request, o) =>

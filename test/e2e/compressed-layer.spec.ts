@@ -5,7 +5,8 @@
  * umoci (unpack, 24 MiB of random files, repack), never committed; checked against sha256sum of
  * the blob and of its gunzipped tar, and against tar's listing. What the halves return is checked
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the
- * unit tests (layers.test.ts), which count them.
+ * unit tests (layers.test.ts), which count them. Then Cancel in the middle of a piped layer: a
+ * cancelled run, not a read error, and both workers free for the next run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,22 +16,36 @@ import { expect, test } from './fixtures';
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { maxBuffer: 1 << 28 }).toString('utf8');
 
-test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, and lists as tar does', async ({
-  page,
-  workDir: dir,
-}) => {
-  test.setTimeout(120_000);
+/**
+ * An OCI image layout tar of one gzip layer holding `files` under /data, made by umoci (unpack,
+ * write, repack: umoci compresses the layer); returns the archive and the layout it came from.
+ */
+function makeGzipArchive(
+  dir: string,
+  files: [string, (file: string) => void][],
+): { archive: string; layout: string } {
   const layout = path.join(dir, 'layout');
   const bundle = path.join(dir, 'bundle');
   sh('umoci', ['init', '--layout', layout]);
   sh('umoci', ['new', '--image', `${layout}:big`]);
   sh('umoci', ['unpack', '--image', `${layout}:big`, bundle]);
   mkdirSync(path.join(bundle, 'rootfs', 'data'));
-  for (let i = 0; i < 12; i++)
-    writeFileSync(path.join(bundle, 'rootfs', 'data', `r${i}`), randomBytes(2 << 20));
+  for (const [name, write] of files) write(path.join(bundle, 'rootfs', 'data', name));
   sh('umoci', ['repack', '--image', `${layout}:big`, bundle]);
   const archive = path.join(dir, 'big-oci.tar');
   sh('tar', ['-C', layout, '-cf', archive, '.']);
+  return { archive, layout };
+}
+
+test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, and lists as tar does', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  const { archive, layout } = makeGzipArchive(
+    dir,
+    Array.from({ length: 12 }, (_, i) => [`r${i}`, (f: string) => writeFileSync(f, randomBytes(2 << 20))]),
+  );
 
   const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
     manifests: { digest: string }[];
@@ -40,7 +55,7 @@ test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, a
     layers: { digest: string; size: number }[];
   };
   const layer = manifest.layers[0]!;
-  expect(layer.size).toBeGreaterThan(16 << 20);
+  expect(layer.size).toBeGreaterThan(16 << 20); // piped (from 4 MiB), through several windows
   const stored = `sha256:${sh('sha256sum', [blob(layer.digest)]).split(' ')[0]}`;
   const diffId = `sha256:${sh('sh', ['-c', 'gzip -dc "$1" | sha256sum', 'sh', blob(layer.digest)]).split(' ')[0]}`;
   const files = sh('sh', ['-c', 'gzip -dc "$1" | tar -t', 'sh', blob(layer.digest)])
@@ -61,4 +76,34 @@ test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, a
   await page.getByTestId('tab-files').click();
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
   await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
+});
+
+test('Cancel during a piped layer frees both digest workers: the same archive then verifies', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  // 6 MiB of random bytes and 512 MiB of zeros: ~7 MB of gzip (piped), seconds of hashing on the
+  // receiving worker while the sender waits for room in the pipe.
+  const { archive } = makeGzipArchive(dir, [
+    ['random', (f) => writeFileSync(f, randomBytes(6 << 20))],
+    ['zeros', (f) => sh('sh', ['-c', `head -c ${512 << 20} /dev/zero > "$1"`, 'sh', f])],
+  ]);
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  await expect(page.getByTestId('progress')).toBeVisible();
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByTestId('status')).toContainText('cancelled');
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', /unchecked|pending/);
+  // Cancelled, not a failure: neither half's stop is reported as a read error.
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText(/cancel/i);
+  await expect(page.getByTestId('problems')).not.toContainText('could not read');
+  // Were either half still waiting on the other, this run would never finish.
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', 'verified');
 });

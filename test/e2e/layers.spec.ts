@@ -121,6 +121,13 @@ function tarListing(file: string): { entries: string[]; removed: string[] } {
   return { entries, removed };
 }
 
+/** Set the per-layer entry limit in the Files tab's limits form (it applies to the next analysis). */
+async function setEntryLimit(page: Page, entries: number): Promise<void> {
+  await page.getByTestId('limits-button').click();
+  await page.getByTestId('limit-entries').fill(String(entries));
+  await page.getByTestId('limits-apply').click();
+}
+
 async function selectLayer(page: Page, index: number): Promise<void> {
   await page.locator(`[data-testid="file-layer"][data-index="${index}"] button`).click();
   await expect(page.locator(`[data-testid="file-layer"][data-index="${index}"]`)).toHaveClass(/current/);
@@ -441,9 +448,7 @@ test('limits stop a layer with a clear message and the rest of the image is anal
   // The entry limit, set in the page, on a fixture: the base layer has more than 5 entries.
   await openAndWait(page, ociArchive);
   await openFiles(page);
-  await page.getByTestId('limits-button').click();
-  await page.getByTestId('limit-entries').fill('5');
-  await page.getByTestId('limits-apply').click();
+  await setEntryLimit(page, 5);
   await openAndWait(page, ociArchive, false);
   await openFiles(page);
   const base = page.locator('[data-testid="file-layer"][data-index="0"]');
@@ -468,9 +473,7 @@ write_archive(sys.argv[1], [('bomb.tar.gz', tar_bytes(bomb), 'write zeros'), ('n
 `,
   );
   await page.getByTestId('tab-files').click();
-  await page.getByTestId('limits-button').click();
-  await page.getByTestId('limit-entries').fill('1000000');
-  await page.getByTestId('limits-apply').click();
+  await setEntryLimit(page, 1_000_000);
   await openAndWait(page, archive, false);
   await openFiles(page);
   const bombLayer = page.locator('[data-testid="file-layer"][data-index="0"]');
