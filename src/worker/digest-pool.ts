@@ -121,7 +121,7 @@ export function createDigestPool(size: number): {
   const job = (o: DigestJob): DigestJob => ({ diffId: o.diffId, ...listing(o) });
   const verifier: BlobVerifier = (blob, o) =>
     run(
-      { type: 'digest', blob, ...job(o), plainTo: o.plainTo },
+      { type: 'digest', blob, ...job(o), plainTo: o.plainTo, listSent: o.listSent },
       o.signal,
       o.onProgress,
       o.plainTo ? [o.plainTo] : [],

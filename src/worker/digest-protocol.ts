@@ -8,8 +8,11 @@ import type { BlobRequest } from '../core/registry/client';
 export type DigestJob = Pick<DigestBlobOptions, 'diffId' | 'listing' | 'limits' | 'layer'>;
 
 export type ToDigestWorker =
-  /** `plainTo`: send the uncompressed bytes to another digest worker's `digest-plain` job. */
-  | (DigestJob & { type: 'digest'; id: number; blob: Blob; plainTo?: MessagePort })
+  /**
+   * `plainTo`: send the uncompressed bytes to another digest worker's `digest-plain` job
+   * (`listSent`: and list them here first).
+   */
+  | (DigestJob & { type: 'digest'; id: number; blob: Blob; plainTo?: MessagePort; listSent?: boolean })
   /** Hash and list the uncompressed bytes another worker sends on `port` (digestPlain). */
   | (Omit<DigestJob, 'diffId'> & { type: 'digest-plain'; id: number; port: MessagePort })
   /**

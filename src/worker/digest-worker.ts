@@ -39,7 +39,12 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
   try {
     const result =
       msg.type === 'digest'
-        ? await digestBlob(msg.blob, { ...options, diffId: msg.diffId, plainTo: msg.plainTo })
+        ? await digestBlob(msg.blob, {
+            ...options,
+            diffId: msg.diffId,
+            plainTo: msg.plainTo,
+            listSent: msg.listSent,
+          })
         : msg.type === 'digest-plain'
           ? await digestPlain(msg.port, options)
           : await fetchBlobAndDigest(msg.request, {

@@ -6,7 +6,8 @@
  * the blob and of its gunzipped tar, and against tar's listing. What the halves return is checked
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the
  * unit tests (layers.test.ts), which count them. Then Cancel in the middle of a piped layer: a
- * cancelled run, not a read error, and both workers free for the next run.
+ * cancelled run, not a read error, and both workers free for the next run, whose layer (mostly
+ * zeros) is listed by the decompressing half.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -106,4 +107,17 @@ test('Cancel during a piped layer frees both digest workers: the same archive th
   await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
   await page.getByTestId('tab-layers').click();
   await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', 'verified');
+  // This layer declares ~80 times its size uncompressed, so the decompressing worker listed it
+  // (the first test's random bytes are listed by the hashing one): the same files either way.
+  await page.getByTestId('tab-files').click();
+  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
+  await expect(page.locator('[data-testid="file-row"][data-path^="data/"]')).toHaveCount(2);
+  await expect(page.locator('[data-testid="file-row"][data-path="data/zeros"]')).toHaveAttribute(
+    'data-size',
+    String(512 << 20),
+  );
+  await expect(page.locator('[data-testid="file-row"][data-path="data/random"]')).toHaveAttribute(
+    'data-size',
+    String(6 << 20),
+  );
 });

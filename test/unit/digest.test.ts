@@ -9,6 +9,7 @@ import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { createDecompressor } from '../../src/core/digest/decompress';
 import { BlobParts } from '../../src/core/digest/blob-parts';
 import { digestBlob, digestStream } from '../../src/core/digest/digest-blob';
+import { DECLARED_SIZE_HEAD, DECLARED_SIZE_TAIL, declaredPlainSize } from '../../src/core/digest/magic';
 import { sha256OfBytes } from '../../src/core/digest/sha256';
 import { StalledReadError, readBlob } from '../../src/core/digest/read-blob';
 import { SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
@@ -282,5 +283,53 @@ describe('gzip without DecompressionStream (pako)', () => {
     } finally {
       globalThis.DecompressionStream = saved;
     }
+  });
+});
+
+describe('declaredPlainSize', () => {
+  /** What `declaredPlainSize` reads of a file: its first and last bytes. */
+  const declared = (path: string) => {
+    const bytes = new Uint8Array(readFileSync(path));
+    return declaredPlainSize(
+      bytes.subarray(0, DECLARED_SIZE_HEAD),
+      bytes.subarray(bytes.length - DECLARED_SIZE_TAIL),
+    );
+  };
+  // 100 B: zstd's 1-byte field (single segment); 1,000 B: the 2-byte field, offset by 256;
+  // 100,000 B and the few-MB tar: the 4-byte field.
+  const sizes = [100, 1000, 100_000];
+  beforeAll(() => {
+    for (const n of sizes) writeFileSync(join(dir, `f${n}`), readFileSync(plain).subarray(0, n));
+  });
+  const files = () => [plain, ...sizes.map((n) => join(dir, `f${n}`))];
+
+  it('gzip: ISIZE, as gzip -l reads it', () => {
+    for (const f of files()) {
+      sh('gzip', ['-k', '-f', '-6', f]);
+      const listed = Number(
+        sh('gzip', ['-l', `${f}.gz`])
+          .trim()
+          .split('\n')[1]
+          ?.trim()
+          .split(/\s+/)[1],
+      );
+      expect(declared(`${f}.gz`)).toBe(listed);
+      expect(listed).toBe(readFileSync(f).length);
+    }
+  });
+
+  it('zstd: Frame_Content_Size when the tool wrote one; null when it did not (a pipe, --no-content-size)', () => {
+    for (const f of files()) {
+      sh('zstd', ['-q', '-3', '-f', f, '-o', `${f}.zst`]);
+      expect(declared(`${f}.zst`)).toBe(readFileSync(f).length);
+      sh('zstd', ['-q', '-3', '-f', '--no-content-size', f, '-o', `${f}.nosize.zst`]);
+      expect(declared(`${f}.nosize.zst`)).toBeNull();
+      sh('bash', ['-c', `zstd -q -3 -c < ${f} > ${f}.piped.zst`]);
+      expect(declared(`${f}.piped.zst`)).toBeNull();
+    }
+  });
+
+  it('anything else declares nothing', () => {
+    expect(declared(plain)).toBeNull();
   });
 });

@@ -1018,38 +1018,56 @@ describe('large compressed layers: decompression and listing as two jobs joined 
   };
 
   it.each([
-    ['oci-archive.tar', 2],
-    ['oci-archive.tar', 1],
-    ['oci-archive-zstd.tar', 2],
-    ['oci-layout-multi.tar', 2],
-    ['docker-archive.tar', 2],
-  ])('%s (concurrency %d): the same report and listings as one pass', async (name, concurrency) => {
-    const path = join(DATA, name);
-    const jobs: string[] = [];
-    const verifier: BlobVerifier = (blob, o) => {
-      jobs.push(o.plainTo ? 'decompress' : 'whole');
-      return digestBlob(blob, o);
-    };
-    const plainVerifier: PlainVerifier = (port, o) => {
-      jobs.push('receive');
-      return digestPlain(port, o);
-    };
-    const split = await outcome(path, { splitMin: 1, verifier, plainVerifier, concurrency });
-    const onePass = await outcome(path, { splitMin: Infinity, concurrency });
-    expect(split).toEqual(onePass);
-    expect(split.report.complete).toBe(true);
-    // With two runners each compressed layer is two jobs, one reading and decompressing it, one
-    // hashing and listing what it sends; an uncompressed layer (docker-archive) is one job: its
-    // digest is its diff_id. With one runner nothing is piped (both halves must run at once).
-    const layers = new Set(split.report.images.flatMap((i) => i.layers.map((l) => l.digest)));
-    const compressed = [...layers].filter((d) =>
-      split.report.images.some((i) => i.layers.some((l) => l.digest === d && !l.mediaType.endsWith('tar'))),
-    ).length;
-    const piped = concurrency > 1 ? compressed : 0;
-    expect(jobs.filter((j) => j === 'decompress')).toHaveLength(piped);
-    expect(jobs.filter((j) => j === 'receive')).toHaveLength(piped);
-    expect(jobs.filter((j) => j === 'whole')).toHaveLength(layers.size - piped);
-  });
+    ['oci-archive.tar', 2, undefined],
+    ['oci-archive.tar', 2, Infinity],
+    ['oci-archive.tar', 1, undefined],
+    ['oci-archive-zstd.tar', 2, undefined],
+    ['oci-archive-zstd.tar', 2, Infinity],
+    ['oci-layout-multi.tar', 2, undefined],
+    ['docker-archive.tar', 2, undefined],
+  ])(
+    '%s (concurrency %d, listed by the sender from %s× on): the same report and listings as one pass',
+    async (name, concurrency, listSentRatio) => {
+      const path = join(DATA, name);
+      const jobs: { job: string; digest: string | undefined; lists: boolean }[] = [];
+      const verifier: BlobVerifier = (blob, o) => {
+        jobs.push({
+          job: o.plainTo ? 'decompress' : 'whole',
+          digest: o.layer,
+          lists: !!(o.listing && o.listSent),
+        });
+        return digestBlob(blob, o);
+      };
+      const plainVerifier: PlainVerifier = (port, o) => {
+        jobs.push({ job: 'receive', digest: o.layer, lists: !!o.listing });
+        return digestPlain(port, o);
+      };
+      const split = await outcome(path, { splitMin: 1, listSentRatio, verifier, plainVerifier, concurrency });
+      const onePass = await outcome(path, { splitMin: Infinity, concurrency });
+      expect(split).toEqual(onePass);
+      expect(split.report.complete).toBe(true);
+      // With two runners each compressed layer is two jobs, one reading and decompressing it, one
+      // hashing what it sends; an uncompressed layer (docker-archive) is one job: its digest is its
+      // diff_id. With one runner nothing is piped (both halves must run at once).
+      const layers = new Map(split.report.images.flatMap((i) => i.layers.map((l) => [l.digest, l])));
+      const compressed = [...layers.values()].filter((l) => !l.mediaType.endsWith('tar'));
+      const piped = concurrency > 1 ? compressed.length : 0;
+      const of = (job: string) => jobs.filter((j) => j.job === job);
+      expect(of('decompress')).toHaveLength(piped);
+      expect(of('receive')).toHaveLength(piped);
+      expect(of('whole')).toHaveLength(layers.size - piped);
+      // Exactly one half lists: the decompressing one when the layer expands 8 times or more
+      // (these small layers declare their true size: gzip's ISIZE, zstd's content size).
+      // The halves of a layer start one after the other, so the i-th of each belong together.
+      of('decompress').forEach(({ digest, lists }, i) => {
+        const l = layers.get(digest as string);
+        const expands = (l?.uncompressedSize as number) / (l?.size as number);
+        expect(lists).toBe(expands >= (listSentRatio ?? 8));
+        expect(of('receive')[i]?.lists).toBe(!lists);
+      });
+      if (piped > 0 && listSentRatio === undefined) expect(of('decompress').some((j) => j.lists)).toBe(true);
+    },
+  );
 
   it('a half that fails cancels the other, which would otherwise wait for ever', async () => {
     // The receiving half is lost at once (as when its worker dies); the sending half stands for one

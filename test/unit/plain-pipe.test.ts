@@ -21,67 +21,98 @@ beforeAll(() => {
   sh('zstd', ['-q', '-3', '-f', plain, '-o', `${plain}.zst`]);
 });
 
-/** Both halves at once, as analyzeArchive runs them on two workers. */
+/**
+ * Both halves at once, as analyzeArchive runs them on two workers; with `listSent` the sending
+ * half lists and the receiving one only hashes. `listing`: whichever half made it.
+ */
 async function piped(blob: Blob, options: Omit<DigestBlobOptions, 'plainTo' | 'diffId'> = {}) {
   const { port1, port2 } = new MessageChannel();
   const [stored, received] = await Promise.all([
     digestBlob(blob, { ...options, diffId: true, plainTo: port1 }),
-    digestPlain(port2, options),
+    digestPlain(port2, { ...options, listing: options.listing && !options.listSent }),
   ]);
-  return { stored, received };
+  // Exactly one half lists.
+  expect([stored.listing, received.listing].filter(Boolean)).toHaveLength(options.listing ? 1 : 0);
+  return { stored, received, listing: stored.listing ?? received.listing };
 }
 
 const tarNames = (path: string) => sh('tar', ['-tf', path]).trim().split('\n');
 
 describe('a layer piped between two jobs', () => {
-  it.each(['.gz', '.zst'])('%s: digest, diff_id and listing as sha256sum and tar give them', async (ext) => {
-    const { stored, received } = await piped(await blobOf(plain + ext), { listing: true, layer: 'l' });
-    expect(stored.digest).toBe(sha256sum(plain + ext));
-    expect(stored.size).toBe(readFileSync(plain + ext).length);
-    expect(stored.diffId).toBeNull(); // the sender does not hash what it sends
-    expect(stored.error).toBeNull();
-    expect(received.diffId).toBe(sha256sum(plain));
-    expect(received.uncompressedSize).toBe(readFileSync(plain).length);
-    expect(received.listing?.entries.map((e) => e.path)).toEqual(
-      tarNames(plain).map((p) => p.replace(/\/$/, '')),
-    );
-    expect(received.listing?.stopped).toBeNull();
+  it.each([
+    ['.gz', false],
+    ['.zst', false],
+    ['.gz', true],
+    ['.zst', true],
+  ])(
+    '%s, listed by the sender: %s: digest, diff_id and listing as sha256sum and tar give them',
+    async (ext, listSent) => {
+      const { stored, received, listing } = await piped(await blobOf(plain + ext), {
+        listing: true,
+        layer: 'l',
+        listSent,
+      });
+      expect((listSent ? stored : received).listing).toBe(listing);
+      expect(stored.digest).toBe(sha256sum(plain + ext));
+      expect(stored.size).toBe(readFileSync(plain + ext).length);
+      expect(stored.diffId).toBeNull(); // the sender does not hash what it sends
+      expect(stored.error).toBeNull();
+      expect(received.diffId).toBe(sha256sum(plain));
+      expect(received.uncompressedSize).toBe(readFileSync(plain).length);
+      expect(listing?.entries.map((e) => e.path)).toEqual(tarNames(plain).map((p) => p.replace(/\/$/, '')));
+      expect(listing?.stopped).toBeNull();
 
-    const onePass = await digestBlob(await blobOf(plain + ext), { diffId: true, listing: true, layer: 'l' });
-    expect(received.listing).toEqual(onePass.listing);
-  });
+      const onePass = await digestBlob(await blobOf(plain + ext), {
+        diffId: true,
+        listing: true,
+        layer: 'l',
+      });
+      expect(listing).toEqual(onePass.listing);
+    },
+  );
 
-  it('a corrupt gzip layer: the receiver has no diff_id and its listing stops as in one pass', async () => {
-    const bytes = readFileSync(`${plain}.gz`);
-    const cut = join(dir, 'cut.gz');
-    writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
-    const { stored, received } = await piped(await blobOf(cut), { listing: true, layer: 'l' });
-    expect(stored.digest).toBe(sha256sum(cut));
-    expect(stored.error?.code).toBe('gzip-error');
-    expect(received.diffId).toBeNull();
-    const onePass = await digestBlob(await blobOf(cut), { diffId: true, listing: true, layer: 'l' });
-    expect(received.listing).toEqual(onePass.listing);
-    expect(received.listing?.stopped).toBe('decompress-error');
-  });
+  it.each([false, true])(
+    'a corrupt gzip layer (listed by the sender: %s): no diff_id, and the listing stops as in one pass',
+    async (listSent) => {
+      const bytes = readFileSync(`${plain}.gz`);
+      const cut = join(dir, 'cut.gz');
+      writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+      const { stored, received, listing } = await piped(await blobOf(cut), {
+        listing: true,
+        layer: 'l',
+        listSent,
+      });
+      expect(stored.digest).toBe(sha256sum(cut));
+      expect(stored.error?.code).toBe('gzip-error');
+      expect(received.diffId).toBeNull();
+      const onePass = await digestBlob(await blobOf(cut), { diffId: true, listing: true, layer: 'l' });
+      expect(listing).toEqual(onePass.listing);
+      expect(listing?.stopped).toBe('decompress-error');
+    },
+  );
 
-  it('the byte limit stops the sender, and the receiver reports it as one pass does', async () => {
-    const limits = { maxUncompressedBytes: 100_000 };
-    const { stored, received } = await piped(await blobOf(`${plain}.gz`), {
-      listing: true,
-      layer: 'l',
-      limits,
-    });
-    expect(stored.error?.code).toBe('limit');
-    expect(received.diffId).toBeNull();
-    const onePass = await digestBlob(await blobOf(`${plain}.gz`), {
-      diffId: true,
-      listing: true,
-      layer: 'l',
-      limits,
-    });
-    expect(received.listing).toEqual(onePass.listing);
-    expect(received.listing?.problems.some((p) => p.code === 'limit')).toBe(true);
-  });
+  it.each([false, true])(
+    'the byte limit stops the sender (listed by the sender: %s), reported as one pass does',
+    async (listSent) => {
+      const limits = { maxUncompressedBytes: 100_000 };
+      const { stored, received, listing } = await piped(await blobOf(`${plain}.gz`), {
+        listing: true,
+        layer: 'l',
+        limits,
+        listSent,
+      });
+      expect(stored.error?.code).toBe('limit');
+      expect(received.diffId).toBeNull();
+      const onePass = await digestBlob(await blobOf(`${plain}.gz`), {
+        diffId: true,
+        listing: true,
+        layer: 'l',
+        limits,
+      });
+      expect(listing).toEqual(onePass.listing);
+      expect(listing?.problems.some((p) => p.code === 'limit')).toBe(true);
+    },
+  );
 
   it('a read that fails fails the receiver with the same message, instead of leaving it waiting', async () => {
     const bytes = new Uint8Array(readFileSync(`${plain}.gz`));

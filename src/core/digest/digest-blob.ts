@@ -25,6 +25,16 @@ export interface DigestBlobOptions {
    * result's diffId is then null; `listing` and `limits` still bound decompression.
    */
   plainTo?: MessagePort;
+  /**
+   * With `plainTo` and `listing`: list the uncompressed bytes here, before sending them, and ask
+   * the receiving half only for the diff_id. For a layer that expands many times over, the
+   * decompressing half is the lighter one (docs/decisions.md, "Which half lists").
+   */
+  listSent?: boolean;
+}
+
+function listerFor(options: Pick<DigestBlobOptions, 'layer' | 'limits'>, wanted: boolean | undefined) {
+  return wanted ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
 }
 
 /** The digester for one pass, with the listing's parser (or the pipe) fed from its uncompressed side. */
@@ -34,15 +44,22 @@ async function start(
 ): Promise<{ digester: BlobDigester; lister: LayerLister | null; sender: PlainSender | null }> {
   if (options.plainTo) {
     const sender = new PlainSender(options.plainTo, options.signal);
+    const lister = listerFor(options, options.listing && options.listSent);
     const digester = await BlobDigester.create({
       diffId: true,
       hashPlain: false,
-      onUncompressed: (chunk, fresh) => sender.send(chunk, fresh),
+      // Parsed before it is sent: a transferred chunk is gone from this thread.
+      onUncompressed: lister
+        ? async (chunk, fresh) => {
+            await lister.push(chunk);
+            await sender.send(chunk, fresh);
+          }
+        : (chunk, fresh) => sender.send(chunk, fresh),
       maxUncompressed: options.listing ? uncompressedLimit(size, layerLimits(options.limits)) : undefined,
     });
-    return { digester, lister: null, sender };
+    return { digester, lister, sender };
   }
-  const lister = options.listing ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
+  const lister = listerFor(options, options.listing);
   const digester = await BlobDigester.create(
     lister
       ? {
@@ -118,7 +135,7 @@ export interface PlainResult {
  */
 export async function digestPlain(port: MessagePort, options: DigestPlainOptions): Promise<PlainResult> {
   const hash = await createIncrementalSha256();
-  const lister = options.listing ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
+  const lister = listerFor(options, options.listing);
   let size = 0;
   const error = await receivePlain(
     port,

@@ -39,3 +39,36 @@ export const MAGIC_DESCRIPTION: Record<Magic, string> = {
   text: 'a text file',
   binary: 'binary data that is neither a tar archive nor gzip',
 };
+
+/** Bytes of a blob's start that `declaredPlainSize` reads: a zstd frame header at its longest. */
+export const DECLARED_SIZE_HEAD = 18;
+/** Bytes of a blob's end that it reads: gzip's ISIZE. */
+export const DECLARED_SIZE_TAIL = 4;
+
+/**
+ * The uncompressed size a compressed blob declares, or null: gzip's ISIZE, the last four bytes
+ * (RFC 1952 §2.3.1: the last member's size modulo 2^32), or zstd's Frame_Content_Size (RFC 8878
+ * §3.1.1.1, optional; the first frame only). A hint, never a check: nothing in the content makes
+ * it true, and it is used only to share out work (docs/decisions.md, "Which half lists").
+ */
+export function declaredPlainSize(head: Uint8Array, tail: Uint8Array): number | null {
+  const magic = sniff(head);
+  if (magic === 'gzip') {
+    if (tail.length < DECLARED_SIZE_TAIL) return null;
+    return new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 4, true);
+  }
+  if (magic !== 'zstd' || head.length < 5) return null;
+  const fhd = head[4] as number;
+  const single = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const fcsSize = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]!;
+  if (fcsSize === 0) return null;
+  // Frame_Header_Descriptor, then Window_Descriptor unless Single_Segment, then Dictionary_ID.
+  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  if (head.length < at + fcsSize) return null;
+  const v = new DataView(head.buffer, head.byteOffset + at, fcsSize);
+  if (fcsSize === 1) return v.getUint8(0);
+  if (fcsSize === 2) return v.getUint16(0, true) + 256; // §3.1.1.1.4: the 2-byte field is offset by 256
+  if (fcsSize === 4) return v.getUint32(0, true);
+  return v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+}
