@@ -655,6 +655,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     add(t, 'dir/.wh..wh.aufs')
     add(t, 'dup', b'1')
     add(t, 'dup', b'22')
+    add(t, 'hl-self', type=tarfile.LNKTYPE, linkname='hl-self')
 `,
       [hostile],
     );
@@ -673,9 +674,11 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
       ['bad-whiteout', 'dir/.wh..wh.aufs (layer test)'],
       ['duplicate-entry', 'dup (layer test)'],
       ['hardlink-target', 'hl-early (layer test)'],
+      ['hardlink-target', 'hl-self (layer test)'],
     ]);
     expect(listing.problems.find((p) => p.where.startsWith('hl-early'))!.message).toContain('later');
-    expect(listing.tarEntries).toBe(13);
+    expect(listing.problems.find((p) => p.where.startsWith('hl-self'))!.message).toContain('itself');
+    expect(listing.tarEntries).toBe(14);
     expect(listing.stopped).toBeNull();
     const fs = ImageFilesystem.build([listing]);
     // A target missing from the layer may be in a lower one: only the merge reports it.

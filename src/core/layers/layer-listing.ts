@@ -254,10 +254,11 @@ export class LayerListingBuilder {
       }
       linkname = link.path;
     }
-    const base = baseName(path);
     let whiteout: WhiteoutKind | null = null;
     let target: string | null = null;
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    // The base name is cut out only for a whiteout: a substring per entry was measurable.
+    if (path.startsWith(WHITEOUT_PREFIX, path.lastIndexOf('/') + 1)) {
+      const base = baseName(path);
       if (base === OPAQUE_MARKER) {
         whiteout = 'opaque';
         target = dirName(path);
@@ -276,7 +277,12 @@ export class LayerListingBuilder {
         target = dir ? `${dir}/${name}` : name;
       }
     }
-    if (this.seen.has(path)) {
+    // Whether a hard link's target is on disk before the link itself is added.
+    const linkBefore = e.type === 'hardlink' && this.seen.has(linkname);
+    // One lookup: the set grows unless the path was there already.
+    const known = this.seen.size;
+    this.seen.add(path);
+    if (this.seen.size === known) {
       this.duplicates++;
       this.problem(
         'duplicate-entry',
@@ -285,8 +291,7 @@ export class LayerListingBuilder {
         'warning',
       );
     }
-    if (e.type === 'hardlink' && !this.seen.has(linkname)) this.pendingLinks.push({ path, target: linkname });
-    this.seen.add(path);
+    if (e.type === 'hardlink' && !linkBefore) this.pendingLinks.push({ path, target: linkname });
     this.entries.push({
       path,
       type: e.type as ListingEntryType,

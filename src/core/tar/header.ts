@@ -36,8 +36,6 @@ export interface RawHeader {
   typeflag: string;
   type: TarEntryType;
   linkname: string;
-  uname: string;
-  gname: string;
   devmajor: number;
   devminor: number;
   format: 'ustar' | 'gnu' | 'v7';
@@ -54,8 +52,6 @@ export interface TarEntry {
   /** Seconds since the epoch; may be negative or fractional (PAX). */
   mtime: number;
   linkname: string;
-  uname: string;
-  gname: string;
   devmajor: number;
   devminor: number;
   xattrs: Record<string, string> | null;
@@ -87,6 +83,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 function cString(block: Uint8Array, start: number, length: number): string {
   let end = start;
   const stop = start + length;
+  if (block[start] === 0 || length === 0) return '';
   let high = 0;
   for (; end < stop; end++) {
     const c = block[end] as number;
@@ -231,12 +228,25 @@ export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
       offset,
     );
   }
-  const magic = cString(block, 257, 6);
-  const version = String.fromCharCode(block[263] ?? 0, block[264] ?? 0);
-  const format: RawHeader['format'] =
-    magic === 'ustar' && version === '00' ? 'ustar' : magic === 'ustar' || magic === 'ustar ' ? 'gnu' : 'v7';
-  // GNU headers are "ustar  \0": magic "ustar " + version " \0"; their 345.. is not a prefix.
-  const gnu = block[262] === 0x20 || (magic === 'ustar' && version === ' \0');
+  // POSIX ustar: magic "ustar\0" + version "00"; GNU: "ustar " + " \0", whose 345.. is not a
+  // prefix. Compared byte by byte: a string per header for this was measurable on 200,000 entries.
+  const ustar =
+    block[257] === 0x75 &&
+    block[258] === 0x73 &&
+    block[259] === 0x74 &&
+    block[260] === 0x61 &&
+    block[261] === 0x72;
+  const m5 = block[262];
+  const v0 = block[263];
+  const v1 = block[264];
+  const format: RawHeader['format'] = !ustar
+    ? 'v7'
+    : m5 === 0 && v0 === 0x30 && v1 === 0x30
+      ? 'ustar'
+      : m5 === 0 || m5 === 0x20
+        ? 'gnu'
+        : 'v7';
+  const gnu = m5 === 0x20 || (ustar && m5 === 0 && v0 === 0x20 && v1 === 0);
   let name = cString(block, 0, 100);
   if (format === 'ustar' && !gnu) {
     const prefix = cString(block, 345, 155);
@@ -253,8 +263,6 @@ export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
     typeflag,
     type: typeOf(typeflag),
     linkname: cString(block, 157, 100),
-    uname: format === 'v7' ? '' : cString(block, 265, 32),
-    gname: format === 'v7' ? '' : cString(block, 297, 32),
     devmajor: format === 'v7' ? 0 : safeNumeric(block, 329, 8),
     devminor: format === 'v7' ? 0 : safeNumeric(block, 337, 8),
     format: gnu ? 'gnu' : format,
@@ -378,7 +386,7 @@ export function parsePax(data: Uint8Array, offset: number): Map<string, string> 
   return records;
 }
 
-function paxNumber(records: Map<string, string>, key: string, offset: number): number | undefined {
+function paxNumber(records: ReadonlyMap<string, string>, key: string, offset: number): number | undefined {
   const v = records.get(key);
   if (v === undefined) return undefined;
   if (!/^-?\d+(\.\d+)?$/.test(v))
@@ -441,8 +449,13 @@ export class HeaderAssembler {
 
   /** Apply pending records to a real entry's header, then forget the local ones. */
   finish(header: RawHeader, headerOffset: number): TarEntry {
-    const records = new Map(this.global);
-    if (this.local) for (const [k, v] of this.local) records.set(k, v);
+    // Only read below: the global records serve as they are when no local ones override them.
+    let records: ReadonlyMap<string, string> = this.global;
+    if (this.local) {
+      const merged = new Map(this.global);
+      for (const [k, v] of this.local) merged.set(k, v);
+      records = merged;
+    }
     const entry: TarEntry = {
       path: header.name,
       type: header.type,
@@ -452,8 +465,6 @@ export class HeaderAssembler {
       gid: header.gid,
       mtime: header.mtime,
       linkname: header.linkname,
-      uname: header.uname,
-      gname: header.gname,
       devmajor: header.devmajor,
       devminor: header.devminor,
       xattrs: null,
@@ -471,8 +482,6 @@ export class HeaderAssembler {
       entry.uid = paxNumber(records, 'uid', headerOffset) ?? entry.uid;
       entry.gid = paxNumber(records, 'gid', headerOffset) ?? entry.gid;
       entry.mtime = paxNumber(records, 'mtime', headerOffset) ?? entry.mtime;
-      entry.uname = records.get('uname') ?? entry.uname;
-      entry.gname = records.get('gname') ?? entry.gname;
       for (const [k, v] of records) {
         // Values are display strings already (parsePax, paxValue).
         let name: string | null = null;
