@@ -837,6 +837,18 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
       const moved = structuredClone(packed, { transfer: packedBuffers(packed) });
       expect(packed.numbers.byteLength).toBe(0); // transferred, not copied
       expect(unpackListing(moved)).toEqual(listing);
+      // Only the entries that have a link name or a whiteout target carry one.
+      expect(moved.links?.length).toBe(listing.entries.filter((e) => e.linkname).length);
+      expect(moved.whiteoutTargets?.length).toBe(listing.entries.filter((e) => e.target !== null).length);
+      // A listing cached before that (IndexedDB) has every entry's link name and target.
+      const { links: _l, whiteoutTargets: _t, ...older } = packListing(listing);
+      expect(
+        unpackListing({
+          ...older,
+          linknames: listing.entries.map((e) => e.linkname),
+          targets: listing.entries.map((e) => e.target),
+        }),
+      ).toEqual(listing);
     }
   });
 });
