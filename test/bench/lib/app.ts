@@ -369,8 +369,9 @@ export async function runApp(
     ),
     result('app', `${L}: RSS growth in 2nd half of verification per GiB`, late, 'MiB/GiB', {
       ...rec((r) => r.lateGrowthMiB / (gib / 2)),
-      goal: '≤ 50 MiB/GiB',
-      met: late <= 50,
+      // Not bytes alone: the listing and tree of a layer that finishes in the second half arrive
+      // there. Memory against bytes with the tree held still is the bytes series' goal.
+      note: 'includes the listings and trees of layers that finish in this half; bytes alone: bytes series rows',
     }),
   ];
 }
