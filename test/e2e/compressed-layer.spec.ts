@@ -7,32 +7,36 @@
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the
  * unit tests (layers.test.ts), which count them. Then Cancel in the middle of a piped layer: a
  * cancelled run, not a read error, and both workers free for the next run, whose layer (mostly
- * zeros) is listed by the decompressing half.
+ * zeros) is listed by the decompressing half. Last, a layer's files browsed while the layer above
+ * it (1 GiB of zeros) is still being read.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { expect, test } from './fixtures';
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { maxBuffer: 1 << 28 }).toString('utf8');
 
+type Files = [string, (file: string) => void][];
+
 /**
- * An OCI image layout tar of one gzip layer holding `files` under /data, made by umoci (unpack,
- * write, repack: umoci compresses the layer); returns the archive and the layout it came from.
+ * An OCI image layout tar of gzip layers, one per group of `files` written under /data, made by
+ * umoci (unpack, write, repack: each repack adds a layer, which umoci compresses); returns the
+ * archive and the layout it came from.
  */
-function makeGzipArchive(
-  dir: string,
-  files: [string, (file: string) => void][],
-): { archive: string; layout: string } {
+function makeGzipArchive(dir: string, ...layers: Files[]): { archive: string; layout: string } {
   const layout = path.join(dir, 'layout');
   const bundle = path.join(dir, 'bundle');
   sh('umoci', ['init', '--layout', layout]);
   sh('umoci', ['new', '--image', `${layout}:big`]);
-  sh('umoci', ['unpack', '--image', `${layout}:big`, bundle]);
-  mkdirSync(path.join(bundle, 'rootfs', 'data'));
-  for (const [name, write] of files) write(path.join(bundle, 'rootfs', 'data', name));
-  sh('umoci', ['repack', '--image', `${layout}:big`, bundle]);
+  layers.forEach((files, i) => {
+    sh('umoci', ['unpack', '--image', `${layout}:big`, bundle]);
+    if (i === 0) mkdirSync(path.join(bundle, 'rootfs', 'data'));
+    for (const [name, write] of files) write(path.join(bundle, 'rootfs', 'data', name));
+    sh('umoci', ['repack', '--image', `${layout}:big`, bundle]);
+    rmSync(bundle, { recursive: true, force: true });
+  });
   const archive = path.join(dir, 'big-oci.tar');
   sh('tar', ['-C', layout, '-cf', archive, '.']);
   return { archive, layout };
@@ -119,5 +123,42 @@ test('Cancel during a piped layer frees both digest workers: the same archive th
   await expect(page.locator('[data-testid="file-row"][data-path="data/random"]')).toHaveAttribute(
     'data-size',
     String(6 << 20),
+  );
+});
+
+test('a layer’s files can be browsed as soon as it is listed, while a later layer is still read', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  // Layer 0: three small files. Layer 1: 1 GiB of zeros, about a MB of gzip but seconds of
+  // decompressing and hashing.
+  const { archive } = makeGzipArchive(
+    dir,
+    ['a', 'b', 'c'].map((n): Files[number] => [n, (f) => writeFileSync(f, `${n}\n`)]),
+    [['zeros', (f) => sh('sh', ['-c', `head -c ${1 << 30} /dev/zero > "$1"`, 'sh', f])]],
+  );
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  await page.getByTestId('tab-files').click();
+  const layer = (i: number) => page.locator(`[data-testid="file-layer"][data-index="${i}"]`);
+  await expect(layer(0)).toHaveAttribute('data-state', 'listed');
+  await layer(0).getByRole('button').click();
+  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
+  await expect(page.locator('[data-testid="file-row"][data-path^="data/"]')).toHaveCount(3);
+  await expect(page.locator('[data-testid="file-row"][data-path="data/a"]')).toHaveAttribute(
+    'data-change',
+    'added',
+  );
+  // All of that while layer 1 was still being read (or waiting for a digest worker).
+  expect(['reading', 'waiting']).toContain(await layer(1).getAttribute('data-state'));
+  expect(await page.getByTestId('status').textContent()).not.toMatch(/\bdone\b/);
+  // Then it is listed too, and its tree shows what it added.
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(layer(1)).toHaveAttribute('data-state', 'listed');
+  await layer(1).getByRole('button').click();
+  await expect(page.locator('[data-testid="file-row"][data-path="data/zeros"]')).toHaveAttribute(
+    'data-size',
+    String(1 << 30),
   );
 });
