@@ -50,19 +50,22 @@ function fill(buf: Uint8Array, seed: number): void {
   }
 }
 
-function make(
-  ws: Workspace,
-  dir: string,
-  fileKiB: number,
-  skopeo: (cmd: string) => string,
-  log: (s: string) => void,
-): SeriesArchive {
+/** Where and how series archives are made. */
+interface Maker {
+  ws: Workspace;
+  dir: string;
+  skopeo: (cmd: string) => string;
+  log: (s: string) => void;
+}
+
+function make(maker: Maker, fileKiB: number): SeriesArchive {
+  const { ws, dir, log } = maker;
   const name = `files-${FILES}x${fileKiB}k`;
   const out = path.join(dir, `${name}.tar`);
   const marker = `${out}.json`;
   if (existsSync(out) && existsSync(marker)) {
     const a = JSON.parse(readFileSync(marker, 'utf8')) as SeriesArchive;
-    if (statSync(out).size === a.size) return withDocker(ws, dir, name, a, marker, skopeo, log);
+    if (statSync(out).size === a.size) return withDocker(maker, name, a, marker);
   }
   log(`  making ${name} (${((FILES * fileKiB) / 1024).toFixed(0)} MiB of files) with umoci …`);
   const L = ws.rel(path.join(dir, `${name}-layout`));
@@ -93,18 +96,15 @@ function make(
     size: statSync(out).size,
   };
   writeFileSync(marker, `${JSON.stringify(a, null, 2)}\n`);
-  return withDocker(ws, dir, name, a, marker, skopeo, log);
+  return withDocker(maker, name, a, marker);
 }
 
 /** The docker-archive twin of a series archive, made once by skopeo from the OCI archive. */
 function withDocker(
-  ws: Workspace,
-  dir: string,
+  { ws, dir, skopeo, log }: Maker,
   name: string,
   a: SeriesArchive,
   marker: string,
-  skopeo: (cmd: string) => string,
-  log: (s: string) => void,
 ): SeriesArchive {
   const out = path.join(dir, `${name}-docker.tar`);
   if (a.docker && existsSync(out) && statSync(out).size === a.docker.size) return a;
@@ -137,8 +137,8 @@ export async function runBytesSeries(
   mkdirSync(dir, { recursive: true });
   const before = ws.commands.length;
   log(`Bytes series: ${FILES} files per layer, ${SIZES_KIB.map((k) => `${k} KiB`).join(', ')} each …`);
-  const skopeo = skopeoWrapper(ws, []);
-  const archives = SIZES_KIB.map((k) => make(ws, dir, k, skopeo, log));
+  const maker: Maker = { ws, dir, skopeo: skopeoWrapper(ws, []), log };
+  const archives = SIZES_KIB.map((k) => make(maker, k));
   const results: Result[] = [];
   for (const kind of KINDS)
     results.push(...(await measureKind({ browser, url, ws, runs, gate, log }, kind, archives)));
