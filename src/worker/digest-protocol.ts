@@ -13,7 +13,7 @@ export type ToDigestWorker =
    * (`listSent`: and list them here first).
    */
   | (DigestJob & { type: 'digest'; id: number; blob: Blob; plainTo?: MessagePort; listSent?: boolean })
-  /** Hash and list the uncompressed bytes another worker sends on `port` (digestPlain). */
+  /** Hash (and list, when asked) the uncompressed bytes another worker sends on `port` (digestPlain). */
   | (Omit<DigestJob, 'diffId'> & { type: 'digest-plain'; id: number; port: MessagePort })
   /**
    * The same for a blob this worker fetches itself (a registry layer through the proxy), so that

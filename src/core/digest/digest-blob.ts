@@ -129,9 +129,10 @@ export interface PlainResult {
 }
 
 /**
- * The other half of a pass whose decompression runs elsewhere (`plainTo`): hash and list the
- * uncompressed bytes that arrive on `port`. The sender's decompression error (corrupt data, the
- * byte limit) arrives with the end and stops the listing as it would in one pass.
+ * The other half of a pass whose decompression runs elsewhere (`plainTo`): hash the uncompressed
+ * bytes that arrive on `port`, and list them when `listing` is asked (not when the sender lists
+ * them: `listSent`). The sender's decompression error (corrupt data, the byte limit) arrives with
+ * the end and stops the listing as it would in one pass.
  */
 export async function digestPlain(port: MessagePort, options: DigestPlainOptions): Promise<PlainResult> {
   const hash = await createIncrementalSha256();

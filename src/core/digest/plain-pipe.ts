@@ -1,8 +1,9 @@
 /**
  * A layer's uncompressed bytes crossing from the job that decompresses it to the job that hashes
- * and lists them, over a MessagePort: two threads share one compressed layer's pass (decompression
- * on one core; diff_id and listing on the other) instead of one thread doing all three
- * (docs/decisions.md, "Compressed layers piped between two workers").
+ * them (and lists them, unless the sender does: `listSent`), over a MessagePort: two threads share
+ * one compressed layer's pass (decompression on one core; diff_id on the other; the listing on the
+ * lighter of the two) instead of one thread doing all three (docs/decisions.md, "Compressed layers
+ * piped between two workers", "Which half lists").
  *
  * Chunks are transferred, never copied, when the sender owns their whole buffer (the native
  * DecompressionStream's output); anything else (a view of a decoder's buffer) is copied first.
