@@ -536,9 +536,9 @@ async function verifyBlobs(
         failed(stored),
       );
     });
-    const receiverListing = shape.listSent ? {} : listingOptions(blob);
+    // Asked to list as the sender is: the pipe tells it whether the sender does.
     tasks.push(() =>
-      plainVerifier(pipe.port2, { ...receiverListing, signal }).then(plain.resolve, failed(plain)),
+      plainVerifier(pipe.port2, { ...listingOptions(blob), signal }).then(plain.resolve, failed(plain)),
     );
     const join = (async () => {
       try {

@@ -26,9 +26,9 @@ export interface DigestBlobOptions {
    */
   plainTo?: MessagePort;
   /**
-   * With `plainTo` and `listing`: list the uncompressed bytes here, before sending them, and ask
-   * the receiving half only for the diff_id. For a layer that expands many times over, the
-   * decompressing half is the lighter one (docs/decisions.md, "Which half lists").
+   * With `plainTo` and `listing`: list the uncompressed bytes here, before sending them; the pipe
+   * tells the receiving half, which then only hashes them. For a layer that expands many times
+   * over, the decompressing half is the lighter one (docs/decisions.md, "Which half lists").
    */
   listSent?: boolean;
 }
@@ -43,8 +43,8 @@ async function start(
   options: DigestBlobOptions,
 ): Promise<{ digester: BlobDigester; lister: LayerLister | null; sender: PlainSender | null }> {
   if (options.plainTo) {
-    const sender = new PlainSender(options.plainTo, options.signal);
     const lister = listerFor(options, options.listing && options.listSent);
+    const sender = new PlainSender(options.plainTo, { signal: options.signal, listed: lister !== null });
     const digester = await BlobDigester.create({
       diffId: true,
       hashPlain: false,
@@ -130,20 +130,24 @@ export interface PlainResult {
 
 /**
  * The other half of a pass whose decompression runs elsewhere (`plainTo`): hash the uncompressed
- * bytes that arrive on `port`, and list them when `listing` is asked (not when the sender lists
- * them: `listSent`). The sender's decompression error (corrupt data, the byte limit) arrives with
- * the end and stops the listing as it would in one pass.
+ * bytes that arrive on `port`, and list them when `listing` is asked, unless the sender says it
+ * lists them (`listSent`). The sender's decompression error (corrupt data, the byte limit) arrives
+ * with the end and stops the listing as it would in one pass.
  */
 export async function digestPlain(port: MessagePort, options: DigestPlainOptions): Promise<PlainResult> {
   const hash = await createIncrementalSha256();
-  const lister = listerFor(options, options.listing);
+  // Made when the sender's first message says who lists.
+  let lister = null as LayerLister | null;
   let size = 0;
   const error = await receivePlain(
     port,
-    (chunk) => {
-      hash.update(chunk);
-      size += chunk.length;
-      return lister?.push(chunk);
+    {
+      start: (senderLists) => (lister = listerFor(options, options.listing && !senderLists)),
+      chunk: (chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+        return lister?.push(chunk);
+      },
     },
     options.signal,
   );

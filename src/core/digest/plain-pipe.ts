@@ -8,7 +8,8 @@
  * Chunks are transferred, never copied, when the sender owns their whole buffer (the native
  * DecompressionStream's output); anything else (a view of a decoder's buffer) is copied first.
  * The receiver grants credit as it consumes bytes, so at most `window` bytes are ever in flight:
- * a slow receiver holds the sender back instead of letting the queue grow with the layer.
+ * a slow receiver holds the sender back instead of letting the queue grow with the layer. The
+ * sender's first message says whether it lists the bytes itself, so that exactly one half does.
  */
 import type { DigestResult } from './blob-digester';
 import { CancelledError } from './read-blob';
@@ -17,6 +18,8 @@ import { CancelledError } from './read-blob';
 export type PlainEndError = DigestResult['error'];
 
 type SenderMessage =
+  /** Always first: whether the sender lists the bytes (the receiver then only hashes them). */
+  | { type: 'start'; listed: boolean }
   | { type: 'chunks'; chunks: Uint8Array[] }
   | { type: 'end'; error: PlainEndError }
   /** The sender stopped without finishing (a read failed, the run was cancelled). */
@@ -36,19 +39,29 @@ export class PlainSender {
   private wake: (() => void) | null = null;
   private stopped = false;
 
+  private readonly signal: AbortSignal | undefined;
+  private readonly batchBytes: number;
+
   constructor(
     private readonly port: MessagePort,
-    private readonly signal?: AbortSignal,
-    window = WINDOW,
-    private readonly batchBytes = BATCH,
+    options: {
+      signal?: AbortSignal;
+      /** The sender lists what it sends (DigestBlobOptions.listSent). */
+      listed?: boolean;
+      window?: number;
+      batch?: number;
+    } = {},
   ) {
-    this.credit = window;
+    this.signal = options.signal;
+    this.credit = options.window ?? WINDOW;
+    this.batchBytes = options.batch ?? BATCH;
     port.onmessage = (e: MessageEvent<ReceiverMessage>) => {
       if (e.data.type === 'credit') this.credit += e.data.bytes;
       else this.stopped = true;
       this.resume();
     };
-    signal?.addEventListener('abort', this.resume);
+    this.signal?.addEventListener('abort', this.resume);
+    this.post({ type: 'start', listed: options.listed ?? false });
   }
 
   private readonly resume = () => {
@@ -114,13 +127,20 @@ export class PlainSender {
   }
 }
 
+/** What the receiving half does with what a PlainSender sends. */
+export interface PlainHandler {
+  /** Called once, before any chunk: whether the sender lists the bytes itself. */
+  start?: (senderLists: boolean) => void;
+  chunk: (chunk: Uint8Array) => void | Promise<void>;
+}
+
 /**
- * Feed what a PlainSender sends to `onChunk`, in order, granting credit as each batch is consumed.
+ * Feed what a PlainSender sends to `handler`, in order, granting credit as each batch is consumed.
  * Resolves with the sender's end error; rejects when the sender aborts or `signal` does.
  */
 export function receivePlain(
   port: MessagePort,
-  onChunk: (chunk: Uint8Array) => void | Promise<void>,
+  handler: PlainHandler,
   signal?: AbortSignal,
 ): Promise<PlainEndError> {
   return new Promise<PlainEndError>((resolve, reject) => {
@@ -152,9 +172,13 @@ export function receivePlain(
             const { error } = m;
             return settle(() => resolve(error));
           }
+          if (m.type === 'start') {
+            handler.start?.(m.listed);
+            continue;
+          }
           let bytes = 0;
           for (const c of m.chunks) {
-            const r = onChunk(c);
+            const r = handler.chunk(c);
             if (r) await r;
             bytes += c.length;
           }
