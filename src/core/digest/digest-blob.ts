@@ -37,39 +37,33 @@ function listerFor(options: Pick<DigestBlobOptions, 'layer' | 'limits'>, wanted:
   return wanted ? new LayerLister({ layer: options.layer, limits: options.limits }) : null;
 }
 
-/** The digester for one pass, with the listing's parser (or the pipe) fed from its uncompressed side. */
+/**
+ * The digester for one pass, its uncompressed side fed to the listing's parser, to the pipe, or
+ * both (`listSent`: parsed before it is sent, as a transferred chunk is gone from this thread).
+ */
 async function start(
   size: number,
   options: DigestBlobOptions,
 ): Promise<{ digester: BlobDigester; lister: LayerLister | null; sender: PlainSender | null }> {
-  if (options.plainTo) {
-    const lister = listerFor(options, options.listing && options.listSent);
-    const sender = new PlainSender(options.plainTo, { signal: options.signal, listed: lister !== null });
-    const digester = await BlobDigester.create({
-      diffId: true,
-      hashPlain: false,
-      // Parsed before it is sent: a transferred chunk is gone from this thread.
-      onUncompressed: lister
+  const lister = listerFor(options, options.listing && (!options.plainTo || options.listSent));
+  const sender = options.plainTo
+    ? new PlainSender(options.plainTo, { signal: options.signal, listed: lister !== null })
+    : null;
+  const digester = await BlobDigester.create({
+    diffId: options.diffId || sender !== null || lister !== null,
+    // The receiving half hashes what is sent.
+    hashPlain: sender === null,
+    onUncompressed:
+      lister || sender
         ? async (chunk, fresh) => {
-            await lister.push(chunk);
-            await sender.send(chunk, fresh);
+            await lister?.push(chunk);
+            await sender?.send(chunk, fresh);
           }
-        : (chunk, fresh) => sender.send(chunk, fresh),
-      maxUncompressed: options.listing ? uncompressedLimit(size, layerLimits(options.limits)) : undefined,
-    });
-    return { digester, lister, sender };
-  }
-  const lister = listerFor(options, options.listing);
-  const digester = await BlobDigester.create(
-    lister
-      ? {
-          diffId: true,
-          onUncompressed: (chunk) => lister.push(chunk),
-          maxUncompressed: uncompressedLimit(size, lister.limits),
-        }
-      : { diffId: options.diffId },
-  );
-  return { digester, lister, sender: null };
+        : undefined,
+    // The listing's allowance bounds decompression, wherever the listing is made.
+    maxUncompressed: options.listing ? uncompressedLimit(size, layerLimits(options.limits)) : undefined,
+  });
+  return { digester, lister, sender };
 }
 
 /** Hash (and for compressed layers, decompress and hash) a whole blob in one streaming pass. */
