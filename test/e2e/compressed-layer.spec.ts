@@ -15,6 +15,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { expect, test } from './fixtures';
+import { fileLayer, openFiles, selectLayer } from './files-tab';
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { maxBuffer: 1 << 28 }).toString('utf8');
 
@@ -78,7 +79,7 @@ test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, a
   await expect(row).toHaveAttribute('data-diffid-state', 'verified');
   // The row shows the diff_id short; verified means it equals the config's, which umoci wrote.
   await expect(row).toContainText(diffId.slice('sha256:'.length, 'sha256:'.length + 12));
-  await page.getByTestId('tab-files').click();
+  await openFiles(page);
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
   await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
 });
@@ -113,7 +114,7 @@ test('Cancel during a piped layer frees both digest workers: the same archive th
   await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', 'verified');
   // This layer declares ~80 times its size uncompressed, so the decompressing worker listed it
   // (the first test's random bytes are listed by the hashing one): the same files either way.
-  await page.getByTestId('tab-files').click();
+  await openFiles(page);
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
   await expect(page.locator('[data-testid="file-row"][data-path^="data/"]')).toHaveCount(2);
   await expect(page.locator('[data-testid="file-row"][data-path="data/zeros"]')).toHaveAttribute(
@@ -140,10 +141,10 @@ test('a layer’s files can be browsed as soon as it is listed, while a later la
   );
   await page.goto('/');
   await page.getByTestId('open-file-input').setInputFiles(archive);
-  await page.getByTestId('tab-files').click();
-  const layer = (i: number) => page.locator(`[data-testid="file-layer"][data-index="${i}"]`);
+  await openFiles(page);
+  const layer = (i: number) => fileLayer(page, i);
   await expect(layer(0)).toHaveAttribute('data-state', 'listed');
-  await layer(0).getByRole('button').click();
+  await selectLayer(page, 0);
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
   await expect(page.locator('[data-testid="file-row"][data-path^="data/"]')).toHaveCount(3);
   await expect(page.locator('[data-testid="file-row"][data-path="data/a"]')).toHaveAttribute(
@@ -156,7 +157,7 @@ test('a layer’s files can be browsed as soon as it is listed, while a later la
   // Then it is listed too, and its tree shows what it added.
   await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
   await expect(layer(1)).toHaveAttribute('data-state', 'listed');
-  await layer(1).getByRole('button').click();
+  await selectLayer(page, 1);
   await expect(page.locator('[data-testid="file-row"][data-path="data/zeros"]')).toHaveAttribute(
     'data-size',
     String(1 << 30),

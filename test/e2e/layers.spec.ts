@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect as baseExpect, test } from './fixtures';
+import { expectStopped, fileLayer, openFiles, selectLayer } from './files-tab';
 
 // The worker answers in milliseconds on an idle machine; leave room for a loaded one.
 const expect = baseExpect.configure({ timeout: 30_000 });
@@ -42,11 +43,6 @@ async function openAndWait(page: Page, file: string, goto = true): Promise<void>
   if (goto) await page.goto('/');
   await page.getByTestId('open-file-input').setInputFiles(file);
   await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 120_000 });
-}
-
-async function openFiles(page: Page): Promise<void> {
-  await page.getByTestId('tab-files').click();
-  await expect(page.getByTestId('files')).toBeVisible();
 }
 
 /**
@@ -121,16 +117,17 @@ function tarListing(file: string): { entries: string[]; removed: string[] } {
   return { entries, removed };
 }
 
-/** Set the per-layer entry limit in the Files tab's limits form (it applies to the next analysis). */
-async function setEntryLimit(page: Page, entries: number): Promise<void> {
+/**
+ * Set the per-layer entry limit in the Files tab's limits form (it applies to the next analysis),
+ * open `file` with it, and come back to the Files tab.
+ */
+async function reopenWithEntryLimit(page: Page, file: string, entries: number): Promise<void> {
+  await openFiles(page);
   await page.getByTestId('limits-button').click();
   await page.getByTestId('limit-entries').fill(String(entries));
   await page.getByTestId('limits-apply').click();
-}
-
-async function selectLayer(page: Page, index: number): Promise<void> {
-  await page.locator(`[data-testid="file-layer"][data-index="${index}"] button`).click();
-  await expect(page.locator(`[data-testid="file-layer"][data-index="${index}"]`)).toHaveClass(/current/);
+  await openAndWait(page, file, false);
+  await openFiles(page);
 }
 
 async function expandAll(page: Page): Promise<void> {
@@ -447,13 +444,9 @@ test('limits stop a layer with a clear message and the rest of the image is anal
   test.setTimeout(180_000);
   // The entry limit, set in the page, on a fixture: the base layer has more than 5 entries.
   await openAndWait(page, ociArchive);
-  await openFiles(page);
-  await setEntryLimit(page, 5);
-  await openAndWait(page, ociArchive, false);
-  await openFiles(page);
-  const base = page.locator('[data-testid="file-layer"][data-index="0"]');
-  await expect(base).toHaveAttribute('data-stopped', 'entry-limit');
-  await expect(base.getByTestId('layer-stopped')).toHaveText('stopped at the entry limit');
+  await reopenWithEntryLimit(page, ociArchive, 5);
+  const base = fileLayer(page, 0);
+  await expectStopped(base, 'entry-limit', 'stopped at the entry limit');
   await expect(base.getByTestId('layer-problem')).toContainText('more than 5 entries');
   await expect(page.getByTestId('tree-incomplete')).toBeVisible();
   // Every layer stops at 5 entries (they have 34, 8 and 9), yet every blob is still verified.
@@ -472,14 +465,10 @@ def normal(t):
 write_archive(sys.argv[1], [('bomb.tar.gz', tar_bytes(bomb), 'write zeros'), ('normal.tar.gz', tar_bytes(normal), 'add motd')], 'bomb:1')
 `,
   );
-  await page.getByTestId('tab-files').click();
-  await setEntryLimit(page, 1_000_000);
-  await openAndWait(page, archive, false);
-  await openFiles(page);
-  const bombLayer = page.locator('[data-testid="file-layer"][data-index="0"]');
-  await expect(bombLayer).toHaveAttribute('data-stopped', 'byte-limit');
-  await expect(bombLayer.getByTestId('layer-stopped')).toHaveText('stopped at the uncompressed-size limit');
-  const normal = page.locator('[data-testid="file-layer"][data-index="1"]');
+  await reopenWithEntryLimit(page, archive, 1_000_000);
+  const bombLayer = fileLayer(page, 0);
+  await expectStopped(bombLayer, 'byte-limit', 'stopped at the uncompressed-size limit');
+  const normal = fileLayer(page, 1);
   await expect(normal).toHaveAttribute('data-state', 'listed');
   await expect(normal).toHaveAttribute('data-stopped', '');
   await selectLayer(page, 1);
