@@ -49,8 +49,8 @@ export interface AnalyzeOptions {
   plainVerifier?: PlainVerifier;
   /**
    * Compressed layers from this size on are verified as two jobs at once, joined by a pipe:
-   * reading, digest and decompression in one, diff_id and listing in the other (default 4 MiB;
-   * never with `concurrency` 1).
+   * reading, digest and decompression in one, diff_id in the other, the listing in whichever is
+   * lighter (`listSentRatio`) (default 4 MiB; never with `concurrency` 1).
    */
   splitMin?: number;
   /**
@@ -498,7 +498,7 @@ async function verifyBlobs(
 
   // The work, in order, for `concurrency` runners. A large compressed layer is two tasks joined by
   // a pipe: one reads the blob, hashes its stored bytes and decompresses it; the other hashes the
-  // uncompressed bytes (diff_id) and lists them, on a second core (docs/decisions.md). The two
+  // uncompressed bytes (diff_id), on a second core; one of them lists (docs/decisions.md). The two
   // tasks are adjacent, so the next free runner starts the second half; the sender waits (a
   // bounded window) until it does. The halves meet in `joins`, never inside a task, so that no
   // runner waits for a task queued behind it.
