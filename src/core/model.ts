@@ -29,6 +29,7 @@ export type ProblemCode =
   | 'zstd-error'
   | 'decompress-error'
   | 'missing-blob'
+  | 'missing-manifest'
   | 'absent-image'
   | 'size-mismatch'
   | 'digest-mismatch'

@@ -12,6 +12,8 @@ import { execFileSync } from 'node:child_process';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
+import { blobRandomAccess } from '../../src/core/tar/random-access';
+import { indexTar } from '../../src/core/tar/tar-index';
 import { DATA, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 interface ExpectedImage {
@@ -37,6 +39,11 @@ const wellFormed = Object.entries(expected).filter(([, e]) => Array.isArray(e.im
 
 async function analyze(path: string): Promise<{ analysis: Analysis; report: Report }> {
   const analysis = await analyzeArchive(await blobOf(path), { name: path.split('/').pop() as string });
+  return { analysis, report: buildReport(analysis) };
+}
+
+async function analyzeBytes(bytes: Uint8Array<ArrayBuffer>): Promise<{ analysis: Analysis; report: Report }> {
+  const analysis = await analyzeArchive(new Blob([bytes]), { name: 'cut.tar', listings: true });
   return { analysis, report: buildReport(analysis) };
 }
 
@@ -129,6 +136,61 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
       `"${exp.file}" needs ${exp.fileSize} bytes from offset ${exp.fileDataOffset}`,
     );
   });
+
+  it('an archive cut before its manifest.json is not passed off as a pre-1.10 docker save', async () => {
+    const bytes = new Uint8Array(readFileSync(join(DATA, 'docker-archive.tar')));
+    const index = await indexTar(blobRandomAccess(new Blob([bytes])));
+    const manifest = index.entries.find((e) => e.path === 'manifest.json')!;
+    // Cut on the block boundary where manifest.json's header starts: GNU tar lists the
+    // rest without a complaint, so only the archive's other files tell it was cut.
+    for (const [cut, severity] of [
+      [manifest.headerOffset, 'warning'],
+      [manifest.headerOffset - 100, 'error'],
+    ] as const) {
+      const { report } = await analyzeBytes(bytes.subarray(0, cut));
+      expect(report.problems.find((p) => p.code === 'tar-truncated')).toMatchObject({
+        severity,
+        where: expect.stringContaining(`offset ${cut}`),
+      });
+      const missing = report.problems.find((p) => p.code === 'missing-manifest');
+      expect(missing).toMatchObject({ severity: 'error', where: 'manifest.json' });
+      expect(missing!.message).toMatch(
+        severity === 'error' ? /cut short/ : /top-level config or layer files \(\w{64}\.(tar|json)/,
+      );
+    }
+  });
+
+  it.each(['docker-archive.tar', 'docker-archive-multi.tar', 'oci-archive.tar'])(
+    '%s cut anywhere: an error naming where, or the same images, and never a throw',
+    async (name) => {
+      const bytes = new Uint8Array(readFileSync(join(DATA, name)));
+      const whole = (await analyzeBytes(bytes)).report;
+      const index = await indexTar(blobRandomAccess(new Blob([bytes])));
+      const last = index.entries[index.entries.length - 1]!;
+      const end = last.dataOffset + Math.ceil(last.size / 512) * 512;
+      // Every entry boundary, a byte into every header and into every entry's data.
+      const cuts = new Set<number>();
+      for (const e of index.entries)
+        for (const c of [e.headerOffset, e.headerOffset + 1, e.dataOffset + 1]) cuts.add(c);
+      cuts.add(end - 1);
+      let errors = 0;
+      for (const cut of [...cuts].filter((c) => c > 512 && c < end)) {
+        const { report } = await analyzeBytes(bytes.subarray(0, cut));
+        const error = report.problems.find((p) => p.severity === 'error');
+        if (error) {
+          errors++;
+          expect(error.where, `cut at ${cut}: ${error.message}`).not.toBe('');
+        } else {
+          // Only entries nothing depends on were lost (repositories, say): same images, and
+          // the cut is still reported.
+          expect(report.images, `cut at ${cut}`).toEqual(whole.images);
+          expect(report.problems.map((p) => p.code)).toContain('tar-truncated');
+        }
+        expect(report.complete).toBe(true);
+      }
+      expect(errors).toBeGreaterThan(cuts.size / 2);
+    },
+  );
 
   it('a file that is not an archive is refused with what it looked like', async () => {
     const err = await analyzeArchive(await blobOf(join(DATA, 'not-an-archive.bin')), {
@@ -245,6 +307,10 @@ describe('peers’ archives (../shared/fixtures)', () => {
     const [repo, tags] = Object.entries(repos)[0]!;
     const [tag, id] = Object.entries(tags)[0]!;
     expect(report.source.layout).toMatch(/pre-1\.10/);
+    // Its top-level <config>.json shows a manifest.json was written and then removed.
+    expect(report.problems.find((p) => p.code === 'missing-manifest')?.message).toMatch(
+      /top-level config or layer file \(47b20a5c\w+\.json\)/,
+    );
     expect(report.images[0]!.refs).toEqual([`${repo}:${tag}`]);
     expect(report.images[0]!.layers[0]!.digest).toBe(extractedDigests(path).get(`${id}/layer.tar`));
   });
@@ -255,6 +321,7 @@ describe('peers’ archives (../shared/fixtures)', () => {
     expect(report.images).toHaveLength(1);
     expect(report.images[0]!.layers).toHaveLength(3);
     expect(report.complete).toBe(true);
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
   it('symlinked layer.tar entries (test_link.tar) resolve to their targets', async () => {

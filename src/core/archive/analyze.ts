@@ -356,6 +356,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
   } else if (files.has('repositories') || files.list().some((f) => /^[a-f0-9]{64}\/json$/.test(f.path))) {
     src.kind = 'docker-archive';
     src.layout = 'docker save (pre-1.10, no manifest.json)';
+    missingManifest(b);
     await loadLegacy(b);
   } else {
     const names = files
@@ -375,6 +376,30 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
   if (b.analysis.images.length === 0 && b.analysis.problems.every((p) => p.code !== 'unknown-layout')) {
     b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
   }
+}
+
+/**
+ * A docker-archive without manifest.json is read as a pre-1.10 `docker save`, but only
+ * archives written since manifest.json exists hold top-level `<config>.json` files and
+ * `<diffid>.tar` layers (skopeo, podman, Docker 1.10+), and every writer puts manifest.json
+ * near the end: such an archive, or one that is cut short, has lost it, and the chains
+ * rebuilt from `<id>/json` may miss layers and have no config.
+ */
+function missingManifest(b: AnalysisBuilder): void {
+  const newer = b.files
+    .list()
+    .filter((f) => /^(sha256:)?[a-f0-9]{64}\.(json|tar)$/.test(f.path))
+    .map((f) => f.path);
+  const cut = b.analysis.problems.find((p) => p.code === 'tar-truncated' && p.severity === 'error');
+  if (newer.length === 0 && !cut) return;
+  const because = cut
+    ? `the archive is cut short (${cut.where})`
+    : `it holds ${newer.length} top-level config or layer file${newer.length === 1 ? '' : 's'} (${newer.slice(0, 2).join(', ')}${newer.length > 2 ? ', …' : ''}) that only archives with a manifest.json have`;
+  b.problem(
+    'missing-manifest',
+    `manifest.json is missing: ${because}. Its images are rebuilt from the <id>/json layer chains as for a pre-1.10 docker save, without their configs, and may lack layers`,
+    'manifest.json',
+  );
 }
 
 async function verifyBlobs(

@@ -44,12 +44,19 @@ export async function indexTar(ra: RandomAccess, limits: TarLimits = DEFAULT_TAR
   try {
     for (;;) {
       if (offset >= ra.size) {
+        // POSIX ustar: an archive is a sequence of 512-byte blocks closed by two zero blocks.
+        // Some writers omit the zero blocks, so an end on a block boundary may be whole; an
+        // end inside a block (the padding of the last entry) is certainly a cut file, and
+        // whatever entries followed are lost.
+        const inPadding = ra.size % BLOCK !== 0;
         problems.push({
           code: 'tar-truncated',
-          message: `the archive ends at byte ${ra.size} without the two zero blocks that close a tar: it may be truncated`,
+          message: inPadding
+            ? `the archive is truncated: it ends at byte ${ra.size}, inside the padding after its last entry (a tar's length is a multiple of 512), so any entries after it are missing`
+            : `the archive ends at byte ${ra.size} without the two zero blocks that close a tar: it may be truncated, and entries after it missing`,
           offset: ra.size,
           path: lastPath,
-          severity: 'warning',
+          severity: inPadding ? 'error' : 'warning',
         });
         break;
       }
