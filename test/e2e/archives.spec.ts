@@ -509,3 +509,25 @@ test('a sample that cannot be fetched is reported in the error banner', async ({
   await expect(page.getByTestId('error-banner')).toContainText(/sample/i);
   await expect(page.getByTestId('error-banner')).toContainText('404');
 });
+
+test('at phone width every tab is reachable and no view makes the page scroll sideways', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.goto('/');
+  await page.getByTestId('sample-button').click();
+  await waitForDone(page);
+  const tabs = page.getByRole('tab');
+  const names = await tabs.allTextContents();
+  expect(names.length).toBeGreaterThanOrEqual(6);
+  for (const [i, name] of names.entries()) {
+    const tab = tabs.nth(i);
+    // Wholly inside the window, not scrolled out of a strip of tabs.
+    const box = (await tab.boundingBox())!;
+    expect(box.x, name).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, name).toBeLessThanOrEqual(360);
+    await tab.click();
+    await expect(tab).toHaveAttribute('aria-selected', 'true');
+    // Wide tables and the graph scroll inside their own boxes; the page itself does not.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `page width on the ${name.trim()} tab`).toBeLessThanOrEqual(360);
+  }
+});
