@@ -3,7 +3,7 @@
  * The analysis worker: everything heavy happens here, never on the page's thread.
  * It answers the page with `FromWorker` messages (src/messages.ts).
  */
-import { NotAnArchiveError, analyzeArchive, readGzipArchiveEntry } from '../core/archive/analyze';
+import { NotAnArchiveError, analyzeArchive, readCompressedArchiveEntry } from '../core/archive/analyze';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
@@ -77,7 +77,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
   // Layers of an archive compressed as a whole have no slice of their own: a file is read by
   // decompressing the archive again up to its layer.
   const store = new LayerStore(
-    (_key, info) => (info.path ? readGzipArchiveEntry(file, info.path) : Promise.resolve(null)),
+    (_key, info) => (info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
     `this layer cannot be read again from ${name}`,
   );
   const { controller, snapshots, current, onListing, onUpdate, finish } = beginRun(run, store);

@@ -4,10 +4,14 @@
  * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
  * of their blobs, extracted with GNU tar at test time.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NotAnArchiveError, analyzeArchive, readGzipArchiveEntry } from '../../src/core/archive/analyze';
+import {
+  NotAnArchiveError,
+  analyzeArchive,
+  readCompressedArchiveEntry,
+} from '../../src/core/archive/analyze';
 import { execFileSync } from 'node:child_process';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
@@ -386,18 +390,81 @@ describe('peers’ archives (../shared/fixtures)', () => {
 });
 
 describe('archives compressed as a whole', () => {
-  it('give one entry back by decompressing up to it, byte for byte as GNU tar extracts it', async () => {
-    const file = join(DATA, 'docker-archive.tar.gz');
-    const names = sh('tar', ['-tzf', file])
-      .split('\n')
-      .filter((n) => /^[0-9a-f]{64}\.tar$/.test(n));
-    expect(names.length).toBeGreaterThan(1);
-    for (const name of names) {
-      const got = await readGzipArchiveEntry(await blobOf(file), name);
-      const want = execFileSync('tar', ['-xzOf', file, name], { maxBuffer: 1 << 28 });
-      expect(got?.size, name).toBe(want.length);
-      expect(Buffer.compare(Buffer.from(await (got as Blob).arrayBuffer()), want), name).toBe(0);
-    }
-    expect(await readGzipArchiveEntry(await blobOf(file), 'no/such/file')).toBeNull();
+  const dir = tempDir();
+  /** `zstd` of a fixture, as `docker save | zstd` would give it (docker load reads zstd too). */
+  function zstdOf(name: string): string {
+    const out = join(dir, `${name}.zst`);
+    if (!existsSync(out)) sh('zstd', ['-q', '-19', '-o', out, join(DATA, name)]);
+    return out;
+  }
+
+  it.each(['docker-archive.tar', 'oci-archive.tar'])(
+    '%s compressed with zstd gives the same report as the archive itself',
+    async (base) => {
+      const plain = (await analyze(join(DATA, base))).report;
+      const zst = (await analyze(zstdOf(base))).report;
+      expect(zst.source.compression).toBe('zstd');
+      expect(zst.source.kind).toBe(plain.source.kind);
+      expect(zst.images).toEqual(plain.images);
+      expect(zst.problems).toEqual(plain.problems);
+    },
+  );
+
+  it('an xz archive (skopeo’s docker-two-images.tar.xz) is refused with what to do; decompressed, it reads', async () => {
+    const xz = join(SHARED, 'skopeo/systemtest/testdata/docker-two-images.tar.xz');
+    const err = await analyzeArchive(await blobOf(xz), { name: 'docker-two-images.tar.xz' }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotAnArchiveError);
+    expect((err as NotAnArchiveError).problem.message).toMatch(/looks like xz-compressed data\..*`xz -d`/);
+    const tar = join(dir, 'docker-two-images.tar');
+    writeFileSync(tar, execFileSync('xz', ['-dc', xz], { maxBuffer: 1 << 28 }));
+    const { report } = await analyze(tar);
+    const manifest = JSON.parse(sh('tar', ['-xOf', tar, 'manifest.json'])) as { RepoTags: string[] }[];
+    expect(report.images.map((i) => i.refs).sort()).toEqual(manifest.map((m) => m.RepoTags).sort());
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
+
+  it('a cpio archive of an image’s files (bsdtar --format=cpio) is named as cpio, not as text', async () => {
+    const files = join(dir, 'cpio-src');
+    sh('mkdir', ['-p', files]);
+    sh('tar', ['-xf', join(DATA, 'oci-archive.tar'), '-C', files]);
+    const cpio = join(dir, 'oci.cpio');
+    sh('bsdtar', ['--format=cpio', '-C', files, '-cf', cpio, '.']);
+    const err = await analyzeArchive(await blobOf(cpio), { name: 'oci.cpio' }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotAnArchiveError);
+    expect((err as NotAnArchiveError).problem.message).toContain('it looks like a cpio archive, not a tar');
+  });
+
+  it('a zstd archive cut short is a zstd-error naming how far it was read', async () => {
+    const whole = readFileSync(zstdOf('docker-archive.tar'));
+    const { report } = await analyzeBytes(new Uint8Array(whole.subarray(0, Math.floor(whole.length * 0.6))));
+    const p = report.problems.find((q) => q.code === 'zstd-error');
+    expect(p?.message).toMatch(
+      /the zstd stream is corrupt or truncated after \d+ compressed bytes \(\d+ bytes of tar\)/,
+    );
+    expect(p?.where).toMatch(/offset \d+/);
+  });
+
+  it.each([
+    ['docker-archive.tar.gz', () => join(DATA, 'docker-archive.tar.gz')],
+    ['docker-archive.tar.zst', () => zstdOf('docker-archive.tar')],
+  ])(
+    '%s: one entry given back by decompressing up to it, byte for byte as GNU tar extracts it',
+    async (_, at) => {
+      const file = at();
+      const plain = join(DATA, 'docker-archive.tar');
+      const names = sh('tar', ['-tf', plain])
+        .split('\n')
+        .filter((n) => /^[0-9a-f]{64}\.tar$/.test(n));
+      expect(names.length).toBeGreaterThan(1);
+      for (const name of names) {
+        const got = await readCompressedArchiveEntry(await blobOf(file), name);
+        // GNU tar detects either compression from the bytes (-a is for writing; reading sniffs).
+        const want = execFileSync('tar', ['-xOf', file, name], { maxBuffer: 1 << 28 });
+        expect(got?.size, name).toBe(want.length);
+        expect(Buffer.compare(Buffer.from(await (got as Blob).arrayBuffer()), want), name).toBe(0);
+      }
+      expect(await readCompressedArchiveEntry(await blobOf(file), 'no/such/file')).toBeNull();
+      expect(await readCompressedArchiveEntry(await blobOf(plain), names[0]!)).toBeNull();
+    },
+  );
 });

@@ -7,6 +7,7 @@ import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { createDecompressor } from '../digest/decompress';
+import type { Codec } from '../digest/decompress';
 import { BlobParts } from '../digest/blob-parts';
 import { digestBlob, digestPlain } from '../digest/digest-blob';
 import type { DigestBlobOptions, DigestPlainOptions, PlainResult } from '../digest/digest-blob';
@@ -110,10 +111,10 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
 
   let files: ArchiveFiles;
   const early: Problem[] = [];
-  if (magic === 'gzip') {
-    source.compression = 'gzip';
+  if (magic === 'gzip' || magic === 'zstd') {
+    source.compression = magic;
     progress.bytesTotal = file.size;
-    const streamed = await streamArchive(file, early, options, (done) => {
+    const streamed = await streamArchive(file, magic, early, options, (done) => {
       progress.bytesDone = done;
       progress.elapsedMs = Date.now() - started;
       options.onUpdate?.(
@@ -137,9 +138,9 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
   } else {
     const what = MAGIC_DESCRIPTION[magic];
     const hint =
-      magic === 'xz' || magic === 'bzip2' || magic === 'zstd'
-        ? ` Layerlens reads image archives as plain tar or gzip-compressed tar; decompress it first (e.g. \`${magic === 'zstd' ? 'zstd' : magic === 'xz' ? 'xz' : 'bzip2'} -d\`).`
-        : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally gzip-compressed.';
+      magic === 'xz' || magic === 'bzip2'
+        ? ` Layerlens reads image archives as plain tar or gzip- or zstd-compressed tar; decompress it first (e.g. \`${magic === 'xz' ? 'xz' : 'bzip2'} -d\`).`
+        : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally gzip- or zstd-compressed.';
     throw new NotAnArchiveError(
       {
         code: 'not-an-archive',
@@ -188,12 +189,13 @@ function toArchiveFile(e: TarEntry & { truncated?: boolean }): ArchiveFile {
 }
 
 /**
- * One streamed pass over a gzip-compressed archive: keep small files, digest every blob
- * and, when listings are asked for, list every blob that turns out to be a tar (which of
- * them are layers is only known once the manifests are read).
+ * One streamed pass over an archive compressed as a whole (gzip or zstd): keep small files,
+ * digest every blob and, when listings are asked for, list every blob that turns out to be a
+ * tar (which of them are layers is only known once the manifests are read).
  */
 async function streamArchive(
   file: Blob,
+  codec: Codec,
   problems: Problem[],
   options: AnalyzeOptions,
   onProgress: (done: number) => void,
@@ -242,19 +244,19 @@ async function streamArchive(
       };
     },
   });
-  const gunzip = createDecompressor('gzip', (chunk) => parser.push(chunk));
+  const decompressor = createDecompressor(codec, (chunk) => parser.push(chunk));
   let done = 0;
   try {
     await readBlob(
       file,
       async (chunk) => {
-        await gunzip.write(chunk);
+        await decompressor.write(chunk);
         done += chunk.length;
         onProgress(done);
       },
       signal,
     );
-    await gunzip.close();
+    await decompressor.close();
     parser.finish();
   } catch (e) {
     if (e instanceof CancelledError) throw e;
@@ -270,8 +272,8 @@ async function streamArchive(
     } else {
       const reason = e instanceof Error ? e.message : String(e);
       problems.push({
-        code: 'gzip-error',
-        message: `the gzip stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar): ${reason}`,
+        code: codec === 'zstd' ? 'zstd-error' : 'gzip-error',
+        message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar): ${reason}`,
         where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
         severity: 'error',
       });
@@ -284,15 +286,19 @@ async function streamArchive(
 class EntryComplete extends Error {}
 
 /**
- * One entry of an archive compressed as a whole (`docker save | gzip`), read again: the archive
- * is decompressed from its start up to the end of that entry (gzip cannot be entered in the
- * middle), and the entry's bytes gathered into a Blob (BlobParts). Null when no such file.
+ * One entry of an archive compressed as a whole (`docker save | gzip`, `| zstd`), read again:
+ * the archive is decompressed from its start up to the end of that entry (neither format can
+ * be entered in the middle), and the entry's bytes gathered into a Blob (BlobParts). Null when
+ * no such file, or the file is not compressed as a whole.
  */
-export async function readGzipArchiveEntry(
+export async function readCompressedArchiveEntry(
   file: Blob,
   path: string,
   signal?: AbortSignal,
 ): Promise<Blob | null> {
+  const magic = sniff(new Uint8Array(await file.slice(0, 8).arrayBuffer()));
+  if (magic !== 'gzip' && magic !== 'zstd') return null;
+  const codec: Codec = magic;
   let found: Blob | null = null;
   const parser = new TarStreamParser({
     entry(e) {
@@ -308,10 +314,10 @@ export async function readGzipArchiveEntry(
       };
     },
   });
-  const gunzip = createDecompressor('gzip', (chunk) => parser.push(chunk));
+  const decompressor = createDecompressor(codec, (chunk) => parser.push(chunk));
   try {
-    await readBlob(file, (chunk) => gunzip.write(chunk), signal);
-    await gunzip.close();
+    await readBlob(file, (chunk) => decompressor.write(chunk), signal);
+    await decompressor.close();
   } catch (e) {
     if (!(e instanceof EntryComplete) && found === null) throw e;
   }
@@ -364,7 +370,9 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .slice(0, 5)
       .map((f) => f.path)
       .join(', ');
-    const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || p.code === 'gzip-error');
+    const truncated = b.analysis.problems.some(
+      (p) => p.code === 'tar-truncated' || p.code === 'gzip-error' || p.code === 'zstd-error',
+    );
     b.problem(
       'unknown-layout',
       truncated

@@ -2,7 +2,8 @@
  * Content sniffing by magic bytes. Media types and file names are claims; real archives
  * lie (e.g. `.tar.gz` layers named `layer.tar`), so compression is always detected here.
  */
-export type Magic = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'zip' | 'tar' | 'json' | 'empty' | 'text' | 'binary';
+export type Magic =
+  'gzip' | 'zstd' | 'xz' | 'bzip2' | 'zip' | 'cpio' | 'tar' | 'json' | 'empty' | 'text' | 'binary';
 
 export function sniff(head: Uint8Array): Magic {
   if (head.length === 0) return 'empty';
@@ -14,6 +15,11 @@ export function sniff(head: Uint8Array): Magic {
   if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return 'bzip2';
   if (b(0) === 0x50 && b(1) === 0x4b && b(2) === 0x03 && b(3) === 0x04) return 'zip';
   if (head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar') return 'tar';
+  // cpio (POSIX.1 odc "070707", SVR4 newc "070701"/"070702", or the old binary magic 070707 in
+  // either byte order): bsdtar --format=cpio makes one from the same files, so say so.
+  const ascii6 = String.fromCharCode(...head.subarray(0, 6));
+  if (ascii6 === '070707' || ascii6 === '070701' || ascii6 === '070702') return 'cpio';
+  if ((b(0) === 0xc7 && b(1) === 0x71) || (b(0) === 0x71 && b(1) === 0xc7)) return 'cpio';
   // JSON text (RFC 8259), after a UTF-8 byte order mark some editors write.
   let i = b(0) === 0xef && b(1) === 0xbb && b(2) === 0xbf ? 3 : 0;
   while (i < head.length && (b(i) === 0x20 || b(i) === 0x0a || b(i) === 0x0d || b(i) === 0x09)) i++;
@@ -33,6 +39,7 @@ export const MAGIC_DESCRIPTION: Record<Magic, string> = {
   xz: 'xz-compressed data',
   bzip2: 'bzip2-compressed data',
   zip: 'a ZIP archive',
+  cpio: 'a cpio archive, not a tar',
   tar: 'a tar archive',
   json: 'a JSON document',
   empty: 'an empty file',
