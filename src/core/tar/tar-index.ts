@@ -53,7 +53,7 @@ export async function indexTar(ra: RandomAccess, limits: TarLimits = DEFAULT_TAR
           code: 'tar-truncated',
           message: inPadding
             ? `the archive is truncated: it ends at byte ${ra.size}, inside the padding after its last entry (a tar's length is a multiple of 512), so any entries after it are missing`
-            : `the archive ends at byte ${ra.size} without the two zero blocks that close a tar: it may be truncated, and entries after it missing`,
+            : `the archive ends at byte ${ra.size} without the two zero blocks that close a tar: it may be truncated, with entries after it missing`,
           offset: ra.size,
           path: lastPath,
           severity: inPadding ? 'error' : 'warning',
