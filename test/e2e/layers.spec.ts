@@ -493,7 +493,7 @@ for (const codec of ['gzip', 'zstd'] as const) {
     const plain = path.join(dataDir, 'docker-archive.tar');
     const archive =
       codec === 'gzip'
-        ? path.join(dataDir, 'docker-archive.tar.archive')
+        ? path.join(dataDir, 'docker-archive.tar.gz')
         : path.join(workDir, 'docker-archive.tar.zst');
     if (codec === 'zstd') execFileSync('zstd', ['-q', '-o', archive, plain]);
     await openAndWait(page, archive);
