@@ -164,6 +164,28 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     }
   });
 
+  it('the same archive gzip-compressed and cut before its manifest.json says it was cut', async () => {
+    const gz = readFileSync(join(DATA, 'docker-archive.tar.gz'));
+    // The last bytes of gzip hold the end of the tar: manifest.json, repositories, zero blocks.
+    // How much tar a stream gives before its error varies between runs (its last output may
+    // be dropped with the error), so either layout problem may follow; both say it was cut.
+    for (const k of [20, 40, 80]) {
+      const { report } = await analyzeBytes(new Uint8Array(gz.subarray(0, gz.length - k)));
+      const [gzipError, layout, ...rest] = report.problems;
+      expect(rest).toEqual([]);
+      expect(gzipError?.code).toBe('gzip-error');
+      expect(gzipError!.message).toMatch(/truncated after \d+ compressed bytes \(\d+ bytes of tar\)(: .+)?$/);
+      expect(layout?.severity).toBe('error');
+      if (layout?.code === 'missing-manifest') {
+        expect(report.source.layout).toMatch(/pre-1\.10/);
+        expect(layout.message).toMatch(/^manifest\.json is missing: the archive is cut short \(/);
+      } else {
+        expect(layout?.code).toBe('unknown-layout');
+        expect(layout!.message).toMatch(/cut short before its index\.json, manifest\.json or repositories/);
+      }
+    }
+  });
+
   it.each(['docker-archive.tar', 'docker-archive-multi.tar', 'oci-archive.tar'])(
     '%s cut anywhere: an error naming where, or the same images, and never a throw',
     async (name) => {

@@ -273,7 +273,7 @@ async function streamArchive(
       const reason = e instanceof Error ? e.message : String(e);
       problems.push({
         code: codec === 'zstd' ? 'zstd-error' : 'gzip-error',
-        message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar): ${reason}`,
+        message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar)${reason ? `: ${reason}` : ''}`,
         where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
         severity: 'error',
       });
@@ -396,9 +396,16 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
 function missingManifest(b: AnalysisBuilder): void {
   const newer = b.files
     .list()
-    .filter((f) => /^(sha256:)?[a-f0-9]{64}\.(json|tar)$/.test(f.path))
+    // skopeo, podman, Docker: `<config hex>.json`, `<diffid hex>.tar`; kaniko and
+    // go-containerregistry: `sha256:<config hex>`, `<digest hex>.tar.gz`.
+    .filter((f) => /^(?:sha256:[a-f0-9]{64}|[a-f0-9]{64}\.(?:json|tar|tar\.gz))$/.test(f.path))
     .map((f) => f.path);
-  const cut = b.analysis.problems.find((p) => p.code === 'tar-truncated' && p.severity === 'error');
+  const cut = b.analysis.problems.find(
+    (p) =>
+      (p.code === 'tar-truncated' && p.severity === 'error') ||
+      p.code === 'gzip-error' ||
+      p.code === 'zstd-error',
+  );
   if (newer.length === 0 && !cut) return;
   const because = cut
     ? `the archive is cut short (${cut.where})`
