@@ -227,8 +227,8 @@ export interface SourceInfo {
   layout: string;
   name: string;
   size: number;
-  /** Compression of the archive as a whole (`docker save | gzip`, `docker save | zstd`). */
-  compression: 'gzip' | 'zstd' | null;
+  /** Compression of the archive as a whole (`docker save | gzip`, `| zstd`, `| xz`). */
+  compression: 'gzip' | 'zstd' | 'xz' | null;
   /** Registry sources: the reference as typed. */
   reference?: string;
   /** Registry sources: `<host>/<repo>@sha256:…` of what was fetched. */

@@ -484,18 +484,20 @@ write_archive(sys.argv[1], [('bomb.tar.gz', tar_bytes(bomb), 'write zeros'), ('n
   await expect(page.getByTestId('file-content')).toHaveText('still here\n');
 });
 
-for (const codec of ['gzip', 'zstd'] as const) {
+for (const codec of ['gzip', 'zstd', 'xz'] as const) {
   test(`a file of an archive compressed as a whole (${codec}) is read by decompressing it again up to its layer`, async ({
     page,
     workDir,
   }) => {
-    // The zstd one as `docker save | zstd` gives it, made from the same archive at test time.
+    // The zstd and xz ones as `docker save | zstd` (or `| xz`) gives them, made from the same
+    // archive at test time.
     const plain = path.join(dataDir, 'docker-archive.tar');
     const archive =
       codec === 'gzip'
         ? path.join(dataDir, 'docker-archive.tar.gz')
-        : path.join(workDir, 'docker-archive.tar.zst');
+        : path.join(workDir, `docker-archive.tar.${codec === 'zstd' ? 'zst' : 'xz'}`);
     if (codec === 'zstd') execFileSync('zstd', ['-q', '-o', archive, plain]);
+    if (codec === 'xz') writeFileSync(archive, execFileSync('xz', ['-c', plain], { maxBuffer: 1 << 28 }));
     await openAndWait(page, archive);
     await expect(page.getByTestId('status')).toContainText(codec);
     await openFiles(page);

@@ -413,36 +413,94 @@ describe('peers’ archives (../shared/fixtures)', () => {
 
 describe('archives compressed as a whole', () => {
   const dir = tempDir();
-  /** `zstd` of a fixture, as `docker save | zstd` would give it (docker load reads zstd too). */
-  function zstdOf(name: string): string {
-    const out = join(dir, `${name}.zst`);
-    if (!existsSync(out)) sh('zstd', ['-q', '-19', '-o', out, join(DATA, name)]);
+  /**
+   * A fixture compressed by the tool itself, as `docker save | zstd` or `| xz` gives it (docker
+   * load reads both).
+   */
+  function compressed(name: string, tool: 'zstd' | 'xz'): string {
+    const out = join(dir, `${name}.${tool === 'zstd' ? 'zst' : 'xz'}`);
+    if (!existsSync(out)) {
+      if (tool === 'zstd') sh('zstd', ['-q', '-19', '-o', out, join(DATA, name)]);
+      else writeFileSync(out, execFileSync('xz', ['-6', '-c', join(DATA, name)], { maxBuffer: 1 << 28 }));
+    }
     return out;
   }
+  const CODECS = [
+    ['zstd', 'zstd-error'],
+    ['xz', 'decompress-error'],
+  ] as const;
 
-  it.each(['docker-archive.tar', 'oci-archive.tar'])(
-    '%s compressed with zstd gives the same report as the archive itself',
-    async (base) => {
-      const plain = (await analyze(join(DATA, base))).report;
-      const zst = (await analyze(zstdOf(base))).report;
-      expect(zst.source.compression).toBe('zstd');
-      expect(zst.source.kind).toBe(plain.source.kind);
-      expect(zst.images).toEqual(plain.images);
-      expect(zst.problems).toEqual(plain.problems);
-    },
-  );
+  describe.each(CODECS)('%s', (tool, errorCode) => {
+    it.each(['docker-archive.tar', 'oci-archive.tar'])(
+      `%s compressed with ${tool} gives the same report as the archive itself`,
+      async (base) => {
+        const plain = (await analyze(join(DATA, base))).report;
+        const packed = (await analyze(compressed(base, tool))).report;
+        expect(packed.source.compression).toBe(tool);
+        expect(packed.source.kind).toBe(plain.source.kind);
+        expect(packed.images).toEqual(plain.images);
+        expect(packed.problems).toEqual(plain.problems);
+      },
+    );
 
-  it('an xz archive (skopeo’s docker-two-images.tar.xz) is refused with what to do; decompressed, it reads', async () => {
+    it(`a ${tool} archive cut short is a ${errorCode} naming how far it was read`, async () => {
+      const whole = readFileSync(compressed('docker-archive.tar', tool));
+      const { report } = await analyzeBytes(
+        new Uint8Array(whole.subarray(0, Math.floor(whole.length * 0.6))),
+      );
+      const p = report.problems.find((q) => q.code === errorCode);
+      expect(p?.message).toMatch(
+        new RegExp(
+          `the ${tool} stream is corrupt or truncated after \\d+ compressed bytes \\(\\d+ bytes of tar\\)`,
+        ),
+      );
+      if (tool === 'xz') expect(p?.message).toMatch(/: the data ends too soon$/);
+      expect(p?.where).toMatch(/offset \d+/);
+      // Nothing but the format's magic bytes (xz: 6, zstd: 4).
+      const magicOnly = await analyzeBytes(new Uint8Array(whole.subarray(0, tool === 'xz' ? 6 : 4)));
+      const q = magicOnly.report.problems.find((x) => x.code === errorCode);
+      expect(q?.message).toMatch(
+        new RegExp(`the ${tool} stream is corrupt or truncated after \\d+ compressed bytes`),
+      );
+      if (tool === 'xz') expect(q?.message).toMatch(/: the data ends too soon$/);
+    });
+  });
+
+  it('a damaged xz archive says its data is corrupt, and the next one still reads', async () => {
+    const bytes = new Uint8Array(readFileSync(compressed('oci-archive.tar', 'xz')));
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    const { report } = await analyzeBytes(bytes);
+    expect(report.problems.find((q) => q.code === 'decompress-error')?.message).toMatch(
+      /: the data is corrupt$|: the data ends too soon$/,
+    );
+    // The decoder serves one stream at a time: a failed one must have let go of it.
+    const again = (await analyze(compressed('oci-archive.tar', 'xz'))).report;
+    expect(again.problems.filter((q) => q.severity === 'error')).toEqual([]);
+  });
+
+  it('skopeo’s docker-two-images.tar.xz reads as its manifest.json says', async () => {
     const xz = join(SHARED, 'skopeo/systemtest/testdata/docker-two-images.tar.xz');
-    const err = await analyzeArchive(await blobOf(xz), { name: 'docker-two-images.tar.xz' }).catch((e) => e);
-    expect(err).toBeInstanceOf(NotAnArchiveError);
-    expect((err as NotAnArchiveError).problem.message).toMatch(/looks like xz-compressed data\..*`xz -d`/);
+    const { report } = await analyze(xz);
+    expect(report.source.compression).toBe('xz');
     const tar = join(dir, 'docker-two-images.tar');
     writeFileSync(tar, execFileSync('xz', ['-dc', xz], { maxBuffer: 1 << 28 }));
-    const { report } = await analyze(tar);
     const manifest = JSON.parse(sh('tar', ['-xOf', tar, 'manifest.json'])) as { RepoTags: string[] }[];
     expect(report.images.map((i) => i.refs).sort()).toEqual(manifest.map((m) => m.RepoTags).sort());
+    expect(report.images).toEqual((await analyze(tar)).report.images);
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  it('a bzip2 archive is refused with the command that decompresses it', async () => {
+    const bz = join(dir, 'docker-archive.tar.bz2');
+    writeFileSync(
+      bz,
+      execFileSync('bzip2', ['-c', join(DATA, 'docker-archive.tar')], { maxBuffer: 1 << 28 }),
+    );
+    const err = await analyzeArchive(await blobOf(bz), { name: 'docker-archive.tar.bz2' }).catch((e) => e);
+    expect(err).toBeInstanceOf(NotAnArchiveError);
+    expect((err as NotAnArchiveError).problem.message).toMatch(
+      /looks like bzip2-compressed data\..*`bzip2 -d`/,
+    );
   });
 
   it('a cpio archive of an image’s files (bsdtar --format=cpio) is named as cpio, not as text', async () => {
@@ -456,19 +514,10 @@ describe('archives compressed as a whole', () => {
     expect((err as NotAnArchiveError).problem.message).toContain('it looks like a cpio archive, not a tar');
   });
 
-  it('a zstd archive cut short is a zstd-error naming how far it was read', async () => {
-    const whole = readFileSync(zstdOf('docker-archive.tar'));
-    const { report } = await analyzeBytes(new Uint8Array(whole.subarray(0, Math.floor(whole.length * 0.6))));
-    const p = report.problems.find((q) => q.code === 'zstd-error');
-    expect(p?.message).toMatch(
-      /the zstd stream is corrupt or truncated after \d+ compressed bytes \(\d+ bytes of tar\)/,
-    );
-    expect(p?.where).toMatch(/offset \d+/);
-  });
-
   it.each([
     ['docker-archive.tar.gz', () => join(DATA, 'docker-archive.tar.gz')],
-    ['docker-archive.tar.zst', () => zstdOf('docker-archive.tar')],
+    ['docker-archive.tar.zst', () => compressed('docker-archive.tar', 'zstd')],
+    ['docker-archive.tar.xz', () => compressed('docker-archive.tar', 'xz')],
   ])(
     '%s: one entry given back by decompressing up to it, byte for byte as GNU tar extracts it',
     async (_, at) => {
@@ -480,7 +529,7 @@ describe('archives compressed as a whole', () => {
       expect(names.length).toBeGreaterThan(1);
       for (const name of names) {
         const got = await readCompressedArchiveEntry(await blobOf(file), name);
-        // GNU tar detects either compression from the bytes (-a is for writing; reading sniffs).
+        // GNU tar detects the compression from the bytes when it reads.
         const want = execFileSync('tar', ['-xOf', file, name], { maxBuffer: 1 << 28 });
         expect(got?.size, name).toBe(want.length);
         expect(Buffer.compare(Buffer.from(await (got as Blob).arrayBuffer()), want), name).toBe(0);

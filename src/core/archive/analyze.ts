@@ -111,7 +111,7 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
 
   let files: ArchiveFiles;
   const early: Problem[] = [];
-  if (magic === 'gzip' || magic === 'zstd') {
+  if (magic === 'gzip' || magic === 'zstd' || magic === 'xz') {
     source.compression = magic;
     progress.bytesTotal = file.size;
     const streamed = await streamArchive(file, magic, early, options, (done) => {
@@ -138,9 +138,9 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
   } else {
     const what = MAGIC_DESCRIPTION[magic];
     const hint =
-      magic === 'xz' || magic === 'bzip2'
-        ? ` Layerlens reads image archives as plain tar or gzip- or zstd-compressed tar; decompress it first (e.g. \`${magic === 'xz' ? 'xz' : 'bzip2'} -d\`).`
-        : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally gzip- or zstd-compressed.';
+      magic === 'bzip2'
+        ? ' Layerlens reads image archives as plain tar or tar compressed with gzip, zstd or xz; decompress it first (`bzip2 -d`).'
+        : ' Layerlens reads image archives made by docker save, podman save, skopeo copy (docker-archive: or oci-archive:) or an OCI image layout in a tar, optionally compressed with gzip, zstd or xz.';
     throw new NotAnArchiveError(
       {
         code: 'not-an-archive',
@@ -189,7 +189,7 @@ function toArchiveFile(e: TarEntry & { truncated?: boolean }): ArchiveFile {
 }
 
 /**
- * One streamed pass over an archive compressed as a whole (gzip or zstd): keep small files,
+ * One streamed pass over an archive compressed as a whole (gzip, zstd, xz): keep small files,
  * digest every blob and, when listings are asked for, list every blob that turns out to be a
  * tar (which of them are layers is only known once the manifests are read).
  */
@@ -272,7 +272,7 @@ async function streamArchive(
     } else {
       const reason = e instanceof Error ? e.message : String(e);
       problems.push({
-        code: codec === 'zstd' ? 'zstd-error' : 'gzip-error',
+        code: codec === 'zstd' ? 'zstd-error' : codec === 'gzip' ? 'gzip-error' : 'decompress-error',
         message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar)${reason ? `: ${reason}` : ''}`,
         where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
         severity: 'error',
@@ -286,7 +286,7 @@ async function streamArchive(
 class EntryComplete extends Error {}
 
 /**
- * One entry of an archive compressed as a whole (`docker save | gzip`, `| zstd`), read again:
+ * One entry of an archive compressed as a whole (`docker save | gzip`, `| zstd`, `| xz`), read again:
  * the archive is decompressed from its start up to the end of that entry (neither format can
  * be entered in the middle), and the entry's bytes gathered into a Blob (BlobParts). Null when
  * no such file, or the file is not compressed as a whole.
@@ -297,7 +297,7 @@ export async function readCompressedArchiveEntry(
   signal?: AbortSignal,
 ): Promise<Blob | null> {
   const magic = sniff(new Uint8Array(await file.slice(0, 8).arrayBuffer()));
-  if (magic !== 'gzip' && magic !== 'zstd') return null;
+  if (magic !== 'gzip' && magic !== 'zstd' && magic !== 'xz') return null;
   const codec: Codec = magic;
   let found: Blob | null = null;
   const parser = new TarStreamParser({
@@ -370,9 +370,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .slice(0, 5)
       .map((f) => f.path)
       .join(', ');
-    const truncated = b.analysis.problems.some(
-      (p) => p.code === 'tar-truncated' || p.code === 'gzip-error' || p.code === 'zstd-error',
-    );
+    const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || streamError(p));
     b.problem(
       'unknown-layout',
       truncated
@@ -385,6 +383,10 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
   }
 }
+
+/** The stream of an archive compressed as a whole broke off: it is corrupt or cut short. */
+const streamError = (p: Problem) =>
+  p.code === 'gzip-error' || p.code === 'zstd-error' || p.code === 'decompress-error';
 
 /**
  * A docker-archive without manifest.json is read as a pre-1.10 `docker save`, but only
@@ -401,10 +403,7 @@ function missingManifest(b: AnalysisBuilder): void {
     .filter((f) => /^(?:sha256:[a-f0-9]{64}|[a-f0-9]{64}\.(?:json|tar|tar\.gz))$/.test(f.path))
     .map((f) => f.path);
   const cut = b.analysis.problems.find(
-    (p) =>
-      (p.code === 'tar-truncated' && p.severity === 'error') ||
-      p.code === 'gzip-error' ||
-      p.code === 'zstd-error',
+    (p) => (p.code === 'tar-truncated' && p.severity === 'error') || streamError(p),
   );
   if (newer.length === 0 && !cut) return;
   const because = cut

@@ -1,7 +1,8 @@
 /**
  * Streaming decompressors with one push interface. gzip uses the browser's native
  * DecompressionStream (fastest measured; pako where it is missing); zstd, which browsers
- * cannot decompress natively, uses fzstd because it is truly streaming (see docs/decisions.md).
+ * cannot decompress natively, uses fzstd because it is truly streaming; xz (archives compressed
+ * as a whole only) uses xz-decompress, loaded when first needed (see docs/decisions.md).
  */
 import { Inflate } from 'pako';
 import { Decompress as ZstdDecompress } from 'fzstd';
@@ -20,26 +21,93 @@ export interface Decompressor {
   close(): Promise<void>;
 }
 
-export type Codec = 'gzip' | 'zstd';
+/** xz only for archives compressed as a whole (`docker save | xz`): layers are never xz. */
+export type Codec = 'gzip' | 'zstd' | 'xz';
 
 export function createDecompressor(codec: Codec, onData: OutputHandler): Decompressor {
   if (codec === 'zstd') return new FzstdDecompressor(onData);
-  if (typeof DecompressionStream === 'function') return new NativeDecompressor('gzip', onData);
+  if (codec === 'xz') {
+    const identity = new TransformStream<BufferSource, Uint8Array>();
+    return new StreamDecompressor(identity.writable, xzReadable(identity.readable), onData);
+  }
+  if (typeof DecompressionStream === 'function') {
+    const ds = new DecompressionStream('gzip');
+    return new StreamDecompressor(ds.writable, Promise.resolve(ds.readable), onData);
+  }
   return new PakoDecompressor(onData);
 }
 
-class NativeDecompressor implements Decompressor {
+/**
+ * xz-decompress (xz-embedded in WebAssembly), loaded only when an xz archive is opened. Its
+ * module is a UMD bundle: a namespace import holds the class directly where the bundler reads
+ * UMD, and under `default` where Node loads it as CommonJS.
+ */
+async function xzReadable(input: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & {
+    default?: typeof import('xz-decompress');
+  };
+  const XzReadableStream = mod.XzReadableStream ?? mod.default?.XzReadableStream;
+  if (!XzReadableStream) throw new Error('xz: the decoder could not be loaded');
+  const source = new XzReadableStream(input).getReader();
+  // Pulled one chunk at a time, and its errors put in words: they are xz-embedded's return codes.
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await source.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (e) {
+          throw new Error(xzMessage(e));
+        }
+      },
+      cancel: (reason) => source.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** xz-embedded's `enum xz_ret` (xz.h), as xz-decompress reports it: "… error code N". */
+const XZ_ERRORS: Record<number, string> = {
+  2: 'its integrity check type is not supported',
+  3: 'the decoder ran out of memory',
+  4: 'its dictionary needs more memory than the decoder allows',
+  5: 'this is not xz data',
+  6: 'it uses xz options this decoder does not support',
+  7: 'the data is corrupt',
+  8: 'the data ends too soon',
+};
+
+function xzMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  const code = /error code (\d+)/.exec(text)?.[1];
+  if (code !== undefined) return XZ_ERRORS[Number(code)] ?? `xz error ${code}`;
+  // The decoder dereferences a missing input when the stream ends before any data.
+  if (e instanceof TypeError) return 'the data ends too soon';
+  return text;
+}
+
+/**
+ * A decompressor that is a pair of Web Streams (DecompressionStream, or the xz decoder): every
+ * output chunk is a fresh buffer (DecompressionStream's own; xz-decompress copies out of its
+ * WebAssembly memory), so the handler may keep or transfer it.
+ */
+class StreamDecompressor implements Decompressor {
   readonly freshOutput = true;
   private readonly writer: WritableStreamDefaultWriter<BufferSource>;
   private readonly pump: Promise<void>;
   private failure: unknown = null;
 
-  constructor(format: CompressionFormat, onData: OutputHandler) {
-    const ds = new DecompressionStream(format);
-    this.writer = ds.writable.getWriter();
-    const reader = ds.readable.getReader();
+  constructor(
+    writable: WritableStream<BufferSource>,
+    readable: Promise<ReadableStream<Uint8Array>>,
+    onData: OutputHandler,
+  ) {
+    this.writer = writable.getWriter();
     this.pump = (async () => {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
       try {
+        reader = (await readable).getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return;
@@ -48,8 +116,9 @@ class NativeDecompressor implements Decompressor {
         }
       } catch (e) {
         this.failure ??= e;
-        // Unblock a writer waiting on backpressure: cancelling errors the whole transform.
-        await reader.cancel(e).catch(() => {});
+        // Unblock a writer waiting on backpressure: cancelling errors the whole transform (and
+        // releases the xz decoder, which serves one stream at a time).
+        await reader?.cancel(e).catch(() => {});
         throw e;
       }
     })();

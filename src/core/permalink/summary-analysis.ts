@@ -80,7 +80,8 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
       layout: s.layout,
       name: s.name,
       size: s.size,
-      compression: s.compression === 'gzip' || s.compression === 'zstd' ? s.compression : null,
+      compression:
+        s.compression === 'gzip' || s.compression === 'zstd' || s.compression === 'xz' ? s.compression : null,
       ...(s.reference !== undefined ? { reference: s.reference } : {}),
       ...(s.resolved !== undefined ? { resolved: s.resolved } : {}),
       ...(s.sha256 !== undefined ? { sha256: s.sha256 } : {}),
