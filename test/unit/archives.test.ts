@@ -13,6 +13,7 @@ import {
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
 import { execFileSync } from 'node:child_process';
+import { CancelledError } from '../../src/core/digest/read-blob';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
@@ -476,6 +477,31 @@ describe('archives compressed as a whole', () => {
     // The decoder serves one stream at a time: a failed one must have let go of it.
     const again = (await analyze(compressed('oci-archive.tar', 'xz'))).report;
     expect(again.problems.filter((q) => q.severity === 'error')).toEqual([]);
+  });
+
+  it('an xz archive whose reading is cancelled midway lets the next xz archive read', async () => {
+    // 4 MiB of random bytes: several reads of the compressed file, so the cancel lands midway.
+    const big = join(dir, 'random');
+    sh('mkdir', ['-p', big]);
+    sh('sh', ['-c', `head -c 4194304 /dev/urandom > ${big}/data`]);
+    const bigXz = join(dir, 'random.tar.xz');
+    writeFileSync(
+      bigXz,
+      execFileSync('sh', ['-c', `tar -C ${big} -cf - data | xz -0`], { maxBuffer: 1 << 28 }),
+    );
+    const controller = new AbortController();
+    const cancelled = await analyzeArchive(await blobOf(bigXz), {
+      name: 'random.tar.xz',
+      signal: controller.signal,
+      onUpdate: (_, progress) => {
+        if (progress.bytesDone > 0) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(cancelled).toBeInstanceOf(CancelledError);
+    // Hangs (the decoder still held by the abandoned stream) without the abort.
+    const next = (await analyze(compressed('docker-archive.tar', 'xz'))).report;
+    expect(next.source.compression).toBe('xz');
+    expect(next.problems.filter((q) => q.severity === 'error')).toEqual([]);
   });
 
   it('skopeo’s docker-two-images.tar.xz reads as its manifest.json says', async () => {

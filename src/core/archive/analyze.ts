@@ -259,6 +259,7 @@ async function streamArchive(
     await decompressor.close();
     parser.finish();
   } catch (e) {
+    decompressor.abort(e);
     if (e instanceof CancelledError) throw e;
     const cut = current as ArchiveFile | null;
     if (cut) cut.truncated = true;
@@ -319,6 +320,7 @@ export async function readCompressedArchiveEntry(
     await readBlob(file, (chunk) => decompressor.write(chunk), signal);
     await decompressor.close();
   } catch (e) {
+    decompressor.abort(e);
     if (!(e instanceof EntryComplete) && found === null) throw e;
   }
   return found;

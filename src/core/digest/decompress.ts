@@ -19,6 +19,11 @@ export interface Decompressor {
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes and resolves when every output chunk has been handled. */
   close(): Promise<void>;
+  /**
+   * Gives up without finishing (the reading stopped: cancelled, or it failed). Needed where a
+   * decoder holds something until its stream ends: the xz decoder serves one stream at a time.
+   */
+  abort(reason: unknown): void;
 }
 
 /** xz only for archives compressed as a whole (`docker save | xz`): layers are never xz. */
@@ -125,6 +130,12 @@ class StreamDecompressor implements Decompressor {
     this.pump.catch(() => {}); // observed in close(); avoid an unhandled rejection meanwhile
   }
 
+  abort(reason: unknown): void {
+    this.failure ??= reason;
+    // Errors the stream pair, so a decoder waiting for input stops (and lets go of what it holds).
+    this.writer.abort(reason).catch(() => {});
+  }
+
   async write(chunk: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     try {
@@ -165,6 +176,8 @@ abstract class QueuedDecompressor implements Decompressor {
 
   abstract write(chunk: Uint8Array): Promise<void>;
   abstract close(): Promise<void>;
+  /** Nothing is held: an abandoned decoder is simply collected. */
+  abort(): void {}
 }
 
 class PakoDecompressor extends QueuedDecompressor {
