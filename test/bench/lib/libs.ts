@@ -46,7 +46,7 @@ export async function startBenchPageServer(
     },
     optimizeDeps: {
       entries: ['test/bench/page/index.html'],
-      include: ['hash-wasm', 'pako', 'fzstd', 'zstddec', 'js-untar'],
+      include: ['hash-wasm', 'pako', 'fzstd', 'zstddec', 'js-untar', 'xz-decompress'],
     },
   });
   await server.listen();
@@ -100,6 +100,12 @@ const CASES: CaseSpec[] = [
     name: 'unzstd zstddec ZSTDDecoder.decode (whole buffer)',
     input: 'zstd',
     baseline: (n) => ({ tool: 'zstd -dc >/dev/null', value: n.bigLayerZstd, unit: 'MB/s in' }),
+    check: sameBytes,
+  },
+  {
+    name: 'unxz xz-decompress (streaming) + BYOB (project createDecompressor)',
+    input: 'xz',
+    baseline: (n) => ({ tool: 'xz -dc >/dev/null', value: n.bigLayerUnxz, unit: 'MB/s in' }),
     check: sameBytes,
   },
   {
@@ -230,6 +236,7 @@ export async function runLibraries(
     plain: path.join(repo, inputs.bigLayer.tarPath),
     gzip: path.join(repo, inputs.bigLayer.gzipPath),
     zstd: path.join(repo, inputs.bigLayer.zstdPath),
+    xz: path.join(repo, inputs.bigLayer.xzPath as string),
   };
   const results: Result[] = [];
   for (const spec of CASES) {

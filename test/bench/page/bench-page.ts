@@ -14,7 +14,7 @@ import { readBlob } from '../../../src/core/digest/read-blob';
 import { createIncrementalSha256, sha256OfBytes } from '../../../src/core/digest/sha256';
 import { TarStreamParser } from '../../../src/core/tar/tar-stream';
 
-export type BenchInput = 'plain' | 'gzip' | 'zstd';
+export type BenchInput = 'plain' | 'gzip' | 'zstd' | 'xz';
 
 export interface BenchOutcome {
   ms: number;
@@ -119,6 +119,19 @@ const CASES: Record<string, BenchCase> = {
       const out = decoder.decode(input, uncompressedSize);
       const t3 = performance.now();
       return { bytesOut: out.length, phases: { arrayBuffer: t1 - t0, init: t2 - t1, decode: t3 - t2 } };
+    },
+  },
+  'unxz xz-decompress (streaming) + BYOB (project createDecompressor)': {
+    input: 'xz',
+    describe: 'BYOB reads written to the xz decoder (xz-embedded in WebAssembly), output counted',
+    async run(file) {
+      let out = 0;
+      const d = createDecompressor('xz', (c) => {
+        out += c.length;
+      });
+      await readBlob(file, (c) => d.write(c));
+      await d.close();
+      return { bytesOut: out };
     },
   },
   'tar headers: project TarStreamParser + BYOB': {
