@@ -288,8 +288,8 @@ class EntryComplete extends Error {}
 
 /**
  * One entry of an archive compressed as a whole (`docker save | gzip`, `| zstd`, `| xz`), read again:
- * the archive is decompressed from its start up to the end of that entry (neither format can
- * be entered in the middle), and the entry's bytes gathered into a Blob (BlobParts). Null when
+ * the archive is decompressed from its start up to the end of that entry (none of these formats
+ * can be entered in the middle), and the entry's bytes gathered into a Blob (BlobParts). Null when
  * no such file, or the file is not compressed as a whole.
  */
 export async function readCompressedArchiveEntry(
