@@ -9,6 +9,7 @@ import untar from 'js-untar';
 import { Inflate } from 'pako';
 import { ZSTDDecoder } from 'zstddec';
 import { createDecompressor } from '../../../src/core/digest/decompress';
+import type { Codec } from '../../../src/core/digest/decompress';
 import { digestBlob } from '../../../src/core/digest/digest-blob';
 import { readBlob } from '../../../src/core/digest/read-blob';
 import { createIncrementalSha256, sha256OfBytes } from '../../../src/core/digest/sha256';
@@ -40,6 +41,17 @@ function inputFile(which: BenchInput): File {
   return file;
 }
 
+/** BYOB reads written to the project's decompressor for `codec`, its output counted. */
+async function decodeCounting(codec: Codec, file: File): Promise<{ bytesOut: number }> {
+  let out = 0;
+  const d = createDecompressor(codec, (c) => {
+    out += c.length;
+  });
+  await readBlob(file, (c) => d.write(c));
+  await d.close();
+  return { bytesOut: out };
+}
+
 const CASES: Record<string, BenchCase> = {
   'sha256 hash-wasm + BYOB (project readBlob + createIncrementalSha256)': {
     input: 'plain',
@@ -65,15 +77,7 @@ const CASES: Record<string, BenchCase> = {
   'gunzip DecompressionStream + BYOB (project createDecompressor)': {
     input: 'gzip',
     describe: "BYOB reads written to DecompressionStream('gzip'), output counted",
-    async run(file) {
-      let out = 0;
-      const d = createDecompressor('gzip', (c) => {
-        out += c.length;
-      });
-      await readBlob(file, (c) => d.write(c));
-      await d.close();
-      return { bytesOut: out };
-    },
+    run: (file) => decodeCounting('gzip', file),
   },
   'gunzip pako Inflate (streaming) + BYOB': {
     input: 'gzip',
@@ -124,15 +128,7 @@ const CASES: Record<string, BenchCase> = {
   'unxz xz-decompress (streaming) + BYOB (project createDecompressor)': {
     input: 'xz',
     describe: 'BYOB reads written to the xz decoder (xz-embedded in WebAssembly), output counted',
-    async run(file) {
-      let out = 0;
-      const d = createDecompressor('xz', (c) => {
-        out += c.length;
-      });
-      await readBlob(file, (c) => d.write(c));
-      await d.close();
-      return { bytesOut: out };
-    },
+    run: (file) => decodeCounting('xz', file),
   },
   'tar headers: project TarStreamParser + BYOB': {
     input: 'plain',
