@@ -96,11 +96,17 @@ export function createDigestPool(size: number): {
     transfer: Transferable[] = [],
   ) =>
     new Promise<R>((resolve, reject) => {
-      const w = acquire();
-      w.busy = true;
+      // The receiving half of a pipe starts with its sender, beside the analysis's runners: it
+      // goes to the worker with the fewest jobs (not its sender's, which has just taken one) and
+      // leaves it free for the next sender, so two layers are decompressed at once, each hashed
+      // on the other's worker between its own chunks.
+      const plainJob = job.type === 'digest-plain';
+      if (plainJob && workers.length < size) workers.push(new PoolWorker());
+      const w = plainJob ? workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a)) : acquire();
+      if (!plainJob) w.busy = true;
       const id = nextId++;
       const done = () => {
-        w.busy = false;
+        if (!plainJob) w.busy = false;
         signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = () => w.worker.postMessage({ type: 'cancel', id } satisfies ToDigestWorker);

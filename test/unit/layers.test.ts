@@ -1087,6 +1087,37 @@ describe('large compressed layers: decompression and listing as two jobs joined 
     },
   );
 
+  it('two piped layers are decompressed at once, their receiving halves beside the runners', async () => {
+    let senders = 0;
+    let maxSenders = 0;
+    let maxJobs = 0;
+    let jobs = 0;
+    const track = async <T>(sender: boolean, run: () => Promise<T>): Promise<T> => {
+      jobs++;
+      if (sender) senders++;
+      maxSenders = Math.max(maxSenders, senders);
+      maxJobs = Math.max(maxJobs, jobs);
+      try {
+        return await run();
+      } finally {
+        jobs--;
+        if (sender) senders--;
+      }
+    };
+    const verifier: BlobVerifier = (blob, o) => track(o.plainTo !== undefined, () => digestBlob(blob, o));
+    const plainVerifier: PlainVerifier = (port, o) => track(false, () => digestPlain(port, o));
+    const path = join(DATA, 'oci-archive.tar');
+    const { analysis } = await analyze(path, { splitMin: 1, verifier, plainVerifier, concurrency: 2 });
+    const compressed = buildReport(analysis).images[0]!.layers.filter((l) => !l.mediaType.endsWith('tar'));
+    expect(compressed.length).toBeGreaterThanOrEqual(2);
+    // Two runners: two senders at once (a receiving half never holds a runner), four jobs at most.
+    expect(maxSenders).toBe(2);
+    expect(maxJobs).toBe(4);
+    expect(buildReport(analysis)).toEqual(
+      buildReport((await analyze(path, { splitMin: Infinity, concurrency: 2 })).analysis),
+    );
+  });
+
   it('a half that fails cancels the other, which would otherwise wait for ever', async () => {
     // The receiving half is lost at once (as when its worker dies); the sending half stands for one
     // blocked on the pipe's window, which only its signal can end.

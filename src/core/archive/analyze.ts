@@ -537,12 +537,11 @@ async function verifyBlobs(
     emit();
   };
 
-  // The work, in order, for `concurrency` runners. A large compressed layer is two tasks joined by
+  // The work, in order, for `concurrency` runners. A large compressed layer is two jobs joined by
   // a pipe: one reads the blob, hashes its stored bytes and decompresses it; the other hashes the
-  // uncompressed bytes (diff_id), on a second core; one of them lists (docs/decisions.md). The two
-  // tasks are adjacent, so the next free runner starts the second half; the sender waits (a
-  // bounded window) until it does. The halves meet in `joins`, never inside a task, so that no
-  // runner waits for a task queued behind it.
+  // uncompressed bytes (diff_id), on a second core; one of them lists (docs/decisions.md). Both
+  // start in one task, so no half ever waits for a runner. Their results meet in `joins`, outside
+  // the runners, so that a failure in one is reported however far the runners have got.
   const tasks: (() => Promise<void>)[] = [];
   const joins: Promise<void>[] = [];
   items.forEach(({ blob, file, slice }, i) => {
@@ -570,17 +569,24 @@ async function verifyBlobs(
       d.reject(e);
       pair.abort();
     };
+    // One task: the sending half holds a runner; the receiving half starts with it, beside the
+    // runners (a verifier pool puts it on another worker). Decompressing is the heavy half, so two
+    // runners decompress two layers at once, each hashed on the other's core (docs/decisions.md,
+    // "Two piped layers at once").
     tasks.push(async () => {
       start(blob);
-      await verify(blob, file, slice, { port: pipe.port1, listSent: shape.listSent }, signal).then(
+      const sending = verify(blob, file, slice, { port: pipe.port1, listSent: shape.listSent }, signal).then(
         stored.resolve,
         failed(stored),
       );
+      // Asked to list as the sender is: the pipe tells it whether the sender does.
+      const receiving = plainVerifier(pipe.port2, { ...listingOptions(blob), signal }).then(
+        plain.resolve,
+        failed(plain),
+      );
+      // Both halves, so that a runner never has more than one pipe open.
+      await Promise.all([sending, receiving]);
     });
-    // Asked to list as the sender is: the pipe tells it whether the sender does.
-    tasks.push(() =>
-      plainVerifier(pipe.port2, { ...listingOptions(blob), signal }).then(plain.resolve, failed(plain)),
-    );
     const join = (async () => {
       try {
         const [s, p] = await Promise.all([stored.promise, plain.promise]);
