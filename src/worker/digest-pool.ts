@@ -54,6 +54,33 @@ class PoolWorker {
   }
 }
 
+/** What placing a job needs to know of a worker. */
+export interface Placeable {
+  /** Running a job that holds one of the analysis's runners. */
+  busy: boolean;
+  /** Jobs sent to it and not yet answered. */
+  readonly pending: { readonly size: number };
+}
+
+/**
+ * The worker for the next job (`make` adds one while there are fewer than `size`). A job that
+ * holds a runner goes to an idle worker, which it makes busy until the caller frees it. The receiving half of a pipe (`plain`) starts with its
+ * sender, beside the runners: it goes to the worker with the fewest jobs (not its sender's, which
+ * has just taken one) and leaves it free for the next sender, so two layers are decompressed at
+ * once, each hashed on the other's worker between its own chunks (docs/decisions.md, "Two piped
+ * layers at once").
+ */
+export function placeJob<W extends Placeable>(workers: W[], size: number, plain: boolean, make: () => W): W {
+  if (plain) {
+    if (workers.length < size) return make();
+    return workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+  // The analyses run at most `size` runners at once, so the first worker is a fallback only.
+  const w = workers.find((x) => !x.busy) ?? (workers.length < size ? make() : (workers[0] as W));
+  w.busy = true;
+  return w;
+}
+
 /** A job as the pool is given it: any message but `cancel`, without the id the pool assigns. */
 type Job =
   Exclude<ToDigestWorker, { type: 'cancel' }> extends infer M
@@ -78,17 +105,12 @@ export function createDigestPool(size: number): {
   }
   const workers: PoolWorker[] = [];
   let nextId = 1;
-  const acquire = (): PoolWorker => {
-    const idle = workers.find((w) => !w.busy);
-    if (idle) return idle;
-    if (workers.length < size) {
+  const acquire = (plain: boolean): PoolWorker =>
+    placeJob(workers, size, plain, () => {
       const w = new PoolWorker();
       workers.push(w);
       return w;
-    }
-    // The analyses run at most `size` verifications at once, so this is a fallback only.
-    return workers[0] as PoolWorker;
-  };
+    });
   const run = <R extends Result>(
     job: Job,
     signal: AbortSignal | undefined,
@@ -96,14 +118,8 @@ export function createDigestPool(size: number): {
     transfer: Transferable[] = [],
   ) =>
     new Promise<R>((resolve, reject) => {
-      // The receiving half of a pipe starts with its sender, beside the analysis's runners: it
-      // goes to the worker with the fewest jobs (not its sender's, which has just taken one) and
-      // leaves it free for the next sender, so two layers are decompressed at once, each hashed
-      // on the other's worker between its own chunks.
       const plainJob = job.type === 'digest-plain';
-      if (plainJob && workers.length < size) workers.push(new PoolWorker());
-      const w = plainJob ? workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a)) : acquire();
-      if (!plainJob) w.busy = true;
+      const w = acquire(plainJob);
       const id = nextId++;
       const done = () => {
         if (!plainJob) w.busy = false;

@@ -10,6 +10,7 @@ import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
 import type { DigestBlobOptions } from '../../src/core/digest/digest-blob';
 import { PlainSender, receivePlain } from '../../src/core/digest/plain-pipe';
 import { CancelledError } from '../../src/core/digest/read-blob';
+import { placeJob } from '../../src/worker/digest-pool';
 import { blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -210,5 +211,49 @@ describe('PlainSender and receivePlain', () => {
     controller.abort();
     await expect(receiving).rejects.toBeInstanceOf(CancelledError);
     await expect(sending).rejects.toBeInstanceOf(CancelledError);
+  });
+});
+
+describe('placing the halves of piped layers on two workers (placeJob)', () => {
+  interface Fake {
+    name: string;
+    busy: boolean;
+    pending: Set<string>;
+  }
+  it('two layers: each sender on its own worker, each receiver on the other, receivers never busy', () => {
+    const workers: Fake[] = [];
+    const start = (job: string, plain: boolean) => {
+      const w = placeJob(workers, 2, plain, () => {
+        const made = { name: `W${workers.length + 1}`, busy: false, pending: new Set<string>() };
+        workers.push(made);
+        return made;
+      });
+      w.pending.add(job);
+      return w.name;
+    };
+    // The order the analysis starts them in: a runner's sender, then its receiver, then the next.
+    expect([start('S0', false), start('R0', true), start('S1', false), start('R1', true)]).toEqual([
+      'W1',
+      'W2',
+      'W2',
+      'W1',
+    ]);
+    // Only the senders hold their workers (a receiver never keeps the next sender off).
+    expect(workers.map((w) => w.busy)).toEqual([true, true]);
+    expect(workers.map((w) => [...w.pending].sort())).toEqual([
+      ['R1', 'S0'],
+      ['R0', 'S1'],
+    ]);
+    // One worker alone (hardwareConcurrency 1) takes everything.
+    const one: Fake[] = [];
+    const make = () => {
+      const made = { name: 'only', busy: false, pending: new Set<string>() };
+      one.push(made);
+      return made;
+    };
+    expect(placeJob(one, 1, false, make).name).toBe('only');
+    expect(placeJob(one, 1, true, make).name).toBe('only');
+    expect(placeJob(one, 1, false, make).name).toBe('only');
+    expect(one).toHaveLength(1);
   });
 });

@@ -6,7 +6,7 @@
 import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
-import { createDecompressor } from '../digest/decompress';
+import { archiveCodec, createDecompressor, decodeErrorCode } from '../digest/decompress';
 import type { Codec } from '../digest/decompress';
 import { BlobParts } from '../digest/blob-parts';
 import { digestBlob, digestPlain } from '../digest/digest-blob';
@@ -111,10 +111,11 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
 
   let files: ArchiveFiles;
   const early: Problem[] = [];
-  if (magic === 'gzip' || magic === 'zstd' || magic === 'xz') {
-    source.compression = magic;
+  const codec = archiveCodec(magic);
+  if (codec) {
+    source.compression = codec;
     progress.bytesTotal = file.size;
-    const streamed = await streamArchive(file, magic, early, options, (done) => {
+    const streamed = await streamArchive(file, codec, early, options, (done) => {
       progress.bytesDone = done;
       progress.elapsedMs = Date.now() - started;
       options.onUpdate?.(
@@ -273,7 +274,7 @@ async function streamArchive(
     } else {
       const reason = e instanceof Error ? e.message : String(e);
       problems.push({
-        code: codec === 'zstd' ? 'zstd-error' : codec === 'gzip' ? 'gzip-error' : 'decompress-error',
+        code: decodeErrorCode(codec),
         message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar)${reason ? `: ${reason}` : ''}`,
         where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
         severity: 'error',
@@ -297,9 +298,8 @@ export async function readCompressedArchiveEntry(
   path: string,
   signal?: AbortSignal,
 ): Promise<Blob | null> {
-  const magic = sniff(new Uint8Array(await file.slice(0, 8).arrayBuffer()));
-  if (magic !== 'gzip' && magic !== 'zstd' && magic !== 'xz') return null;
-  const codec: Codec = magic;
+  const codec = archiveCodec(sniff(new Uint8Array(await file.slice(0, 8).arrayBuffer())));
+  if (!codec) return null;
   let found: Blob | null = null;
   const parser = new TarStreamParser({
     entry(e) {

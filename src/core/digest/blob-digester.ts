@@ -6,7 +6,7 @@
  */
 import type { LayerListing } from '../layers/layer-listing';
 import type { Compression } from '../model';
-import { createDecompressor } from './decompress';
+import { createDecompressor, decodeErrorCode } from './decompress';
 import type { Decompressor } from './decompress';
 import { sniff } from './magic';
 import { createIncrementalSha256 } from './sha256';
@@ -153,12 +153,7 @@ export class BlobDigester {
   }
 
   private fail(e: unknown): void {
-    const code =
-      this.compression === 'zstd'
-        ? 'zstd-error'
-        : this.compression === 'gzip'
-          ? 'gzip-error'
-          : 'decompress-error';
+    const code = decodeErrorCode(this.compression ?? 'unknown');
     const reason = e instanceof Error ? e.message : String(e);
     this.error ??= {
       code,

@@ -6,6 +6,7 @@
  */
 import { Inflate } from 'pako';
 import { Decompress as ZstdDecompress } from 'fzstd';
+import type { Magic } from './magic';
 
 export type OutputHandler = (chunk: Uint8Array) => void | Promise<void>;
 
@@ -28,6 +29,16 @@ export interface Decompressor {
 
 /** xz only for archives compressed as a whole (`docker save | xz`): layers are never xz. */
 export type Codec = 'gzip' | 'zstd' | 'xz';
+
+/** The codec of an archive compressed as a whole, from its magic bytes (null: not one read here). */
+export function archiveCodec(magic: Magic): Codec | null {
+  return magic === 'gzip' || magic === 'zstd' || magic === 'xz' ? magic : null;
+}
+
+/** The problem code of a stream that `codec` could not decode (xz has none of its own). */
+export function decodeErrorCode(codec: string): 'gzip-error' | 'zstd-error' | 'decompress-error' {
+  return codec === 'gzip' ? 'gzip-error' : codec === 'zstd' ? 'zstd-error' : 'decompress-error';
+}
 
 export function createDecompressor(codec: Codec, onData: OutputHandler): Decompressor {
   if (codec === 'zstd') return new FzstdDecompressor(onData);
