@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
 import type { AnalyzeOptions, BlobVerifier, PlainVerifier } from '../../src/core/archive/analyze';
+import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
 import { CancelledError } from '../../src/core/digest/read-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
@@ -778,6 +779,37 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(t.listing!.stopped).toBe('byte-limit');
     expect(t.listing!.bytesRead).toBe(1 << 20);
     expect(t.listing!.entries.map((e) => [e.path, e.size])).toEqual([['zeros', 200 * 1024 * 1024]]);
+  });
+
+  it('a zstd bomb (1 GiB of zeros in ~32 KiB) is decoded a buffer at a time and stops at the limit', async () => {
+    const bomb = join(dir, 'bomb.zst');
+    sh('bash', ['-c', `head -c 1G /dev/zero | zstd -q -3 -c > ${bomb}`]);
+    const bytes = new Uint8Array(readFileSync(bomb));
+    expect(bytes.length).toBeLessThan(64 << 10);
+    const limit = uncompressedLimit(bytes.length, { ...DEFAULT_LAYER_LIMITS });
+    let largest = 0;
+    let handed = 0;
+    const before = process.memoryUsage().arrayBuffers;
+    let held = 0;
+    const d = await BlobDigester.create({
+      diffId: true,
+      maxUncompressed: limit,
+      onUncompressed: (chunk) => {
+        largest = Math.max(largest, chunk.length);
+        handed += chunk.length;
+        held = Math.max(held, process.memoryUsage().arrayBuffers - before);
+      },
+    });
+    // All of it in one write: a decoder that decodes whole input chunks (fzstd, which this one
+    // replaced) holds the whole GiB before the handler sees its first byte.
+    await d.write(bytes);
+    const r = await d.finish();
+    expect(r.digest).toBe(sha256sum(bomb));
+    expect(r.error?.code).toBe('limit');
+    // Its output comes a 256 KiB buffer at a time, and stops with the handler at the limit.
+    expect(largest).toBeLessThanOrEqual(256 << 10);
+    expect(handed).toBe(limit);
+    expect(held).toBeLessThan(32 << 20);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
 import type { DigestBlobOptions } from '../../src/core/digest/digest-blob';
@@ -178,8 +179,9 @@ describe('PlainSender and receivePlain', () => {
   it('transfers a fresh whole buffer and copies a view', async () => {
     const { port1, port2 } = new MessageChannel();
     const sender = new PlainSender(port1, { window: 1 << 20, batch: 1 });
-    const received: Uint8Array[] = [];
-    const receiving = receivePlain(port2, { chunk: (c) => void received.push(c) });
+    // What each chunk held when handed over: a copy's buffer goes back to the sender afterwards.
+    const received: [number, number | undefined][] = [];
+    const receiving = receivePlain(port2, { chunk: (c) => void received.push([c.length, c[0]]) });
     const fresh = chunkOf(1000, 7);
     const backing = chunkOf(2000, 9);
     const view = backing.subarray(500, 1500);
@@ -192,11 +194,34 @@ describe('PlainSender and receivePlain', () => {
     expect(fresh.byteLength).toBe(0); // detached: transferred, not copied
     expect(backing.byteLength).toBe(2000); // the decoder's buffer is left alone
     expect(notFresh.byteLength).toBe(1000);
-    expect(received.map((c) => [c.length, c[0]])).toEqual([
+    expect(received).toEqual([
       [1000, 7],
       [1000, 9],
       [1000, 5],
     ]);
+  });
+
+  it('copies into buffers the receiver sends back: a window’s worth, however much is sent', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const window = 4 << 20;
+    const sender = new PlainSender(port1, { window });
+    const hash = createHash('sha256');
+    const expected = createHash('sha256');
+    const receiving = receivePlain(port2, { chunk: (c) => void hash.update(c) });
+    // 64 MiB as views of one reused 256 KiB buffer, as the zstd decoder hands them on.
+    const decoderBuffer = new Uint8Array(256 << 10);
+    for (let i = 0; i < 256; i++) {
+      decoderBuffer.fill(i & 0xff, 0, 1000).fill(~i & 0xff, 1000);
+      expected.update(decoderBuffer);
+      await sender.send(decoderBuffer, false);
+    }
+    await sender.end(null);
+    expect(await receiving).toBeNull();
+    expect(hash.digest('hex')).toBe(expected.digest('hex'));
+    expect(decoderBuffer.byteLength).toBe(256 << 10); // never transferred
+    // 1 MiB buffers: the window, the batch that overdrew it, the one being filled.
+    expect(sender.copyBuffersMade).toBeGreaterThan(1);
+    expect(sender.copyBuffersMade).toBeLessThanOrEqual((window >> 20) + 2);
   });
 
   it('a sender waiting for credit gives up when the receiver is cancelled', async () => {

@@ -1,12 +1,13 @@
 /**
  * Streaming decompressors with one push interface. gzip uses the browser's native
  * DecompressionStream (fastest measured; pako where it is missing); zstd, which browsers
- * cannot decompress natively, uses fzstd because it is truly streaming; xz (archives compressed
- * as a whole only) uses xz-decompress, loaded when first needed (see docs/decisions.md).
+ * cannot decompress natively, the reference decoder in WebAssembly (zstd-decoder.ts); xz
+ * (archives compressed as a whole only) uses xz-decompress, loaded when first needed (see
+ * docs/decisions.md).
  */
 import { Inflate } from 'pako';
-import { Decompress as ZstdDecompress } from 'fzstd';
 import type { Magic } from './magic';
+import { ZstdDecompressor } from './zstd-decoder';
 
 export type OutputHandler = (chunk: Uint8Array) => void | Promise<void>;
 
@@ -41,7 +42,7 @@ export function decodeErrorCode(codec: string): 'gzip-error' | 'zstd-error' | 'd
 }
 
 export function createDecompressor(codec: Codec, onData: OutputHandler): Decompressor {
-  if (codec === 'zstd') return new FzstdDecompressor(onData);
+  if (codec === 'zstd') return new ZstdDecompressor(onData);
   if (codec === 'xz') {
     const identity = new TransformStream<BufferSource, Uint8Array>();
     return new StreamDecompressor(identity.writable, xzReadable(identity.readable), onData);
@@ -104,6 +105,13 @@ function xzMessage(e: unknown): string {
 }
 
 /**
+ * The most compressed input written to a native stream at once: its output (up to ~256 MiB of
+ * gzip at the format's ratio limit, instead of ~1 GiB for a whole 1 MiB read) is then all one
+ * write can queue. Smaller pieces cost gzip archives 4–6% (64 KiB, measured).
+ */
+const WRITE_PIECE = 256 << 10;
+
+/**
  * A decompressor that is a pair of Web Streams (DecompressionStream, or the xz decoder): every
  * output chunk is a fresh buffer (DecompressionStream's own; xz-decompress copies out of its
  * WebAssembly memory), so the handler may keep or transfer it.
@@ -153,7 +161,19 @@ class StreamDecompressor implements Decompressor {
       // A copy: the stream may still read the chunk after write() resolves (Node's zlib
       // works off-thread), and callers reuse their buffer for the next read. Compressed
       // input is a third of the output, so this copy is small next to decompression.
-      await this.writer.write(chunk.slice());
+      const copy = chunk.slice();
+      // In pieces: Chromium's DecompressionStream inflates a whole written chunk at once and
+      // queues all its output, whatever the reader's pace. 1 MiB of gzip may hold 1 GiB (gzip's
+      // ratio tops at ~1032:1): seconds of work and a gigabyte queued before the byte limit or a
+      // Cancel is even looked at (docs/decisions.md, "Decompression in bounded steps").
+      let last: Promise<void> = Promise.resolve();
+      for (let at = 0; at < copy.length; at += WRITE_PIECE) {
+        await this.writer.ready;
+        if (this.failure) throw this.failure;
+        last = this.writer.write(copy.subarray(at, at + WRITE_PIECE));
+        last.catch(() => {});
+      }
+      await last;
     } catch (e) {
       throw this.failure ?? e;
     }
@@ -170,13 +190,24 @@ class StreamDecompressor implements Decompressor {
   }
 }
 
-/** Shared by the two JS decoders: they emit output synchronously from push(). */
-abstract class QueuedDecompressor implements Decompressor {
+/**
+ * pako, where DecompressionStream is missing. It emits output synchronously from push(): queued,
+ * then handed on in order; input goes in pieces, for the reason given with WRITE_PIECE.
+ */
+class PakoDecompressor implements Decompressor {
   readonly freshOutput = false;
-  protected queue: Uint8Array[] = [];
-  constructor(private readonly onData: OutputHandler) {}
+  private readonly inflate = new Inflate();
+  private queue: Uint8Array[] = [];
+  private failure: unknown = null;
 
-  protected async drain(): Promise<void> {
+  constructor(private readonly onData: OutputHandler) {
+    this.inflate.onData = (c: Uint8Array) => void this.queue.push(c);
+  }
+
+  private async push(chunk: Uint8Array, last: boolean): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.inflate.push(chunk, last);
+    if (this.inflate.err) throw new Error(`gzip: ${this.inflate.msg || `error ${this.inflate.err}`}`);
     const q = this.queue;
     this.queue = [];
     for (const c of q) {
@@ -185,46 +216,17 @@ abstract class QueuedDecompressor implements Decompressor {
     }
   }
 
-  abstract write(chunk: Uint8Array): Promise<void>;
-  abstract close(): Promise<void>;
-  /** Nothing is held: an abandoned decoder is simply collected. */
-  abort(): void {}
-}
-
-class PakoDecompressor extends QueuedDecompressor {
-  private readonly inflate = new Inflate();
-  constructor(onData: OutputHandler) {
-    super(onData);
-    this.inflate.onData = (c: Uint8Array) => void this.queue.push(c);
-  }
-  private check(): void {
-    if (this.inflate.err) throw new Error(`gzip: ${this.inflate.msg || `error ${this.inflate.err}`}`);
-  }
   async write(chunk: Uint8Array): Promise<void> {
-    this.inflate.push(chunk, false);
-    this.check();
-    await this.drain();
+    for (let at = 0; at < chunk.length; at += WRITE_PIECE)
+      await this.push(chunk.subarray(at, at + WRITE_PIECE), false);
   }
-  async close(): Promise<void> {
-    this.inflate.push(new Uint8Array(0), true);
-    this.check();
-    await this.drain();
-  }
-}
 
-class FzstdDecompressor extends QueuedDecompressor {
-  private readonly zstd: ZstdDecompress;
-  constructor(onData: OutputHandler) {
-    super(onData);
-    this.zstd = new ZstdDecompress((c) => void this.queue.push(c));
+  close(): Promise<void> {
+    return this.push(new Uint8Array(0), true);
   }
-  async write(chunk: Uint8Array): Promise<void> {
-    // fzstd keeps references to input it has not decoded yet; the caller reuses its buffer.
-    this.zstd.push(chunk.slice());
-    await this.drain();
-  }
-  async close(): Promise<void> {
-    this.zstd.push(new Uint8Array(0), true);
-    await this.drain();
+
+  /** Nothing is held: an abandoned decoder is collected; a write in progress stops at its next piece. */
+  abort(reason: unknown): void {
+    this.failure ??= reason;
   }
 }

@@ -10,6 +10,9 @@ export function sniff(head: Uint8Array): Magic {
   const b = (i: number) => head[i] ?? -1;
   if (b(0) === 0x1f && b(1) === 0x8b) return 'gzip'; // RFC 1952 ID1 ID2
   if (b(0) === 0x28 && b(1) === 0xb5 && b(2) === 0x2f && b(3) === 0xfd) return 'zstd'; // RFC 8878 frame magic
+  // A skippable frame (RFC 8878 §3.1.2, magic 0x184D2A5?) may come first: pzstd writes one
+  // before each frame, and zstd decodes such a stream as any other.
+  if ((b(0) & 0xf0) === 0x50 && b(1) === 0x2a && b(2) === 0x4d && b(3) === 0x18) return 'zstd';
   if (b(0) === 0xfd && b(1) === 0x37 && b(2) === 0x7a && b(3) === 0x58 && b(4) === 0x5a && b(5) === 0x00)
     return 'xz';
   if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return 'bzip2';
@@ -64,7 +67,8 @@ export function declaredPlainSize(head: Uint8Array, tail: Uint8Array): number | 
     if (tail.length < DECLARED_SIZE_TAIL) return null;
     return new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 4, true);
   }
-  if (magic !== 'zstd' || head.length < 5) return null;
+  // A zstd frame's own header only: after a skippable frame, the size is not where it is read.
+  if (magic !== 'zstd' || head[0] !== 0x28 || head.length < 5) return null;
   const fhd = head[4] as number;
   const single = (fhd >> 5) & 1;
   const fcsFlag = fhd >> 6;

@@ -6,7 +6,10 @@
  * piped between two workers", "Which half lists").
  *
  * Chunks are transferred, never copied, when the sender owns their whole buffer (the native
- * DecompressionStream's output); anything else (a view of a decoder's buffer) is copied first.
+ * DecompressionStream's output). Anything else (a view of a decoder's buffer: the zstd decoder's,
+ * pako's) is copied into a 1 MiB buffer that the receiver sends back once it has consumed it: on
+ * these machines touching fresh memory runs at ~320 MB/s, so a fresh copy of every chunk costs
+ * more than decompressing it (docs/decisions.md, "Copies into buffers that come back").
  * The receiver grants credit as it consumes bytes, so at most `window` bytes are ever in flight:
  * a slow receiver holds the sender back instead of letting the queue grow with the layer. The
  * sender's first message says whether it lists the bytes itself, so that exactly one half does.
@@ -20,21 +23,31 @@ export type PlainEndError = DigestResult['error'];
 type SenderMessage =
   /** Always first: whether the sender lists the bytes (the receiver then only hashes them). */
   | { type: 'start'; listed: boolean }
-  | { type: 'chunks'; chunks: Uint8Array[] }
+  /** `pooled[i]`: chunk i's buffer is the sender's, to be sent back once consumed. */
+  | { type: 'chunks'; chunks: Uint8Array[]; pooled: boolean[] }
   | { type: 'end'; error: PlainEndError }
   /** The sender stopped without finishing (a read failed, the run was cancelled). */
   | { type: 'abort'; message: string; cancelled: boolean };
 
-type ReceiverMessage = { type: 'credit'; bytes: number } | { type: 'stop' };
+type ReceiverMessage = { type: 'credit'; bytes: number; buffers: ArrayBuffer[] } | { type: 'stop' };
 
 /** Bytes batched into one message: fewer, larger messages (DecompressionStream gives 64 KiB chunks). */
 const BATCH = 1 << 20;
 /** Bytes in flight before the sender waits for the receiver. */
 const WINDOW = 16 << 20;
+/** Size of the buffers copies go into (the window's worth of them circulate at most). */
+const COPY_BUFFER = 1 << 20;
 
 export class PlainSender {
   private batch: Uint8Array[] = [];
+  private pooled: boolean[] = [];
   private batched = 0;
+  /** Copy buffers back from the receiver, and the one being filled. */
+  private readonly pool: ArrayBuffer[] = [];
+  private fill: Uint8Array | null = null;
+  private filled = 0;
+  /** Copy buffers allocated so far: about the window's worth, however long the stream. */
+  copyBuffersMade = 0;
   private credit: number;
   private wake: (() => void) | null = null;
   private stopped = false;
@@ -56,8 +69,10 @@ export class PlainSender {
     this.credit = options.window ?? WINDOW;
     this.batchBytes = options.batch ?? BATCH;
     port.onmessage = (e: MessageEvent<ReceiverMessage>) => {
-      if (e.data.type === 'credit') this.credit += e.data.bytes;
-      else this.stopped = true;
+      if (e.data.type === 'credit') {
+        this.credit += e.data.bytes;
+        this.pool.push(...e.data.buffers);
+      } else this.stopped = true;
       this.resume();
     };
     this.signal?.addEventListener('abort', this.resume);
@@ -77,19 +92,50 @@ export class PlainSender {
   async send(chunk: Uint8Array, owned: boolean): Promise<void> {
     if (chunk.length === 0) return;
     const whole = owned && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-    this.batch.push(whole ? chunk : chunk.slice());
+    if (whole) {
+      this.closeFill(); // order: what was copied before goes first
+      this.batch.push(chunk);
+      this.pooled.push(false);
+    } else {
+      for (let at = 0; at < chunk.length;) {
+        this.fill ??= new Uint8Array(this.pool.pop() ?? this.newCopyBuffer());
+        const n = Math.min(chunk.length - at, this.fill.length - this.filled);
+        this.fill.set(chunk.subarray(at, at + n), this.filled);
+        this.filled += n;
+        at += n;
+        if (this.filled === this.fill.length) this.closeFill();
+      }
+    }
     this.batched += chunk.length;
     if (this.batched >= this.batchBytes) await this.flush();
   }
 
+  private newCopyBuffer(): ArrayBuffer {
+    this.copyBuffersMade++;
+    return new ArrayBuffer(COPY_BUFFER);
+  }
+
+  /** The copy buffer being filled joins the batch, as far as it is filled. */
+  private closeFill(): void {
+    if (!this.fill) return;
+    if (this.filled > 0) {
+      this.batch.push(this.fill.subarray(0, this.filled));
+      this.pooled.push(true);
+    } else this.pool.push(this.fill.buffer as ArrayBuffer);
+    this.fill = null;
+    this.filled = 0;
+  }
+
   private async flush(): Promise<void> {
+    this.closeFill();
     if (this.batched === 0) return;
-    const chunks = this.batch;
+    const { batch: chunks, pooled } = this;
     this.credit -= this.batched;
     this.batch = [];
+    this.pooled = [];
     this.batched = 0;
     this.post(
-      { type: 'chunks', chunks },
+      { type: 'chunks', chunks, pooled },
       chunks.map((c) => c.buffer as ArrayBuffer),
     );
     while (this.credit < 0) {
@@ -182,7 +228,11 @@ export function receivePlain(
             if (r) await r;
             bytes += c.length;
           }
-          if (!settled) port.postMessage({ type: 'credit', bytes } satisfies ReceiverMessage);
+          // The handler keeps no view of a chunk past its call (hashes copy; the tar parser keeps
+          // only what it decodes), so the sender's copy buffers can go back to be filled again.
+          const buffers = m.chunks.filter((_, i) => m.pooled[i]).map((c) => c.buffer as ArrayBuffer);
+          if (!settled)
+            port.postMessage({ type: 'credit', bytes, buffers } satisfies ReceiverMessage, buffers);
         }
       } catch (e) {
         port.postMessage({ type: 'stop' } satisfies ReceiverMessage);

@@ -110,6 +110,12 @@ const CASES: Record<string, BenchCase> = {
       return { bytesOut: out };
     },
   },
+  'unzstd reference zstd in WebAssembly (streaming) + BYOB (project createDecompressor)': {
+    input: 'zstd',
+    describe:
+      "BYOB reads written to the project's zstd decoder (zstd 1.5.4 compiled to WebAssembly), output counted",
+    run: (file) => decodeCounting('zstd', file),
+  },
   'unzstd zstddec ZSTDDecoder.decode (whole buffer)': {
     input: 'zstd',
     describe: 'file.arrayBuffer(), init the WASM module, one decode(input, uncompressedSize)',
@@ -161,9 +167,9 @@ const CASES: Record<string, BenchCase> = {
       return { bytesOut: r.uncompressedSize, digest: r.digest, diffId: r.diffId };
     },
   },
-  'layer one pass, zstd: project digestBlob (digest + fzstd + diff_id)': {
+  'layer one pass, zstd: project digestBlob (digest + unzstd + diff_id)': {
     input: 'zstd',
-    describe: "the app's per-layer pass for zstd layers (fzstd)",
+    describe: "the app's per-layer pass for zstd layers (the WebAssembly decoder)",
     async run(file) {
       const r = await digestBlob(file, { diffId: true });
       return { bytesOut: r.uncompressedSize, digest: r.digest, diffId: r.diffId };
