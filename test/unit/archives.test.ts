@@ -516,6 +516,49 @@ describe('archives compressed as a whole', () => {
     expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
+  it('zstd:chunked layers (skopeo): the same diff_ids and entries as the gzip layers they were made from', async () => {
+    // zstd:chunked (containers/storage) ends each layer with its table of contents in skippable
+    // frames (RFC 8878 §3.1.2), which the decoder steps over; the tar itself is unchanged.
+    const layout = join(dir, 'chunked');
+    sh('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '-q',
+      '--dest-compress-format',
+      'zstd:chunked',
+      `oci-archive:${join(DATA, 'oci-archive.tar')}`,
+      `oci:${layout}:app`,
+    ]);
+    const archive = join(dir, 'chunked.tar');
+    sh('tar', ['-C', layout, '-cf', archive, '.']);
+    const manifest = JSON.parse(sh('skopeo', ['inspect', '--raw', `oci:${layout}:app`])) as {
+      layers: { mediaType: string; annotations?: Record<string, string> }[];
+    };
+    expect(
+      manifest.layers.every((l) => l.annotations?.['io.containers.zstd-chunked.manifest-position']),
+    ).toBe(true);
+    const chunked = buildReport(
+      await analyzeArchive(await blobOf(archive), { name: 'chunked.tar', listings: true }),
+    );
+    const gzip = buildReport(
+      await analyzeArchive(await blobOf(join(DATA, 'oci-archive.tar')), {
+        name: 'oci-archive.tar',
+        listings: true,
+      }),
+    );
+    expect(chunked.problems).toEqual([]);
+    const layers = chunked.images[0]!.layers;
+    expect(layers.map((l) => l.mediaType)).toEqual(
+      layers.map(() => 'application/vnd.oci.image.layer.v1.tar+zstd'),
+    );
+    expect(layers.map((l) => l.verified)).toEqual(
+      layers.map(() => ({ size: true, digest: true, diffId: true })),
+    );
+    expect(layers.map((l) => [l.diffId, l.entries])).toEqual(
+      gzip.images[0]!.layers.map((l) => [l.diffId, l.entries]),
+    );
+  });
+
   it('a bzip2 archive is refused with the command that decompresses it', async () => {
     const bz = join(dir, 'docker-archive.tar.bz2');
     writeFileSync(
