@@ -5,10 +5,11 @@
  * umoci (unpack, 24 MiB of random files, repack), never committed; checked against sha256sum of
  * the blob and of its gunzipped tar, and against tar's listing. What the halves return is checked
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the
- * unit tests (layers.test.ts), which count them. Then Cancel in the middle of a piped layer: a
- * cancelled run, not a read error, and both workers free for the next run, whose layer (mostly
- * zeros) is listed by the decompressing half. Last, a layer's files browsed while the layer above
- * it (1 GiB of zeros) is still being read.
+ * unit tests (layers.test.ts), which count them. The same files as a zstd layer (skopeo
+ * recompresses them), decoded in WebAssembly and copied into the pipe's returning buffers. Then
+ * Cancel in the middle of a piped layer: a cancelled run, not a read error, and both workers free
+ * for the next run, whose layer (mostly zeros) is listed by the decompressing half. Last, a
+ * layer's files browsed while the layer above it (1 GiB of zeros) is still being read.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +79,52 @@ test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, a
   await expect(row).toHaveAttribute('data-digest-state', 'verified');
   await expect(row).toHaveAttribute('data-diffid-state', 'verified');
   // The row shows the diff_id short; verified means it equals the config's, which umoci wrote.
+  await expect(row).toContainText(diffId.slice('sha256:'.length, 'sha256:'.length + 12));
+  await openFiles(page);
+  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
+  await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
+});
+
+test('a large zstd layer verifies across the two digest workers, its bytes copied into buffers that come back', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  // 24 MiB of random files (umoci, gzip), recompressed as zstd by skopeo: decoded in WebAssembly,
+  // whose output views are copied into the pipe's returning buffers, through several windows.
+  const { layout } = makeGzipArchive(
+    dir,
+    Array.from({ length: 12 }, (_, i) => [`r${i}`, (f: string) => writeFileSync(f, randomBytes(2 << 20))]),
+  );
+  const zstdLayout = path.join(dir, 'zstd-layout');
+  sh('skopeo', [
+    '--insecure-policy',
+    'copy',
+    '-q',
+    '--dest-compress-format',
+    'zstd',
+    `oci:${layout}:big`,
+    `oci:${zstdLayout}:big`,
+  ]);
+  const archive = path.join(dir, 'zstd-oci.tar');
+  sh('tar', ['-C', zstdLayout, '-cf', archive, '.']);
+  const manifest = JSON.parse(sh('skopeo', ['inspect', '--raw', `oci:${zstdLayout}:big`])) as {
+    layers: { digest: string; size: number; mediaType: string }[];
+  };
+  const layer = manifest.layers[0]!;
+  expect(layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+  expect(layer.size).toBeGreaterThan(16 << 20);
+  const blob = path.join(zstdLayout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+  const diffId = `sha256:${sh('sh', ['-c', 'zstd -dc "$1" | sha256sum', 'sh', blob]).split(' ')[0]}`;
+
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
+  await page.getByTestId('tab-layers').click();
+  const row = page.locator(`[data-testid="layer-row"][data-digest="${layer.digest}"]`);
+  await expect(row).toHaveAttribute('data-digest-state', 'verified');
+  await expect(row).toHaveAttribute('data-diffid-state', 'verified');
   await expect(row).toContainText(diffId.slice('sha256:'.length, 'sha256:'.length + 12));
   await openFiles(page);
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
