@@ -52,6 +52,8 @@ export interface Inputs {
     gzipDigest: string;
   };
   layers: LayerInfo[];
+  /** The OCI archive with its layers recompressed as zstd by skopeo, made when first needed. */
+  zstdArchive?: { path: string; size: number; layers: LayerInfo[] };
   /** Layer digests in the docker-archive (uncompressed: equal to the diff_ids). */
   dockerLayerDigests: string[];
 }
@@ -209,11 +211,11 @@ export function loadOrCreateInputs(ws: Workspace, fresh: boolean, log: (s: strin
     const ok = needed.every((p) => existsSync(path.join(ws.repo, p)));
     if (ok && statSync(path.join(ws.repo, inputs.dockerArchive.path)).size === inputs.dockerArchive.size) {
       log(`Reusing the inputs made at ${inputs.createdAt} (pass --fresh to rebuild them).`);
-      return withXzCopy(ws, inputs, log);
+      return withZstdArchive(ws, withXzCopy(ws, inputs, log), log);
     }
     log('The inputs in test/bench/work are incomplete; rebuilding them.');
   }
-  return withXzCopy(ws, createInputs(ws, log), log);
+  return withZstdArchive(ws, withXzCopy(ws, createInputs(ws, log), log), log);
 }
 
 /** The xz copy of the real-files layer, made once (inputs made before it existed gain it too). */
@@ -231,6 +233,78 @@ function withXzCopy(ws: Workspace, inputs: Inputs, log: (s: string) => void): In
   return inputs;
 }
 
+/**
+ * The OCI archive with zstd layers, as `skopeo copy --dest-compress-format zstd` makes it from the
+ * gzip one, and its blobs extracted for the native baseline; made once (inputs made before it
+ * existed gain it too).
+ */
+function withZstdArchive(ws: Workspace, inputs: Inputs, log: (s: string) => void): Inputs {
+  const have = inputs.zstdArchive;
+  if (
+    have &&
+    [have.path, ...have.layers.map((l) => l.blobPath)].every((p) => existsSync(path.join(ws.repo, p)))
+  )
+    return inputs;
+  log('skopeo copy → oci-archive with zstd layers …');
+  const file = path.join(ws.work, 'bench-oci-zstd.tar');
+  const extract = path.join(ws.work, 'oci-zstd-extract');
+  const notes: string[] = [];
+  const { wrap, done } = skopeoNamespace(ws, notes);
+  const command = wrap(
+    `skopeo copy --dest-compress-format zstd oci-archive:${inputs.ociArchive.path}:bench:1 oci-archive:${ws.rel(file)}:bench:1`,
+  );
+  ws.run(command);
+  done();
+  const ex = extractOci(ws, file, extract);
+  const { layers, diffIds } = readOciLayout(extract);
+  if (diffIds.join() !== inputs.layers.map((l) => l.diffId).join())
+    throw new Error('skopeo’s zstd copy has other diff_ids than the gzip archive');
+  inputs.zstdArchive = {
+    path: ws.rel(file),
+    size: statSync(file).size,
+    layers: layers.map((l, i) => ({
+      label: inputs.layers[i]?.label ?? `layer ${i}`,
+      digest: l.digest,
+      size: l.size,
+      mediaType: l.mediaType,
+      diffId: diffIds[i]!,
+      blobPath: ws.rel(blobPath(extract, l.digest)),
+    })),
+  };
+  inputs.commands.push(command, ex.command);
+  inputs.notes.push(...notes);
+  ws.commands.length = 0;
+  writeFileSync(path.join(ws.work, 'inputs.json'), `${JSON.stringify(inputs, null, 2)}\n`);
+  return inputs;
+}
+
+/**
+ * skopeo writes a blob-info cache under /var/lib/containers/cache; a private mount namespace
+ * with a scratch directory over /var/lib/containers keeps the machine's copy untouched. `wrap`
+ * puts a command in it; `done` removes the scratch directory.
+ */
+function skopeoNamespace(
+  ws: Workspace,
+  notes: string[],
+): { wrap: (cmd: string) => string; done: () => void } {
+  const shadow = path.join(ws.work, 'containers-shadow');
+  mkdirSync(shadow, { recursive: true });
+  const done = () => rmSync(shadow, { recursive: true, force: true });
+  try {
+    sh(`unshare --mount --propagation private bash -c 'mount --bind ${shadow} /var/lib/containers && true'`);
+    return {
+      wrap: (cmd) =>
+        `unshare --mount --propagation private bash -c 'mount --bind ${ws.rel(shadow)} /var/lib/containers && ${cmd}'`,
+      done,
+    };
+  } catch {
+    notes.push(
+      'skopeo ran without a private mount namespace (unshare unavailable): its blob-info cache is the machine one.',
+    );
+    return { wrap: (cmd) => cmd, done };
+  }
+}
+
 function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   const W = ws.work;
   for (const p of [
@@ -238,7 +312,9 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
     'bundle',
     'bench-docker.tar',
     'bench-oci.tar',
+    'bench-oci-zstd.tar',
     'oci-extract',
+    'oci-zstd-extract',
     'big-layer.tar',
     'big-layer.tar.zst',
     'big-layer.tar.xz',
@@ -295,20 +371,7 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   log(`  umoci repack (synthetic): ${((Date.now() - t) / 1000).toFixed(1)} s`);
   rmSync(bundle, { recursive: true, force: true });
 
-  // skopeo writes a blob-info cache under /var/lib/containers/cache; a private mount namespace
-  // with a scratch directory over /var/lib/containers keeps the machine's copy untouched.
-  const shadow = path.join(W, 'containers-shadow');
-  mkdirSync(shadow, { recursive: true });
-  let wrap = (cmd: string) => cmd;
-  try {
-    sh(`unshare --mount --propagation private bash -c 'mount --bind ${shadow} /var/lib/containers && true'`);
-    wrap = (cmd) =>
-      `unshare --mount --propagation private bash -c 'mount --bind ${ws.rel(shadow)} /var/lib/containers && ${cmd}'`;
-  } catch {
-    notes.push(
-      'skopeo ran without a private mount namespace (unshare unavailable): its blob-info cache is the machine one.',
-    );
-  }
+  const { wrap, done } = skopeoNamespace(ws, notes);
   const docker = path.join(W, 'bench-docker.tar');
   const oci = path.join(W, 'bench-oci.tar');
   log('skopeo copy → docker-archive and oci-archive …');
@@ -319,7 +382,7 @@ function createInputs(ws: Workspace, log: (s: string) => void): Inputs {
   ws.run(wrap(`skopeo copy oci:${L}:bench oci-archive:${ws.rel(oci)}:bench:1`));
   log(`  oci-archive: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   rmSync(layout, { recursive: true, force: true });
-  rmSync(shadow, { recursive: true, force: true });
+  done();
 
   const dockerSize = statSync(docker).size;
   if (dockerSize < DOCKER_MIN_BYTES)

@@ -3,7 +3,7 @@
  * zstd -dc | sha256sum, and the tools that match each library comparison.
  */
 import path from 'node:path';
-import { extractOci, readOciLayout, type Inputs, type Workspace } from './inputs';
+import { extractOci, readOciLayout, type Inputs, type LayerInfo, type Workspace } from './inputs';
 import { CpuWatch, measureRuns, median, sh, timed, type QuietGate } from './proc';
 import { MB, result, type Result } from './results';
 
@@ -12,6 +12,8 @@ export interface NativeFigures {
   dockerSha256: number;
   /** gzip -dc | sha256sum over every layer of the OCI archive, MB/s of compressed input. */
   ociGunzipSha256: number;
+  /** zstd -dc | sha256sum over every layer of its zstd copy, MB/s of compressed input. */
+  ociUnzstdSha256: number;
   /** Same, for the real-files layer alone. */
   bigLayerGunzipSha256: number;
   bigLayerSha256: number;
@@ -101,9 +103,12 @@ export async function runNative(
   // Every input comes from the page cache for both the tools and the browser.
   const xzPath = big.xzPath as string;
   const xzSize = big.xzSize as number;
-  sh(`cat ${docker} ${inputs.ociArchive.path} ${big.tarPath} ${big.zstdPath} ${xzPath} > /dev/null`, {
-    cwd: ws.repo,
-  });
+  sh(
+    `cat ${docker} ${inputs.ociArchive.path} ${inputs.zstdArchive?.path ?? ''} ${big.tarPath} ${big.zstdPath} ${xzPath} > /dev/null`,
+    {
+      cwd: ws.repo,
+    },
+  );
 
   log('sha256sum over the docker-archive …');
   const dockerSha = r(await repeat(ws, gate, log, `sha256sum ${docker}`, runs));
@@ -129,35 +134,45 @@ export async function runNative(
     throw new Error('the extracted OCI archive does not match test/bench/work/inputs.json: run with --fresh');
   }
 
-  log('gzip -dc | sha256sum per OCI layer …');
-  let totalIn = 0;
-  let totalSeconds = 0;
-  let bigPipeline = 0;
-  const layerLoads: number[] = [];
-  for (const [i, layer] of inputs.layers.entries()) {
-    const m = r(await repeat(ws, gate, log, `gzip -dc ${layer.blobPath} | sha256sum`, runs));
-    const got = hashOf(m.stdout);
-    if (got !== layer.diffId)
-      throw new Error(`gzip -dc ${layer.digest} | sha256sum = ${got}, expected ${layer.diffId}`);
-    totalIn += layer.size;
-    totalSeconds += m.seconds;
-    layerLoads.push(m.otherCores);
-    const mbs = layer.size / MB / m.seconds;
-    if (i === 0) bigPipeline = mbs;
+  /** `tool -dc <blob> | sha256sum` of each layer, one after the other: MB/s of compressed input. */
+  const perLayer = async (tool: 'gzip' | 'zstd', layers: LayerInfo[], archive: string) => {
+    log(`${tool} -dc | sha256sum per layer of ${archive} …`);
+    let totalIn = 0;
+    let totalSeconds = 0;
+    let first = 0;
+    const loads: number[] = [];
+    for (const [i, layer] of layers.entries()) {
+      const m = r(await repeat(ws, gate, log, `${tool} -dc ${layer.blobPath} | sha256sum`, runs));
+      const got = hashOf(m.stdout);
+      if (got !== layer.diffId)
+        throw new Error(`${tool} -dc ${layer.digest} | sha256sum = ${got}, expected ${layer.diffId}`);
+      totalIn += layer.size;
+      totalSeconds += m.seconds;
+      loads.push(m.otherCores);
+      const mbs = layer.size / MB / m.seconds;
+      if (i === 0) first = mbs;
+      results.push(
+        result('native', `${tool} -dc | sha256sum, ${archive} layer ${i}: ${layer.label}`, mbs, 'MB/s in', {
+          ...rec(m, (s) => layer.size / MB / s),
+          note: `${(layer.size / MB).toFixed(1)} MB ${tool} in ${m.seconds.toFixed(2)} s; max RSS ${m.maxRssKiB} KiB`,
+        }),
+      );
+    }
+    const all = totalIn / MB / totalSeconds;
     results.push(
-      result('native', `gzip -dc | sha256sum, layer ${i}: ${layer.label}`, mbs, 'MB/s in', {
-        ...rec(m, (s) => layer.size / MB / s),
-        note: `${(layer.size / MB).toFixed(1)} MB gzip in ${m.seconds.toFixed(2)} s; max RSS ${m.maxRssKiB} KiB`,
+      result('native', `${tool} -dc | sha256sum, all layers of ${archive}`, all, 'MB/s in', {
+        otherCores: Math.max(...loads),
+        note: `${(totalIn / MB).toFixed(1)} MB of ${tool} in ${totalSeconds.toFixed(2)} s (layers one after the other)`,
       }),
     );
-  }
-  const ociMBs = totalIn / MB / totalSeconds;
-  results.push(
-    result('native', 'gzip -dc | sha256sum, all OCI layers', ociMBs, 'MB/s in', {
-      otherCores: Math.max(...layerLoads),
-      note: `${(totalIn / MB).toFixed(1)} MB of gzip in ${totalSeconds.toFixed(2)} s (layers one after the other)`,
-    }),
-  );
+    return { all, first };
+  };
+  const gzipLayers = await perLayer('gzip', inputs.layers, 'bench-oci.tar');
+  const ociMBs = gzipLayers.all;
+  const bigPipeline = gzipLayers.first;
+  const zstdLayers = inputs.zstdArchive
+    ? await perLayer('zstd', inputs.zstdArchive.layers, 'bench-oci-zstd.tar')
+    : { all: NaN };
   const ociSha = r(await repeat(ws, gate, log, `sha256sum ${inputs.ociArchive.path}`, runs));
   results.push(
     result('native', 'sha256sum bench-oci.tar (info)', inputs.ociArchive.size / MB / ociSha.seconds, 'MB/s', {
@@ -186,6 +201,7 @@ export async function runNative(
   const figures: NativeFigures = {
     dockerSha256: dockerMBs,
     ociGunzipSha256: ociMBs,
+    ociUnzstdSha256: zstdLayers.all,
     bigLayerGunzipSha256: bigPipeline,
     bigLayerSha256: big.tarSize / MB / sha.seconds,
     bigLayerGunzip: big.gzipSize / MB / gz.seconds,
