@@ -92,10 +92,13 @@ test('a large zstd layer verifies across the two digest workers, its bytes copie
   test.setTimeout(120_000);
   // 24 MiB of random files (umoci, gzip), recompressed as zstd by skopeo: decoded in WebAssembly,
   // whose output views are copied into the pipe's returning buffers, through several windows.
-  const { layout } = makeGzipArchive(
-    dir,
-    Array.from({ length: 12 }, (_, i) => [`r${i}`, (f: string) => writeFileSync(f, randomBytes(2 << 20))]),
-  );
+  const { layout } = makeGzipArchive(dir, [
+    ...Array.from({ length: 12 }, (_, i): Files[number] => [
+      `r${i}`,
+      (f) => writeFileSync(f, randomBytes(2 << 20)),
+    ]),
+    ['zz-notes.txt', (f) => writeFileSync(f, 'read back from the zstd layer\n')],
+  ]);
   const zstdLayout = path.join(dir, 'zstd-layout');
   sh('skopeo', [
     '--insecure-policy',
@@ -129,6 +132,9 @@ test('a large zstd layer verifies across the two digest workers, its bytes copie
   await openFiles(page);
   await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
   await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
+  // A file's contents: the layer decoded again from its start, stopped once the file is read.
+  await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
+  await expect(page.getByTestId('file-content')).toHaveText('read back from the zstd layer\n');
 });
 
 test('Cancel during a piped layer frees both digest workers: the same archive then verifies', async ({

@@ -1,9 +1,10 @@
 /**
  * zstd decompression (RFC 8878) with the reference decoder: zstd 1.5.4's own C, decompression
  * only, compiled to WebAssembly by scripts/zstd-wasm/build.sh (zstd-decoder-wasm.ts). Browsers
- * have no native zstd; this decodes 3–6× faster than the pure-JS fzstd it replaced, checks frame
- * checksums, and yields its output a buffer at a time, so a stream that expands without bound
- * costs no more memory than one buffer (docs/decisions.md, "zstd").
+ * have no native zstd; in Chromium this decodes ~9× faster than the pure-JS fzstd it replaced
+ * (184 against 20.6 MB/s of input), checks frame checksums, and yields its output a buffer at a
+ * time, so a stream that expands without bound costs no more memory than one buffer
+ * (docs/decisions.md, "zstd").
  *
  * One WebAssembly instance per stream, over one compiled module: a frame's window (up to
  * 128 MiB, zstd's default decoding limit) is allocated in the instance's memory, which
