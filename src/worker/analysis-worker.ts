@@ -91,6 +91,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
         return pool.verifier(blob, options);
       },
       plainVerifier: pool.plainVerifier,
+      pipedVerifier: pool.pipedVerifier,
       concurrency: 2,
       listings: true,
       limits,

@@ -2,8 +2,8 @@
  * A pool of digest workers behind the core's BlobVerifier interface. Falls back to
  * digesting in this worker where nested workers are unavailable.
  */
-import type { BlobVerifier, PlainVerifier } from '../core/archive/analyze';
-import { digestBlob, digestPlain } from '../core/digest/digest-blob';
+import type { BlobVerifier, PipedVerifier, PlainVerifier } from '../core/archive/analyze';
+import { digestBlob, digestPiped, digestPlain } from '../core/digest/digest-blob';
 import type { PlainResult } from '../core/digest/digest-blob';
 import type { FetchVerifier } from '../core/registry/analyze-registry';
 import { fetchBlobAndDigest } from '../core/registry/client';
@@ -92,6 +92,7 @@ type Job =
 export function createDigestPool(size: number): {
   verifier: BlobVerifier;
   plainVerifier: PlainVerifier;
+  pipedVerifier: PipedVerifier;
   fetchVerifier: FetchVerifier;
   dispose: () => void;
 } {
@@ -99,6 +100,7 @@ export function createDigestPool(size: number): {
     return {
       verifier: (blob, o) => digestBlob(blob, o),
       plainVerifier: (port, o) => digestPlain(port, o),
+      pipedVerifier: (port, o) => digestPiped(port, o),
       fetchVerifier: (request, o) => fetchBlobAndDigest(request, o),
       dispose: () => {},
     };
@@ -118,7 +120,8 @@ export function createDigestPool(size: number): {
     transfer: Transferable[] = [],
   ) =>
     new Promise<R>((resolve, reject) => {
-      const plainJob = job.type === 'digest-plain';
+      // Jobs fed through a port start beside the runners (placeJob).
+      const plainJob = job.type === 'digest-plain' || job.type === 'digest-piped';
       const w = acquire(plainJob);
       const id = nextId++;
       const done = () => {
@@ -151,6 +154,9 @@ export function createDigestPool(size: number): {
   // The two halves of a piped layer run on two workers, their ports joined directly.
   const plainVerifier: PlainVerifier = (port, o) =>
     run({ type: 'digest-plain', port, ...listing(o) }, o.signal, undefined, [port]);
+  // A blob of an archive compressed as a whole, sent by the analysis worker as it decompresses.
+  const pipedVerifier: PipedVerifier = (port, o) =>
+    run({ type: 'digest-piped', port, size: o.size, ...job(o) }, o.signal, undefined, [port]);
   // The digest worker makes the request itself: a response body transferred between workers
   // costs the sending thread more than the verification (measured: docs/decisions.md).
   const fetchVerifier: FetchVerifier = (request, o) =>
@@ -158,6 +164,7 @@ export function createDigestPool(size: number): {
   return {
     verifier,
     plainVerifier,
+    pipedVerifier,
     fetchVerifier,
     dispose: () => workers.forEach((w) => w.worker.terminate()),
   };

@@ -15,6 +15,8 @@ export type ToDigestWorker =
   | (DigestJob & { type: 'digest'; id: number; blob: Blob; plainTo?: MessagePort; listSent?: boolean })
   /** Hash (and list, when asked) the uncompressed bytes another worker sends on `port` (digestPlain). */
   | (Omit<DigestJob, 'diffId'> & { type: 'digest-plain'; id: number; port: MessagePort })
+  /** A whole pass over a blob of `size` bytes that another worker sends on `port` (digestPiped). */
+  | (DigestJob & { type: 'digest-piped'; id: number; port: MessagePort; size: number })
   /**
    * The same for a blob this worker fetches itself (a registry layer through the proxy), so that
    * its bytes never cross a thread; the request carries the Authorization the client holds.

@@ -4,7 +4,7 @@
  * layer it fetches itself. Several of these run at once so two layers are hashed and
  * decompressed on two cores (one stream cannot be split).
  */
-import { digestBlob, digestPlain } from '../core/digest/digest-blob';
+import { digestBlob, digestPiped, digestPlain } from '../core/digest/digest-blob';
 import { fetchBlobAndDigest } from '../core/registry/client';
 import { packListing, packedBuffers } from '../core/layers/listing-transfer';
 import { CancelledError } from '../core/digest/read-blob';
@@ -47,12 +47,14 @@ self.onmessage = async (event: MessageEvent<ToDigestWorker>) => {
           })
         : msg.type === 'digest-plain'
           ? await digestPlain(msg.port, options)
-          : await fetchBlobAndDigest(msg.request, {
-              ...options,
-              diffId: msg.diffId,
-              size: msg.size,
-              keep: msg.keep,
-            });
+          : msg.type === 'digest-piped'
+            ? await digestPiped(msg.port, { ...options, diffId: msg.diffId, size: msg.size })
+            : await fetchBlobAndDigest(msg.request, {
+                ...options,
+                diffId: msg.diffId,
+                size: msg.size,
+                keep: msg.keep,
+              });
     const { listing, ...rest } = result;
     if (listing) {
       const packed = packListing(listing);

@@ -6,7 +6,8 @@
  * the blob and of its gunzipped tar, and against tar's listing. What the halves return is checked
  * here, through the real digest workers; that the analysis makes two jobs of it is checked by the
  * unit tests (layers.test.ts), which count them. The same files as a zstd layer (skopeo
- * recompresses them), decoded in WebAssembly and copied into the pipe's returning buffers. Then
+ * recompresses them), decoded in WebAssembly and copied into the pipe's returning buffers; and as
+ * a docker-archive gzipped whole, whose layer the analysis worker pipes to a digest worker. Then
  * Cancel in the middle of a piped layer: a cancelled run, not a read error, and both workers free
  * for the next run, whose layer (mostly zeros) is listed by the decompressing half. Last, a
  * layer's files browsed while the layer above it (1 GiB of zeros) is still being read.
@@ -135,6 +136,48 @@ test('a large zstd layer verifies across the two digest workers, its bytes copie
   // A file's contents: the layer decoded again from its start, stopped once the file is read.
   await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
   await expect(page.getByTestId('file-content')).toHaveText('read back from the zstd layer\n');
+});
+
+test('an archive compressed as a whole hands its large layer to a digest worker as it is decompressed', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  // `docker save | gzip` of an image with a 24 MiB layer: skopeo writes the docker-archive
+  // (uncompressed layer), gzip compresses it whole. The analysis worker inflates the archive and
+  // pipes the layer's bytes to a digest worker, which hashes and lists them.
+  const { layout } = makeGzipArchive(dir, [
+    ...Array.from({ length: 12 }, (_, i): Files[number] => [
+      `r${i}`,
+      (f) => writeFileSync(f, randomBytes(2 << 20)),
+    ]),
+    ['zz-notes.txt', (f) => writeFileSync(f, 'read back from the gzip archive\n')],
+  ]);
+  const docker = path.join(dir, 'docker.tar');
+  sh('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${layout}:big`, `docker-archive:${docker}:big:1`]);
+  sh('gzip', ['-1', docker]);
+  const manifest = JSON.parse(
+    sh('sh', ['-c', 'gzip -dc "$1" | tar -xO manifest.json', 'sh', `${docker}.gz`]),
+  ) as {
+    Layers: string[];
+  }[];
+  const layerPath = manifest[0]!.Layers[0]!;
+  const diffId = `sha256:${sh('sh', ['-c', 'gzip -dc "$1" | tar -xO "$2" | sha256sum', 'sh', `${docker}.gz`, layerPath]).split(' ')[0]}`;
+
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(`${docker}.gz`);
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('status')).toContainText('gzip');
+  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
+  await page.getByTestId('tab-layers').click();
+  const row = page.locator(`[data-testid="layer-row"][data-digest="${diffId}"]`);
+  await expect(row).toHaveAttribute('data-digest-state', 'verified');
+  await expect(row).toHaveAttribute('data-diffid-state', 'verified');
+  await openFiles(page);
+  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
+  await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
+  await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
+  await expect(page.getByTestId('file-content')).toHaveText('read back from the gzip archive\n');
 });
 
 test('Cancel during a piped layer frees both digest workers: the same archive then verifies', async ({

@@ -10,7 +10,13 @@ import { archiveCodec, createDecompressor, decodeErrorCode } from '../digest/dec
 import type { Codec } from '../digest/decompress';
 import { BlobParts } from '../digest/blob-parts';
 import { digestBlob, digestPlain } from '../digest/digest-blob';
-import type { DigestBlobOptions, DigestPlainOptions, PlainResult } from '../digest/digest-blob';
+import type {
+  DigestBlobOptions,
+  DigestPlainOptions,
+  DigestStreamOptions,
+  PlainResult,
+} from '../digest/digest-blob';
+import { PlainSender } from '../digest/plain-pipe';
 import {
   DECLARED_SIZE_HEAD,
   DECLARED_SIZE_TAIL,
@@ -41,6 +47,12 @@ export type BlobVerifier = (blob: Blob, options: DigestBlobOptions) => Promise<D
 /** The receiving half of a piped layer, as digestPlain does; the worker runs it in its pool too. */
 export type PlainVerifier = (port: MessagePort, options: DigestPlainOptions) => Promise<PlainResult>;
 
+/**
+ * A whole pass over a blob whose bytes arrive on a port, as digestPiped does: the blobs of an
+ * archive compressed as a whole, handed on by the job that decompresses the archive.
+ */
+export type PipedVerifier = (port: MessagePort, options: DigestStreamOptions) => Promise<DigestResult>;
+
 export interface AnalyzeOptions {
   name: string;
   /** Called whenever the analysis changes; callers throttle what they forward. */
@@ -48,6 +60,12 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   verifier?: BlobVerifier;
   plainVerifier?: PlainVerifier;
+  /**
+   * In an archive compressed as a whole, blobs of `splitMin` bytes or more are handed to this job
+   * as the archive is decompressed, so their digests, decompression and listings run on another
+   * core; without it (or with `concurrency` 1) they are digested in the same pass.
+   */
+  pipedVerifier?: PipedVerifier;
   /**
    * Compressed layers from this size on are verified as two jobs at once, joined by a pipe:
    * reading, digest and decompression in one, diff_id in the other, the listing in whichever is
@@ -207,6 +225,52 @@ async function streamArchive(
   const contents = new Map<string, Uint8Array>();
   const digests = new Map<string, DigestResult>();
   let current: ArchiveFile | null = null;
+  // Large blobs are handed to another job as they are decompressed (docs/decisions.md, "Archives
+  // compressed as a whole: the blobs digested on the other core").
+  const pipedVerifier = (options.concurrency ?? 2) >= 2 ? options.pipedVerifier : undefined;
+  const pipeMin = options.splitMin ?? SPLIT_MIN;
+  const jobs: Promise<void>[] = [];
+  let sender: PlainSender | null = null;
+  const pipe = (f: ArchiveFile, keep: boolean) => {
+    const channel = new MessageChannel();
+    const out = new PlainSender(channel.port1, { signal });
+    sender = out;
+    const parts: Uint8Array[] = [];
+    const job = pipedVerifier!(channel.port2, {
+      diffId: true,
+      listing: options.listings,
+      limits: options.limits,
+      size: f.size,
+      signal,
+    }).then(
+      (result) => void digests.set(f.path, result),
+      (e: unknown) => {
+        // Cancelled, or the archive ended inside this blob (reported as the stream's problem).
+        if (e instanceof CancelledError || signal?.aborted || f.truncated) return;
+        problems.push({
+          code: 'read-error',
+          message: `the blob could not be digested: ${e instanceof Error ? e.message : String(e)}`,
+          where: f.path,
+          severity: 'error',
+        });
+      },
+    );
+    jobs.push(job);
+    return {
+      async data(chunk: Uint8Array) {
+        if (keep) parts.push(chunk.slice());
+        await out.send(chunk, false);
+      },
+      async end() {
+        await out.end(null);
+        sender = null;
+        if (keep) contents.set(f.path, concat(parts, f.size));
+        current = null;
+        // Each unfinished job may hold a pipe's window of bytes: let the oldest finish first.
+        while (jobs.length > PIPED_AT_ONCE) await jobs.shift();
+      },
+    };
+  };
   const parser = new TarStreamParser({
     entry(e) {
       const f = toArchiveFile(e);
@@ -214,6 +278,7 @@ async function streamArchive(
       if (f.type !== 'file') return null;
       current = f;
       const keep = f.size <= KEEP_LIMIT;
+      if (pipedVerifier && f.size >= pipeMin) return pipe(f, keep);
       const parts: Uint8Array[] = [];
       let digester: BlobDigester | null = null;
       // Every file is listed as if it were a layer: a document simply fails to parse, and
@@ -261,6 +326,8 @@ async function streamArchive(
     parser.finish();
   } catch (e) {
     decompressor.abort(e);
+    // The blob being handed on will not be finished: its job must not wait for the rest.
+    (sender as PlainSender | null)?.abort(e);
     if (e instanceof CancelledError) throw e;
     const cut = current as ArchiveFile | null;
     if (cut) cut.truncated = true;
@@ -281,8 +348,12 @@ async function streamArchive(
       });
     }
   }
+  await Promise.all(jobs);
   return ArchiveFiles.streamed(entries, contents, digests);
 }
+
+/** Piped blobs of a streamed archive whose jobs may run unfinished at once. */
+const PIPED_AT_ONCE = 2;
 
 /** Thrown to stop reading once the wanted entry is complete. */
 class EntryComplete extends Error {}

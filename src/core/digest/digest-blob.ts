@@ -86,6 +86,18 @@ export function digestStream(
   return digestFrom((onChunk) => readStream(stream, onChunk, options.signal), options);
 }
 
+/**
+ * The same pass over bytes another job sends on `port` through a PlainSender: a blob of an archive
+ * compressed as a whole, which the job that decompresses the archive hands on, so that this
+ * pass (digest, a layer's own decompression, diff_id, listing) runs on another core.
+ */
+export function digestPiped(port: MessagePort, options: DigestStreamOptions): Promise<DigestResult> {
+  return digestFrom(async (onChunk) => {
+    // The sender ends cleanly or aborts (the receiver then rejects): it has no error of its own.
+    await receivePlain(port, { chunk: onChunk }, options.signal);
+  }, options);
+}
+
 async function digestFrom(
   read: (onChunk: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
   options: DigestStreamOptions,
