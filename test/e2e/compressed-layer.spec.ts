@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { fileLayer, openFiles, selectLayer } from './files-tab';
 
@@ -43,6 +44,37 @@ function makeGzipArchive(dir: string, ...layers: Files[]): { archive: string; la
   const archive = path.join(dir, 'big-oci.tar');
   sh('tar', ['-C', layout, '-cf', archive, '.']);
   return { archive, layout };
+}
+
+/** Twelve files of 2 MiB of random bytes (24 MiB: more than the pipe's window), and a note. */
+function randomFilesAndNote(note: string): Files {
+  return [
+    ...Array.from({ length: 12 }, (_, i): Files[number] => [
+      `r${i}`,
+      (f) => writeFileSync(f, randomBytes(2 << 20)),
+    ]),
+    ['zz-notes.txt', (f) => writeFileSync(f, note)],
+  ];
+}
+
+/**
+ * Opens `archive` and checks its one layer (`digest`) verified, its twelve random files listed
+ * and its note read back: the layer decoded again from its start, stopped once the file is read.
+ */
+async function expectLayerVerifiedAndRead(page: Page, archive: string, digest: string, note: string) {
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
+  await page.getByTestId('tab-layers').click();
+  const row = page.locator(`[data-testid="layer-row"][data-digest="${digest}"]`);
+  await expect(row).toHaveAttribute('data-digest-state', 'verified');
+  await expect(row).toHaveAttribute('data-diffid-state', 'verified');
+  await openFiles(page);
+  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
+  await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
+  await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
+  await expect(page.getByTestId('file-content')).toHaveText(note);
 }
 
 test('a large gzip layer verifies, digest and diff_id as sha256sum gives them, and lists as tar does', async ({
@@ -93,13 +125,8 @@ test('a large zstd layer verifies across the two digest workers, its bytes copie
   test.setTimeout(120_000);
   // 24 MiB of random files (umoci, gzip), recompressed as zstd by skopeo: decoded in WebAssembly,
   // whose output views are copied into the pipe's returning buffers, through several windows.
-  const { layout } = makeGzipArchive(dir, [
-    ...Array.from({ length: 12 }, (_, i): Files[number] => [
-      `r${i}`,
-      (f) => writeFileSync(f, randomBytes(2 << 20)),
-    ]),
-    ['zz-notes.txt', (f) => writeFileSync(f, 'read back from the zstd layer\n')],
-  ]);
+  const note = 'read back from the zstd layer\n';
+  const { layout } = makeGzipArchive(dir, randomFilesAndNote(note));
   const zstdLayout = path.join(dir, 'zstd-layout');
   sh('skopeo', [
     '--insecure-policy',
@@ -121,21 +148,12 @@ test('a large zstd layer verifies across the two digest workers, its bytes copie
   const blob = path.join(zstdLayout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
   const diffId = `sha256:${sh('sh', ['-c', 'zstd -dc "$1" | sha256sum', 'sh', blob]).split(' ')[0]}`;
 
-  await page.goto('/');
-  await page.getByTestId('open-file-input').setInputFiles(archive);
-  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
-  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
+  await expectLayerVerifiedAndRead(page, archive, layer.digest, note);
+  // Verified means equal to the config's diff_id, which is zstd's output hashed.
   await page.getByTestId('tab-layers').click();
-  const row = page.locator(`[data-testid="layer-row"][data-digest="${layer.digest}"]`);
-  await expect(row).toHaveAttribute('data-digest-state', 'verified');
-  await expect(row).toHaveAttribute('data-diffid-state', 'verified');
-  await expect(row).toContainText(diffId.slice('sha256:'.length, 'sha256:'.length + 12));
-  await openFiles(page);
-  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
-  await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
-  // A file's contents: the layer decoded again from its start, stopped once the file is read.
-  await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
-  await expect(page.getByTestId('file-content')).toHaveText('read back from the zstd layer\n');
+  await expect(page.locator(`[data-testid="layer-row"][data-digest="${layer.digest}"]`)).toContainText(
+    diffId.slice('sha256:'.length, 'sha256:'.length + 12),
+  );
 });
 
 test('an archive compressed as a whole hands its large layer to a digest worker as it is decompressed', async ({
@@ -146,13 +164,8 @@ test('an archive compressed as a whole hands its large layer to a digest worker 
   // `docker save | gzip` of an image with a 24 MiB layer: skopeo writes the docker-archive
   // (uncompressed layer), gzip compresses it whole. The analysis worker inflates the archive and
   // pipes the layer's bytes to a digest worker, which hashes and lists them.
-  const { layout } = makeGzipArchive(dir, [
-    ...Array.from({ length: 12 }, (_, i): Files[number] => [
-      `r${i}`,
-      (f) => writeFileSync(f, randomBytes(2 << 20)),
-    ]),
-    ['zz-notes.txt', (f) => writeFileSync(f, 'read back from the gzip archive\n')],
-  ]);
+  const note = 'read back from the gzip archive\n';
+  const { layout } = makeGzipArchive(dir, randomFilesAndNote(note));
   const docker = path.join(dir, 'docker.tar');
   sh('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${layout}:big`, `docker-archive:${docker}:big:1`]);
   sh('gzip', ['-1', docker]);
@@ -164,20 +177,8 @@ test('an archive compressed as a whole hands its large layer to a digest worker 
   const layerPath = manifest[0]!.Layers[0]!;
   const diffId = `sha256:${sh('sh', ['-c', 'gzip -dc "$1" | tar -xO "$2" | sha256sum', 'sh', `${docker}.gz`, layerPath]).split(' ')[0]}`;
 
-  await page.goto('/');
-  await page.getByTestId('open-file-input').setInputFiles(`${docker}.gz`);
-  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  await expectLayerVerifiedAndRead(page, `${docker}.gz`, diffId, note);
   await expect(page.getByTestId('status')).toContainText('gzip');
-  await expect(page.getByTestId('status')).toContainText('1 of 1 diff_ids verified');
-  await page.getByTestId('tab-layers').click();
-  const row = page.locator(`[data-testid="layer-row"][data-digest="${diffId}"]`);
-  await expect(row).toHaveAttribute('data-digest-state', 'verified');
-  await expect(row).toHaveAttribute('data-diffid-state', 'verified');
-  await openFiles(page);
-  await page.getByTestId('file-tree').getByText('data', { exact: true }).click();
-  await expect(page.locator('[data-testid="file-row"][data-path^="data/r"]')).toHaveCount(12);
-  await page.locator('[data-testid="file-row"][data-path="data/zz-notes.txt"]').dblclick();
-  await expect(page.getByTestId('file-content')).toHaveText('read back from the gzip archive\n');
 });
 
 test('Cancel during a piped layer frees both digest workers: the same archive then verifies', async ({
