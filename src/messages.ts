@@ -17,6 +17,12 @@ export type ToWorker =
     }
   | { type: 'cancel'; run: number }
   /**
+   * The page has drawn the first snapshot of `run` that has a graph: the worker starts verifying
+   * then, so the first render does not share the two cores with it (docs/decisions.md, "Graph
+   * before verification").
+   */
+  | { type: 'shown'; run: number }
+  /**
    * Analyse an image in a registry (through the same-origin proxy). Credentials live only in
    * memory, for the tab; `platform` (e.g. `linux/arm64`) picks the image of an index to fetch.
    */

@@ -30,6 +30,10 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     runs.get(msg.run)?.abort();
     return;
   }
+  if (msg.type === 'shown') {
+    shown.get(msg.run)?.();
+    return;
+  }
   if (msg.type === 'open') void open(msg.run, msg.file, msg.name, msg.limits);
   if (msg.type === 'tree' || msg.type === 'file') void answerLayers(msg);
   if (msg.type === 'inspect') void inspect(msg);
@@ -38,6 +42,37 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (msg.type === 'cache-clear')
     void Promise.all([cache.clear(), analyses.clear()]).then(postCache, postCache);
 };
+
+/** Runs waiting for the page to draw their graph, by run. */
+const shown = new Map<number, () => void>();
+/**
+ * The longest a run waits for the page to say it has drawn the graph: a hidden tab draws no
+ * frame. Undisturbed, the first render takes 70–100 ms on the machines measured.
+ */
+const SHOWN_WAIT_MS = 300;
+
+/**
+ * Posts the graph at once and waits until the page has drawn it (or SHOWN_WAIT_MS), so that the
+ * first render does not share the cores with the digest workers (docs/decisions.md, "Graph
+ * before verification"). A run with nothing to draw does not wait.
+ */
+function graphShown(run: number, snapshots: SnapshotPoster, signal: AbortSignal) {
+  return async (analysis: Analysis): Promise<void> => {
+    if (analysis.nodes.length === 0) return;
+    snapshots.flush();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        shown.delete(run);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, SHOWN_WAIT_MS);
+      shown.set(run, done);
+      signal.addEventListener('abort', done);
+    });
+  };
+}
 
 /** Complete archive analyses by the archive's SHA-256, for permalinks opened here again. */
 const analyses = new AnalysisCache();
@@ -92,6 +127,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       },
       plainVerifier: pool.plainVerifier,
       pipedVerifier: pool.pipedVerifier,
+      beforeVerify: graphShown(run, snapshots, controller.signal),
       concurrency: 2,
       listings: true,
       limits,

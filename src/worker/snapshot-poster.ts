@@ -35,6 +35,13 @@ export class SnapshotPoster {
     this.#flush();
   }
 
+  /** Post the latest analysis now, if one is waiting for the interval to pass. */
+  flush(): void {
+    if (!this.#timer) return;
+    clearTimeout(this.#timer);
+    this.#flush();
+  }
+
   /** Drop a pending post (the run failed or was superseded). */
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);

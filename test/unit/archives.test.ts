@@ -6,14 +6,14 @@
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   NotAnArchiveError,
   analyzeArchive,
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
 import type { PipedVerifier } from '../../src/core/archive/analyze';
-import { digestPiped } from '../../src/core/digest/digest-blob';
+import { digestBlob, digestPiped } from '../../src/core/digest/digest-blob';
 import { execFileSync } from 'node:child_process';
 import { CancelledError } from '../../src/core/digest/read-blob';
 import type { Analysis } from '../../src/core/model';
@@ -111,6 +111,32 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
       expect(gz.source.compression).toBe('gzip');
       expect(gz.images).toEqual(plain.images);
     }
+  });
+
+  it('verifies nothing until beforeVerify resolves, and hands it the graph', async () => {
+    let release: () => void = () => {};
+    let seen: Analysis | null = null;
+    let verified = 0;
+    const running = analyzeArchive(await blobOf(join(DATA, 'docker-archive.tar')), {
+      name: 'docker-archive.tar',
+      verifier: (blob, o) => {
+        verified++;
+        return digestBlob(blob, o);
+      },
+      beforeVerify: (analysis) => {
+        seen = analysis;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    await vi.waitUntil(() => seen !== null);
+    expect(seen!.nodes.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(verified).toBe(0);
+    expect(Object.values(seen!.blobs).every((b) => b.digestCheck.state === 'pending')).toBe(true);
+    release();
+    const done = await running;
+    expect(verified).toBeGreaterThan(0);
+    expect(done.complete).toBe(true);
   });
 
   it('tampered layer: digest or diff_id mismatch naming the layer', async () => {

@@ -371,6 +371,13 @@ export class AnalysisState {
     if (msg.run !== this.#run) return;
     if (msg.type === 'snapshot') {
       this.#applySnapshot(msg.analysis, msg.progress);
+      if (msg.analysis.nodes.length > 0 && this.#shownRun !== msg.run) {
+        this.#shownRun = msg.run;
+        // After the frame that draws it: requestAnimationFrame runs before that frame's paint,
+        // the timeout after it. A hidden tab draws no frame; the worker does not wait for ever.
+        const run = msg.run;
+        requestAnimationFrame(() => setTimeout(() => this.#client.send({ type: 'shown', run }), 0));
+      }
     } else if (msg.type === 'failed') {
       this.error = msg.problem;
       this.errorSource = this.openingName;
@@ -379,6 +386,9 @@ export class AnalysisState {
       this.progress = null;
     }
   }
+
+  /** The last run whose graph the worker was told is on screen. */
+  #shownRun = -1;
 
   #applySnapshot(analysis: Analysis, progress: Progress): void {
     // The run's first analysis (or the full one replacing a link's summary) takes the link's view.

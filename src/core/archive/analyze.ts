@@ -61,6 +61,12 @@ export interface AnalyzeOptions {
   verifier?: BlobVerifier;
   plainVerifier?: PlainVerifier;
   /**
+   * Awaited once the graph is built and reported, before any blob is verified: the page draws
+   * the graph first, then the digests take the cores (docs/decisions.md, "Graph before
+   * verification").
+   */
+  beforeVerify?: (analysis: Analysis) => Promise<void>;
+  /**
    * In an archive compressed as a whole, blobs of `splitMin` bytes or more are handed to this job
    * as the archive is decompressed, so their digests, decompression and listings run on another
    * core; without it (or with `concurrency` 1) they are digested in the same pass.
@@ -176,6 +182,7 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
   b.analysis.problems.push(...early);
   await loadImages(b);
   emit();
+  await options.beforeVerify?.(b.analysis);
   if (options.signal?.aborted) return cancel(b, emit);
   const listings = new Map<string, LayerListing>();
   try {
