@@ -201,7 +201,13 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     for (const k of [20, 40, 80]) {
       const { report } = await analyzeBytes(new Uint8Array(gz.subarray(0, gz.length - k)));
       const [gzipError, layout, ...rest] = report.problems;
-      expect(rest).toEqual([]);
+      // When the last output given ends inside an entry (an `<id>/json`, read by the pre-1.10
+      // fallback), that entry is named as cut short too, and no image can be read from it.
+      expect(rest.map((p) => p.code).sort()).toEqual(
+        rest.length ? ['invalid-document', 'tar-truncated'] : [],
+      );
+      for (const p of rest.filter((q) => q.code === 'tar-truncated'))
+        expect(p.message).toMatch(/is cut short by the end of the archive$/);
       expect(gzipError?.code).toBe('gzip-error');
       expect(gzipError!.message).toMatch(/truncated after \d+ compressed bytes \(\d+ bytes of tar\)(: .+)?$/);
       expect(layout?.severity).toBe('error');
