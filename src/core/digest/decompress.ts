@@ -1,13 +1,11 @@
 /**
- * Streaming decompressors with one push interface. gzip uses the browser's native
- * DecompressionStream (fastest measured; pako where it is missing); zstd, which browsers
- * cannot decompress natively, the reference decoder in WebAssembly (zstd-decoder.ts); xz
- * (archives compressed as a whole only) uses xz-decompress, loaded when first needed (see
- * docs/decisions.md).
+ * Streaming decompressors with one push interface. gzip and zstd use zlib's and zstd's own
+ * decoders compiled to WebAssembly (wasm-decoder.ts: faster here than the browser's
+ * DecompressionStream and than any JS decoder measured); xz (archives compressed as a whole
+ * only) uses xz-decompress, loaded when first needed (see docs/decisions.md).
  */
-import { Inflate } from 'pako';
 import type { Magic } from './magic';
-import { ZstdDecompressor } from './zstd-decoder';
+import { WasmDecompressor } from './wasm-decoder';
 
 export type OutputHandler = (chunk: Uint8Array) => void | Promise<void>;
 
@@ -42,16 +40,11 @@ export function decodeErrorCode(codec: string): 'gzip-error' | 'zstd-error' | 'd
 }
 
 export function createDecompressor(codec: Codec, onData: OutputHandler): Decompressor {
-  if (codec === 'zstd') return new ZstdDecompressor(onData);
   if (codec === 'xz') {
     const identity = new TransformStream<BufferSource, Uint8Array>();
     return new StreamDecompressor(identity.writable, xzReadable(identity.readable), onData);
   }
-  if (typeof DecompressionStream === 'function') {
-    const ds = new DecompressionStream('gzip');
-    return new StreamDecompressor(ds.writable, Promise.resolve(ds.readable), onData);
-  }
-  return new PakoDecompressor(onData);
+  return new WasmDecompressor(codec, onData);
 }
 
 /**
@@ -105,16 +98,16 @@ function xzMessage(e: unknown): string {
 }
 
 /**
- * The most compressed input written to a native stream at once: its output (up to ~256 MiB of
- * gzip at the format's ratio limit, instead of ~1 GiB for a whole 1 MiB read) is then all one
- * write can queue. Smaller pieces cost gzip archives 4–6% (64 KiB, measured).
+ * The most compressed input written to a stream decoder at once: what one write may queue is then
+ * bounded by this piece's expansion, not by a whole 1 MiB read's (for DecompressionStream, which
+ * the app used for gzip until 2026-12-04, ~256 MiB instead of ~1 GiB; 64 KiB pieces cost 4–6%).
  */
 const WRITE_PIECE = 256 << 10;
 
 /**
- * A decompressor that is a pair of Web Streams (DecompressionStream, or the xz decoder): every
- * output chunk is a fresh buffer (DecompressionStream's own; xz-decompress copies out of its
- * WebAssembly memory), so the handler may keep or transfer it.
+ * A decompressor that is a pair of Web Streams (the xz decoder): every output chunk is a fresh
+ * buffer (xz-decompress copies out of its WebAssembly memory), so the handler may keep or
+ * transfer it.
  */
 class StreamDecompressor implements Decompressor {
   readonly freshOutput = true;
@@ -158,14 +151,12 @@ class StreamDecompressor implements Decompressor {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     try {
-      // A copy: the stream may still read the chunk after write() resolves (Node's zlib
-      // works off-thread), and callers reuse their buffer for the next read. Compressed
-      // input is a third of the output, so this copy is small next to decompression.
+      // A copy: the stream may still read the chunk after write() resolves, and callers reuse
+      // their buffer for the next read. Compressed input is small next to its output.
       const copy = chunk.slice();
-      // In pieces: Chromium's DecompressionStream inflates a whole written chunk at once and
-      // queues all its output, whatever the reader's pace. 1 MiB of gzip may hold 1 GiB (gzip's
-      // ratio tops at ~1032:1): seconds of work and a gigabyte queued before the byte limit or a
-      // Cancel is even looked at (docs/decisions.md, "Decompression in bounded steps").
+      // In pieces: a stream decoder may decode a whole written chunk at once and queue all its
+      // output, whatever the reader's pace (Chromium's DecompressionStream does: docs/decisions.md,
+      // "Decompression in bounded steps").
       let last: Promise<void> = Promise.resolve();
       for (let at = 0; at < copy.length; at += WRITE_PIECE) {
         await this.writer.ready;
@@ -187,46 +178,5 @@ class StreamDecompressor implements Decompressor {
       throw this.failure ?? e;
     }
     await this.pump;
-  }
-}
-
-/**
- * pako, where DecompressionStream is missing. It emits output synchronously from push(): queued,
- * then handed on in order; input goes in pieces, for the reason given with WRITE_PIECE.
- */
-class PakoDecompressor implements Decompressor {
-  readonly freshOutput = false;
-  private readonly inflate = new Inflate();
-  private queue: Uint8Array[] = [];
-  private failure: unknown = null;
-
-  constructor(private readonly onData: OutputHandler) {
-    this.inflate.onData = (c: Uint8Array) => void this.queue.push(c);
-  }
-
-  private async push(chunk: Uint8Array, last: boolean): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.inflate.push(chunk, last);
-    if (this.inflate.err) throw new Error(`gzip: ${this.inflate.msg || `error ${this.inflate.err}`}`);
-    const q = this.queue;
-    this.queue = [];
-    for (const c of q) {
-      const r = this.onData(c);
-      if (r) await r;
-    }
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    for (let at = 0; at < chunk.length; at += WRITE_PIECE)
-      await this.push(chunk.subarray(at, at + WRITE_PIECE), false);
-  }
-
-  close(): Promise<void> {
-    return this.push(new Uint8Array(0), true);
-  }
-
-  /** Nothing is held: an abandoned decoder is collected; a write in progress stops at its next piece. */
-  abort(reason: unknown): void {
-    this.failure ??= reason;
   }
 }

@@ -5,9 +5,9 @@
  * lighter of the two) instead of one thread doing all three (docs/decisions.md, "Compressed layers
  * piped between two workers", "Which half lists").
  *
- * Chunks are transferred, never copied, when the sender owns their whole buffer (the native
- * DecompressionStream's output). Anything else (a view of a decoder's buffer: the zstd decoder's,
- * pako's) is copied into a 1 MiB buffer that the receiver sends back once it has consumed it: on
+ * Chunks are transferred, never copied, when the sender owns their whole buffer (a decoder's
+ * fresh output). Anything else (a view of a decoder's buffer: the WebAssembly decoders') is
+ * copied into a 1 MiB buffer that the receiver sends back once it has consumed it: on
  * these machines touching fresh memory runs at ~320 MB/s, so a fresh copy of every chunk costs
  * more than decompressing it (docs/decisions.md, "Copies into buffers that come back").
  * The receiver grants credit as it consumes bytes, so at most `window` bytes are ever in flight:
@@ -31,7 +31,7 @@ type SenderMessage =
 
 type ReceiverMessage = { type: 'credit'; bytes: number; buffers: ArrayBuffer[] } | { type: 'stop' };
 
-/** Bytes batched into one message: fewer, larger messages (DecompressionStream gives 64 KiB chunks). */
+/** Bytes batched into one message: fewer, larger messages than the decoders' chunks. */
 const BATCH = 1 << 20;
 /** Bytes in flight before the sender waits for the receiver. */
 const WINDOW = 16 << 20;

@@ -1,20 +1,24 @@
 /**
- * zstd decompression (RFC 8878) with the reference decoder: zstd 1.5.4's own C, decompression
- * only, compiled to WebAssembly by scripts/zstd-wasm/build.sh (zstd-decoder-wasm.ts). Browsers
- * have no native zstd; in Chromium this decodes ~9× faster than the pure-JS fzstd it replaced
- * (184 against 20.6 MB/s of input), checks frame checksums, and yields its output a buffer at a
- * time, so a stream that expands without bound costs no more memory than one buffer
- * (docs/decisions.md, "zstd").
+ * gzip (RFC 1952) and zstd (RFC 8878) decompression with the reference decoders compiled to
+ * WebAssembly: zlib 1.2.13's inflate and zstd 1.5.4's decoder, decompression only
+ * (scripts/zlib-wasm/build.sh, scripts/zstd-wasm/build.sh; both export the same functions). In
+ * Chromium, zstd decodes ~9× faster than the pure-JS fzstd it replaced (184 against 20.6 MB/s of
+ * input) and gzip 1.5× faster than DecompressionStream on these machines; both check their
+ * checksums, and yield their output a buffer at a time, so a stream that expands without bound
+ * costs no more memory than one buffer (docs/decisions.md, "zstd", "gzip").
  *
- * One WebAssembly instance per stream, over one compiled module: a frame's window (up to
- * 128 MiB, zstd's default decoding limit) is allocated in the instance's memory, which
+ * One WebAssembly instance per stream, over one compiled module per codec: a zstd frame's window
+ * (up to 128 MiB, zstd's default decoding limit) is allocated in the instance's memory, which
  * WebAssembly never shrinks, so it goes when the stream's instance is collected.
  */
 import { base64Decode } from '../base64';
 import type { Decompressor, OutputHandler } from './decompress';
+import { GZIP_DECODER_WASM } from './gzip-decoder-wasm';
 import { ZSTD_DECODER_WASM } from './zstd-decoder-wasm';
 
-interface ZstdExports {
+export type WasmCodec = 'gzip' | 'zstd';
+
+interface DecoderExports {
   memory: WebAssembly.Memory;
   zl_init(inCap: number, outCap: number): number;
   zl_in_ptr(): number;
@@ -32,38 +36,51 @@ const IN_CAP = 1 << 20;
 /** Uncompressed bytes handed on at a time: the most any step of the decoder produces. */
 const OUT_CAP = 256 << 10;
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+const WASM: Record<WasmCodec, string> = { gzip: GZIP_DECODER_WASM, zstd: ZSTD_DECODER_WASM };
+/** What a stream cut inside a gzip member or a zstd frame is said to be. */
+const CUT: Record<WasmCodec, string> = {
+  gzip: 'the data ends too soon (a gzip member is incomplete)',
+  zstd: 'the data ends too soon (a frame is incomplete)',
+};
+const compiled = new Map<WasmCodec, Promise<WebAssembly.Module>>();
 
-function zstdModule(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(base64Decode(ZSTD_DECODER_WASM, 'base64') as Uint8Array<ArrayBuffer>);
-  return compiled;
+function decoderModule(codec: WasmCodec): Promise<WebAssembly.Module> {
+  let m = compiled.get(codec);
+  if (!m) {
+    m = WebAssembly.compile(base64Decode(WASM[codec], 'base64') as Uint8Array<ArrayBuffer>);
+    compiled.set(codec, m);
+  }
+  return m;
 }
 
-async function instantiate(): Promise<ZstdExports> {
-  const instance = await WebAssembly.instantiate(await zstdModule(), {});
-  const x = instance.exports as unknown as ZstdExports;
-  if (!x.zl_init(IN_CAP, OUT_CAP)) throw new Error('zstd: the decoder could not allocate its buffers');
+async function instantiate(codec: WasmCodec): Promise<DecoderExports> {
+  const instance = await WebAssembly.instantiate(await decoderModule(codec), {});
+  const x = instance.exports as unknown as DecoderExports;
+  if (!x.zl_init(IN_CAP, OUT_CAP)) throw new Error(`${codec}: the decoder could not allocate its buffers`);
   return x;
 }
 
-/** A NUL-terminated ASCII string in the instance's memory (zstd's error names). */
-function cString(x: ZstdExports, at: number): string {
+/** A NUL-terminated ASCII string in the instance's memory (the decoders' error messages). */
+function cString(x: DecoderExports, at: number): string {
   const bytes = new Uint8Array(x.memory.buffer);
   let end = at;
   while (end < bytes.length && bytes[end] !== 0) end++;
   return String.fromCharCode(...bytes.subarray(at, Math.min(end, at + 200)));
 }
 
-export class ZstdDecompressor implements Decompressor {
+export class WasmDecompressor implements Decompressor {
   /** Output chunks are views of the instance's output buffer, overwritten by the next step. */
   readonly freshOutput = false;
-  private readonly decoder: Promise<ZstdExports>;
-  /** ZSTD_decompressStream's last return: 0 once a frame is complete and flushed. */
+  private readonly decoder: Promise<DecoderExports>;
+  /** The last step's return: 0 once a frame (zstd) or member (gzip) is complete and flushed. */
   private pending = 1;
   private failure: unknown = null;
 
-  constructor(private readonly onData: OutputHandler) {
-    this.decoder = instantiate();
+  constructor(
+    private readonly codec: WasmCodec,
+    private readonly onData: OutputHandler,
+  ) {
+    this.decoder = instantiate(codec);
     this.decoder.catch(() => {}); // reported by the first write or close
   }
 
@@ -83,11 +100,11 @@ export class ZstdDecompressor implements Decompressor {
    * decoder has then flushed all it can (zstd.h, ZSTD_decompressStream). Each step's output is
    * handled before the next, which overwrites it.
    */
-  private async drain(x: ZstdExports, size: number): Promise<void> {
+  private async drain(x: DecoderExports, size: number): Promise<void> {
     for (;;) {
       if (this.failure) throw this.failure;
       const ret = x.zl_step() >>> 0;
-      if (x.zl_is_error(ret)) throw new Error(`zstd: ${cString(x, x.zl_error_name(ret))}`);
+      if (x.zl_is_error(ret)) throw new Error(`${this.codec}: ${cString(x, x.zl_error_name(ret))}`);
       this.pending = ret;
       const produced = x.zl_out_pos();
       if (produced > 0) {
@@ -102,7 +119,7 @@ export class ZstdDecompressor implements Decompressor {
   async close(): Promise<void> {
     await this.decoder;
     if (this.failure) throw this.failure;
-    if (this.pending !== 0) throw new Error('zstd: the data ends too soon (a frame is incomplete)');
+    if (this.pending !== 0) throw new Error(`${this.codec}: ${CUT[this.codec]}`);
   }
 
   /** Nothing outlives the instance; a write in progress stops at its next step. */
