@@ -11,8 +11,8 @@ export type OutputHandler = (chunk: Uint8Array) => void | Promise<void>;
 
 export interface Decompressor {
   /**
-   * Each output chunk is a fresh buffer the handler may keep or transfer (the native stream's);
-   * false when chunks may be views of a buffer the decoder still uses (the JS decoders').
+   * Each output chunk is a fresh buffer the handler may keep or transfer (the xz stream's);
+   * false when chunks are views of a buffer the decoder reuses (the WebAssembly decoders').
    */
   readonly freshOutput: boolean;
   /** Resolves once the chunk has been consumed: the caller may then reuse its buffer. */
