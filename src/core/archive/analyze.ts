@@ -280,6 +280,8 @@ async function streamArchive(
   };
   const parser = new TarStreamParser({
     entry(e) {
+      // Output already inflated when a run is cancelled starts no more work (no job for a blob).
+      if (signal?.aborted) throw new CancelledError();
       const f = toArchiveFile(e);
       entries.push(f);
       if (f.type !== 'file') return null;
