@@ -22,12 +22,13 @@ cp "$src/LICENSE" LICENSE-zlib
 # WebAssembly instructions. Z_SOLO also skips zconf.h's <limits.h> probe that defines Z_U4, without
 # which crc32.c falls back to one table lookup per byte: -DZ_U4=unsigned gives it back its braided
 # CRC-32 over 4-byte words (crc32.c, "W"), and inflating the bench's debootstrap layer in Node went
-# from 1.05 s to 0.63 s (docs/decisions.md, "gzip").
+# from 1.05 s to 0.63 s (docs/decisions.md, "gzip"). inffast-wasm.c replaces inffast.c: zlib's
+# inner loop with a 64-bit bit buffer (it includes inffast.c itself for the ends of the buffers).
 compile_wasm "$work/gzip-decoder.wasm" 268435456 "$work" \
   --target=wasm32 -O3 -ffreestanding -nostdlib -mbulk-memory -DZ_SOLO -DZ_U4=unsigned -DNDEBUG \
   '-Dmemcpy(d,s,n)=__builtin_memcpy(d,s,n)' '-Dmemset(d,c,n)=__builtin_memset(d,c,n)' \
   -Werror=implicit-function-declaration -I "$src" -- \
-  "$src"/{inflate,inftrees,inffast,adler32,crc32,zutil}.c glue.c
+  "$src"/{inflate,inftrees,adler32,crc32,zutil}.c inffast-wasm.c glue.c
 set +x
 
 emit_ts "$out" GZIP_DECODER_WASM "$work/gzip-decoder.wasm" \

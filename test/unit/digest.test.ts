@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants as zlibConstants, gzipSync, type ZlibOptions } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { BlobParts } from '../../src/core/digest/blob-parts';
@@ -306,6 +307,50 @@ describe('gzip: zlib in WebAssembly', () => {
       const r = await d.finish();
       expect(r.error).toBeNull();
       expect(r.diffId).toBe(sha256sum(twice));
+    }
+  });
+
+  it('inflates what gzip and zlib write at every level and strategy, whatever the chunking', async () => {
+    // The build's own inner loop (scripts/zlib-wasm/inffast-wasm.c) against the tools that wrote
+    // the streams: gzip's levels, and zlib's strategies and small windows (node:zlib is zlib),
+    // which make fixed-code blocks, runs at distance 1, short periods and matches reaching back
+    // into the window. 7-byte writes send the decoder through zlib's own loop at the ends of its
+    // buffers.
+    const inputs = ['files', 'random', 'periods'].map((n) => join(dir, `inflate-${n}.bin`));
+    sh('bash', [
+      '-c',
+      `head -c 1000000 ${plain} > ${inputs[0]} && head -c 300000 /dev/urandom > ${inputs[1]} && ` +
+        `{ head -c 100000 /dev/zero; yes ab | head -c 100000; yes abcdefg | head -c 100000; ` +
+        `yes abcdefghijklmnopq | head -c 100000; head -c 200000 ${plain}; } > ${inputs[2]}`,
+    ]);
+    const zlibOptions: ZlibOptions[] = [
+      { strategy: zlibConstants.Z_RLE },
+      { strategy: zlibConstants.Z_HUFFMAN_ONLY },
+      { strategy: zlibConstants.Z_FIXED },
+      { strategy: zlibConstants.Z_FILTERED },
+      { windowBits: 9, memLevel: 1 },
+    ];
+    for (const input of inputs) {
+      const want = sha256sum(input);
+      const streams: [string, Uint8Array][] = [
+        ...['-1', '-6', '-9'].map((l): [string, Uint8Array] => [
+          `gzip ${l}`,
+          new Uint8Array(Buffer.from(sh('bash', ['-c', `gzip -c ${l} ${input} | base64 -w0`]), 'base64')),
+        ]),
+        ...zlibOptions.map((o): [string, Uint8Array] => [
+          `zlib ${JSON.stringify(o)}`,
+          new Uint8Array(gzipSync(readFileSync(input), o)),
+        ]),
+      ];
+      for (const [how, bytes] of streams) {
+        for (const size of how === 'gzip -6' ? [7, 4097, 1 << 20] : [4097, 1 << 20]) {
+          const d = await BlobDigester.create({ diffId: true });
+          for (let i = 0; i < bytes.length; i += size) await d.write(bytes.subarray(i, i + size));
+          const r = await d.finish();
+          expect(r.error, `${input}, ${how}, ${size}-byte writes`).toBeNull();
+          expect(r.diffId, `${input}, ${how}, ${size}-byte writes`).toBe(want);
+        }
+      }
     }
   });
 
