@@ -261,6 +261,31 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
   await checkVerifiedAgainst(page, expectedFor(name));
 });
 
+test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({
+  page,
+}) => {
+  // The worker holds the digests until the page reports the frame that drew the graph, and at most
+  // 300 ms (analysis-worker.ts, graphShown). Here every such report is dropped, so verification
+  // can only start once that wait times out.
+  await page.addInitScript(() => {
+    const w = window as unknown as { shownDropped: number };
+    w.shownDropped = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...args: unknown[]) {
+      const msg = args[0] as { type?: unknown } | null;
+      if (msg && typeof msg === 'object' && msg.type === 'shown') {
+        w.shownDropped++;
+        return;
+      }
+      return (post as (...a: unknown[]) => void).apply(this, args);
+    };
+  });
+  const name = 'docker-archive.tar';
+  await openFile(page, path.join(dataDir, name));
+  await checkVerifiedAgainst(page, expectedFor(name));
+  expect(await page.evaluate(() => (window as unknown as { shownDropped: number }).shownDropped)).toBe(1);
+});
+
 test('"Try a sample" opens the bundled sample and verifies it', async ({ page }) => {
   const exp = expectedSample['sample.tar'];
   if (!exp) throw new Error('expected-sample.json has no sample.tar entry');
