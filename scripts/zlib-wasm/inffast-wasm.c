@@ -27,7 +27,7 @@ static inline u64 load64(const unsigned char *p) {
 
 /* Bytes read at `in` by each refill. */
 #define IN_SLACK 8
-/* Bytes an 8-byte match copy may write beyond the match (overwritten by what follows). */
+/* Bytes an 8-byte match copy may write past the match's end: output space not handed on yet. */
 #define OUT_SLACK 8
 
 void ZLIB_INTERNAL inflate_fast(z_streamp strm, unsigned start);
