@@ -106,13 +106,17 @@ export function createDigestPool(size: number): {
     };
   }
   const workers: PoolWorker[] = [];
+  const make = () => {
+    const w = new PoolWorker();
+    workers.push(w);
+    return w;
+  };
+  // Started now, not at the first job: a digest worker takes 30–40 ms to load its module, which
+  // the first analysis after the page opened used to wait for between its graph and its digests
+  // (docs/decisions.md, "Digest workers started with the page").
+  while (workers.length < size) make();
   let nextId = 1;
-  const acquire = (plain: boolean): PoolWorker =>
-    placeJob(workers, size, plain, () => {
-      const w = new PoolWorker();
-      workers.push(w);
-      return w;
-    });
+  const acquire = (plain: boolean): PoolWorker => placeJob(workers, size, plain, make);
   const run = <R extends Result>(
     job: Job,
     signal: AbortSignal | undefined,

@@ -9,8 +9,14 @@ import { fetchBlobAndDigest } from '../core/registry/client';
 import { packListing, packedBuffers } from '../core/layers/listing-transfer';
 import { CancelledError } from '../core/digest/read-blob';
 import type { FromDigestWorker, ToDigestWorker } from './digest-protocol';
+import { prepareSha256 } from '../core/digest/sha256';
+import { prepareDecoder } from '../core/digest/wasm-decoder';
 
 declare const self: DedicatedWorkerGlobalScope;
+
+// The pool starts this worker with the page: compile what the first layer needs meanwhile.
+prepareSha256();
+prepareDecoder('gzip');
 
 const running = new Map<number, AbortController>();
 const post = (m: FromDigestWorker) => self.postMessage(m);

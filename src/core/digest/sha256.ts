@@ -22,6 +22,11 @@ export async function createIncrementalSha256(): Promise<IncrementalHash> {
   };
 }
 
+/** Compiles hash-wasm's module ahead of the first hash (it keeps the module for later ones). */
+export function prepareSha256(): void {
+  createSHA256().catch(() => {});
+}
+
 /**
  * WebCrypto exists only in secure contexts (https, localhost): served over plain http from
  * another host, `crypto.subtle` is undefined, and hash-wasm does the work instead.

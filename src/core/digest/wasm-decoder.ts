@@ -54,6 +54,15 @@ function decoderModule(codec: WasmCodec): Promise<WebAssembly.Module> {
   return m;
 }
 
+/**
+ * Compiles a codec's module ahead of its first stream (a digest worker does it as it starts), so
+ * that the first layer does not wait for the base64 decoding and the compilation. A failure is
+ * left for that stream to report.
+ */
+export function prepareDecoder(codec: WasmCodec): void {
+  decoderModule(codec).catch(() => {});
+}
+
 async function instantiate(codec: WasmCodec): Promise<DecoderExports> {
   const instance = await WebAssembly.instantiate(await decoderModule(codec), {});
   const x = instance.exports as unknown as DecoderExports;
