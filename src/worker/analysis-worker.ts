@@ -13,6 +13,7 @@ import { parseReference } from '../core/registry/reference';
 import { IdbBlobCache } from './blob-cache';
 import type { LayerLimits, LayerListing } from '../core/layers/layer-listing';
 import { LayerStore } from './layer-store';
+import type { ImageFilesystem } from '../core/layers/filesystem';
 import { SnapshotPoster } from './snapshot-poster';
 import { AnalysisCache } from './analysis-cache';
 import { analysisFromReportFile } from '../core/permalink/report-file';
@@ -93,6 +94,7 @@ function beginRun(run: number, store: LayerStore) {
     snapshots,
     current,
     onListing: (key: string, listing: LayerListing) => void store.listings.set(key, listing),
+    onFilesystem: (imageId: string, fs: ImageFilesystem) => store.adopt(imageId, fs),
     onUpdate: (analysis: Analysis, progress: Progress) => {
       store.analysis = analysis;
       snapshots.update(analysis, progress);
@@ -115,7 +117,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     (_key, info) => (info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
     `this layer cannot be read again from ${name}`,
   );
-  const { controller, snapshots, current, onListing, onUpdate, finish } = beginRun(run, store);
+  const { controller, snapshots, current, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
   try {
     const analysis = await analyzeArchive(file, {
       name,
@@ -132,6 +134,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       listings: true,
       limits,
       onListing,
+      onFilesystem,
       onUpdate,
     });
     finish(analysis);
@@ -300,7 +303,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
     (digest) => cache.get(digest),
     'this layer is no longer in the blob cache: inspect the image again to read its files',
   );
-  const { controller, snapshots, onListing, onUpdate, finish } = beginRun(run, store);
+  const { controller, snapshots, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
   try {
     const parsed = parseReference(reference.trim());
     let client: RegistryClient | undefined;
@@ -335,6 +338,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       verifier: pool.verifier,
       concurrency: 2,
       onListing,
+      onFilesystem,
       onUpdate,
     });
     finish(analysis);

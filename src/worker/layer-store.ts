@@ -145,6 +145,18 @@ export class LayerStore {
     return image;
   }
 
+  /**
+   * An image's file system that the analysis merged from all its layers' listings (the same
+   * listing objects as `listings` holds), so that the Files tab does not merge them again.
+   */
+  adopt(imageId: string, fs: ImageFilesystem): void {
+    this.fs.set(imageId, { count: fs.layers.length, fs });
+    this.trees.clear();
+    this.changeSets.clear();
+    this.base = null;
+    this.view = null;
+  }
+
   /** The image's file system from its listed layers, rebuilt when more layers are listed. */
   private filesystem(imageId: string, layer: number): { fs: ImageFilesystem; listings: LayerListing[] } {
     const image = this.image(imageId);

@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { analyzeArchive } from '../../src/core/archive/analyze';
 import type { AnalyzeOptions, BlobVerifier, PlainVerifier } from '../../src/core/archive/analyze';
 import { BlobDigester } from '../../src/core/digest/blob-digester';
@@ -30,6 +30,8 @@ import { packListing, packedBuffers, unpackListing } from '../../src/core/layers
 import type { LayerLimits, LayerListing, ListingEntry } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
+import type { TreeRequest } from '../../src/messages';
+import { LayerStore } from '../../src/worker/layer-store';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -1047,6 +1049,60 @@ describe('the analysis with listings', () => {
     // hostname 15, os-release 96, VERSION 6, run.sh 35, seed.txt 8, the long name 36, hello 52
     // (and its hard link), README 92, copyright 57, notes-ü 32, three caches of 14.
     expect(fs.figures.bytes).toBe(15 + 96 + 6 + 35 + 8 + 36 + 52 + 92 + 57 + 32 + 3 * 14);
+  });
+
+  it("hands each fully listed image's merge to the Files tab, which shows it without merging again", async () => {
+    const merged = new Map<string, ImageFilesystem>();
+    const { analysis, listings } = await analyze(join(DATA, 'oci-layout-multi.tar'), {
+      onFilesystem: (id, fs) => merged.set(id, fs),
+    });
+    const images = analysis.images.filter((i) => i.present && i.layers.length > 0);
+    expect(images.length).toBeGreaterThan(1);
+    expect([...merged.keys()].sort()).toEqual(images.map((i) => i.id).sort());
+    for (const i of images) expect(merged.get(i.id)!.figures).toEqual(analysis.filesystems![i.id]!.figures);
+    const store = (adopt: boolean) => {
+      const s = new LayerStore();
+      s.analysis = analysis;
+      for (const [key, listing] of listings) s.listings.set(key, listing);
+      if (adopt) for (const [id, fs] of merged) s.adopt(id, fs);
+      return s;
+    };
+    const request = (imageId: string, layer: number, mode: 'layer' | 'merged'): TreeRequest => ({
+      imageId,
+      layer,
+      mode,
+      filters: { added: true, modified: true, removed: true, unmodified: true },
+      search: '',
+      sort: 'name',
+      expanded: 'all',
+    });
+    const build = vi.spyOn(ImageFilesystem, 'build');
+    try {
+      const requests = images.flatMap((i) => {
+        const last = i.layers.length - 1;
+        return [request(i.id, last, 'merged'), request(i.id, last, 'layer'), request(i.id, 0, 'layer')];
+      });
+      const adopted = store(true);
+      const shown = requests.map((r) => adopted.rows(r));
+      expect(build).not.toHaveBeenCalled();
+      for (const rows of shown) expect(rows.count).toBeGreaterThan(0);
+      // A store given nothing merges each image itself, once per image, and shows the same rows.
+      const own = store(false);
+      expect(requests.map((r) => own.rows(r))).toEqual(shown);
+      expect(build).toHaveBeenCalledTimes(images.length);
+    } finally {
+      build.mockRestore();
+    }
+  });
+
+  it('an image with a listing that stopped is not handed on: the Files tab merges what there is', async () => {
+    const merged: string[] = [];
+    const { analysis } = await analyze(join(DATA, 'oci-layout-multi.tar'), {
+      limits: { maxEntries: 3 },
+      onFilesystem: (id) => merged.push(id),
+    });
+    expect(Object.values(analysis.layers ?? {}).some((l) => l.stopped === 'entry-limit')).toBe(true);
+    expect(merged).toEqual([]);
   });
 
   it('without the option nothing changes: no listings, no new report fields', async () => {

@@ -27,6 +27,7 @@ import {
 import type { Magic } from '../digest/magic';
 import { LayerLister, layerLimits, uncompressedLimit } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
+import type { ImageFilesystem } from '../layers/filesystem';
 import { CancelledError, readBlob } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
 import { TarError, checksumMatches, isZeroBlock, normalizePath } from '../tar/header';
@@ -97,6 +98,8 @@ export interface AnalyzeOptions {
    * as it is posted to the page on every update): keep them to browse layers' files.
    */
   onListing?: (blobKey: string, listing: LayerListing) => void;
+  /** Receives each image's merged file system, once all its layers are listed completely. */
+  onFilesystem?: (imageId: string, fs: ImageFilesystem) => void;
 }
 
 /** The file is not something Layerlens can read at all. */
@@ -191,7 +194,7 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
     if (e instanceof CancelledError || options.signal?.aborted) return cancel(b, emit);
     throw e;
   }
-  if (options.listings) mergeImages(b, listings);
+  if (options.listings) mergeImages(b, listings, options.onFilesystem);
   b.analysis.complete = true;
   emit();
   return b.analysis;

@@ -19,6 +19,7 @@ import type { DigestStreamOptions } from '../digest/digest-blob';
 import { CancelledError } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
+import type { ImageFilesystem } from '../layers/filesystem';
 import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from '../archive/checks';
 import { parseReference } from './reference';
 import type { ImageReference } from './reference';
@@ -68,6 +69,8 @@ export interface AnalyzeRegistryOptions {
   listings?: boolean;
   limits?: Partial<LayerLimits>;
   onListing?: (blobKey: string, listing: LayerListing) => void;
+  /** Receives each image's merged file system, once all its layers are listed completely. */
+  onFilesystem?: (imageId: string, fs: ImageFilesystem) => void;
   /** A client to reuse (its token cache) across analyses. */
   client?: RegistryClient;
   /**
@@ -544,7 +547,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
     throw e;
   }
   if (cachedLayers > 0) source.cachedLayers = cachedLayers;
-  if (options.listings) mergeImages(b, listings);
+  if (options.listings) mergeImages(b, listings, options.onFilesystem);
   b.analysis.complete = true;
   emit();
   return b.analysis;
