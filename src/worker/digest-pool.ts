@@ -25,7 +25,8 @@ class PoolWorker {
   busy = false;
   readonly pending = new Map<number, Pending>();
 
-  constructor() {
+  /** @param onFail called once the worker has failed: the pool drops it and starts another when needed. */
+  constructor(onFail: (w: PoolWorker) => void) {
     this.worker = new Worker(new URL('./digest-worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (e: MessageEvent<FromDigestWorker>) => {
       const m = e.data;
@@ -45,11 +46,16 @@ class PoolWorker {
         );
       }
     };
+    // An uncaught error, or a module that could not load (the worker is dead then, and a job
+    // posted to it would never be answered): its jobs fail with the message, and the worker is
+    // replaced, so that a later job is not sent to it.
     this.worker.onerror = (e) => {
       e.preventDefault();
       for (const p of this.pending.values())
         p.reject(new Error(`digest worker failed: ${e.message || 'unknown error'}`));
       this.pending.clear();
+      this.worker.terminate();
+      onFail(this);
     };
   }
 }
@@ -107,7 +113,10 @@ export function createDigestPool(size: number): {
   }
   const workers: PoolWorker[] = [];
   const make = () => {
-    const w = new PoolWorker();
+    const w = new PoolWorker((failed) => {
+      const i = workers.indexOf(failed);
+      if (i >= 0) workers.splice(i, 1);
+    });
     workers.push(w);
     return w;
   };

@@ -6,12 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { digestBlob, digestPlain } from '../../src/core/digest/digest-blob';
 import type { DigestBlobOptions } from '../../src/core/digest/digest-blob';
 import { PlainSender, receivePlain } from '../../src/core/digest/plain-pipe';
 import { CancelledError } from '../../src/core/digest/read-blob';
-import { placeJob } from '../../src/worker/digest-pool';
+import { createDigestPool, placeJob } from '../../src/worker/digest-pool';
 import { blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -280,5 +280,74 @@ describe('placing the halves of piped layers on two workers (placeJob)', () => {
     expect(placeJob(one, 1, true, make).name).toBe('only');
     expect(placeJob(one, 1, false, make).name).toBe('only');
     expect(one).toHaveLength(1);
+  });
+});
+
+describe('the digest pool (a stand-in for Worker, as Node has none)', () => {
+  /** Each stand-in takes the next behaviour: 'dead' fails as a module that cannot load does. */
+  const behaviours: ('dead' | 'ok')[] = [];
+  const made: FakeWorker[] = [];
+  class FakeWorker {
+    onmessage: ((e: { data: unknown }) => void) | null = null;
+    onerror: ((e: { message: string; preventDefault(): void }) => void) | null = null;
+    terminated = false;
+    readonly jobs: { type: string; id: number }[] = [];
+    readonly behaviour = behaviours.shift() ?? 'ok';
+    constructor() {
+      made.push(this);
+      if (this.behaviour === 'dead')
+        setTimeout(() => this.onerror?.({ message: 'the module could not load', preventDefault() {} }), 0);
+    }
+    postMessage(job: { type: string; id: number }): void {
+      this.jobs.push(job);
+      if (this.behaviour === 'ok' && job.type === 'digest')
+        setTimeout(
+          () => this.onmessage?.({ data: { type: 'result', id: job.id, result: { digest: 'sha256:ok' } } }),
+          0,
+        );
+    }
+    terminate(): void {
+      this.terminated = true;
+    }
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  const job = (pool: ReturnType<typeof createDigestPool>) =>
+    pool.verifier(new Blob(['x']), { diffId: false, onProgress: () => {} });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    behaviours.length = 0;
+    made.length = 0;
+  });
+
+  it('starts its workers at once, before any job', () => {
+    vi.stubGlobal('Worker', FakeWorker);
+    createDigestPool(2);
+    expect(made).toHaveLength(2);
+    expect(made.every((w) => w.jobs.length === 0)).toBe(true);
+  });
+
+  it('drops a worker that failed before its first job: the job goes to a new one, or fails with the reason', async () => {
+    vi.stubGlobal('Worker', FakeWorker);
+    behaviours.push('dead', 'dead', 'ok');
+    const pool = createDigestPool(2);
+    await tick(); // both have failed while idle
+    expect(made.map((w) => w.terminated)).toEqual([true, true]);
+    // The job is not posted to a dead worker (it would wait for ever): a new one answers it.
+    await expect(job(pool)).resolves.toMatchObject({ digest: 'sha256:ok' });
+    expect(made).toHaveLength(3);
+    expect(made[2]!.jobs.map((j) => j.type)).toEqual(['digest']);
+  });
+
+  it('a module that never loads fails each job with the reason, instead of leaving it waiting', async () => {
+    vi.stubGlobal('Worker', FakeWorker);
+    behaviours.push('dead', 'dead', 'dead', 'dead');
+    const pool = createDigestPool(2);
+    const first = job(pool); // posted before the failure is known
+    await expect(first).rejects.toThrow('digest worker failed: the module could not load');
+    await tick();
+    const later = [job(pool), job(pool)];
+    for (const p of later) await expect(p).rejects.toThrow('digest worker failed: the module could not load');
+    expect(made).toHaveLength(4);
+    expect(made.every((w) => w.terminated)).toBe(true);
   });
 });
