@@ -133,7 +133,8 @@ export class LayerStore {
     private readonly fetchBlob?: (digest: string, blob: BlobInfo) => Promise<Blob | null>,
     private readonly unreadable = 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
   ) {}
-  private fs = new Map<string, { count: number; fs: ImageFilesystem }>();
+  /** Each image's merge, of as many layers as it holds (`layers.length`): more listed means a new one. */
+  private fs = new Map<string, ImageFilesystem>();
   private trees = new Map<string, MergedTree>();
   private changeSets = new Map<string, LayerChangeSets>();
   private base: Flat | null = null;
@@ -150,7 +151,8 @@ export class LayerStore {
    * listing objects as `listings` holds), so that the Files tab does not merge them again.
    */
   adopt(imageId: string, fs: ImageFilesystem): void {
-    this.fs.set(imageId, { count: fs.layers.length, fs });
+    this.fs.set(imageId, fs);
+    // Views made from an earlier merge are stale.
     this.trees.clear();
     this.changeSets.clear();
     this.base = null;
@@ -176,13 +178,9 @@ export class LayerStore {
       );
     }
     const known = this.fs.get(imageId);
-    if (known && known.count === listings.length) return { fs: known.fs, listings };
+    if (known && known.layers.length === listings.length) return { fs: known, listings };
     const fs = ImageFilesystem.build(listings);
-    this.fs.set(imageId, { count: listings.length, fs });
-    this.trees.clear();
-    this.changeSets.clear();
-    this.base = null;
-    this.view = null;
+    this.adopt(imageId, fs);
     return { fs, listings };
   }
 

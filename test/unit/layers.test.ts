@@ -1095,14 +1095,41 @@ describe('the analysis with listings', () => {
     }
   });
 
-  it('an image with a listing that stopped is not handed on: the Files tab merges what there is', async () => {
+  it('an image whose top layer stopped listing is not handed on: the Files tab merges what there is', async () => {
+    const path = join(DATA, 'oci-layout-multi.tar');
+    const first = await analyze(path);
+    const app1 = first.analysis.images.find((i) => i.refs.includes('app:1'))!;
+    const app2 = first.analysis.images.find((i) => i.refs.includes('app:2'))!;
+    // Only app:1's top layer (its own) hits the entry limit; app:2 shares the two below it.
+    const top = first.analysis.blobs[app1.layers.at(-1)!.blob]!.expectedDigest!;
     const merged: string[] = [];
-    const { analysis } = await analyze(join(DATA, 'oci-layout-multi.tar'), {
-      limits: { maxEntries: 3 },
+    const { analysis, listings } = await analyze(path, {
+      verifier: (blob, o) => digestBlob(blob, o.layer === top ? { ...o, limits: { maxEntries: 3 } } : o),
       onFilesystem: (id) => merged.push(id),
     });
-    expect(Object.values(analysis.layers ?? {}).some((l) => l.stopped === 'entry-limit')).toBe(true);
-    expect(merged).toEqual([]);
+    expect(analysis.layers![app1.layers.at(-1)!.blob]!.stopped).toBe('entry-limit');
+    expect(merged).toEqual([app2.id]);
+    // The store merges app:1's listings itself and says the tree is incomplete.
+    const store = new LayerStore();
+    store.analysis = analysis;
+    for (const [key, listing] of listings) store.listings.set(key, listing);
+    const build = vi.spyOn(ImageFilesystem, 'build');
+    try {
+      const rows = store.rows({
+        imageId: app1.id,
+        layer: app1.layers.length - 1,
+        mode: 'merged',
+        filters: { added: true, modified: true, removed: true, unmodified: true },
+        search: '',
+        sort: 'name',
+        expanded: 'all',
+      });
+      expect(build).toHaveBeenCalledTimes(1);
+      expect(rows.incomplete).toBe(true);
+      expect(rows.count).toBeGreaterThan(0);
+    } finally {
+      build.mockRestore();
+    }
   });
 
   it('without the option nothing changes: no listings, no new report fields', async () => {
