@@ -328,6 +328,22 @@ describe('header checksums', () => {
     old.set(new TextEncoder().encode(`${signed.toString(8).padStart(6, '0')}\0 `), 148);
     for (const offset of [0, 1]) expect(checksumMatches(at(offset, old))).toBe(true);
   });
+
+  it('hold for the largest sums: every byte 0xff, aligned or not', () => {
+    // The word-at-a-time sum keeps byte sums in 16-bit lanes: the most they can hold is reached
+    // when every byte is 255 (504 × 255 + 8 spaces = 128,776 = 0o373410).
+    const block = new Uint8Array(512).fill(0xff);
+    block.set(new TextEncoder().encode('373410\0 '), 148);
+    const buf = new Uint8Array(512 + 8);
+    for (const offset of [0, 4, 1, 2]) {
+      buf.fill(0);
+      buf.set(block, offset);
+      expect(checksumMatches(buf.subarray(offset, offset + 512)), `offset ${offset}`).toBe(true);
+      expect(checksumMatches(buf, offset), `at ${offset}`).toBe(true);
+      buf[offset + 511] = 0xfe;
+      expect(checksumMatches(buf, offset), `changed, at ${offset}`).toBe(false);
+    }
+  });
 });
 
 describe('damaged tars', () => {

@@ -160,85 +160,114 @@ function typeOf(flag: string): TarEntryType {
 
 const HEADER_ONLY = new Set<TarEntryType>(['hardlink', 'symlink', 'char', 'block', 'directory', 'fifo']);
 
-export function isZeroBlock(block: Uint8Array): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+/** Whether the 512 bytes of `buf` from `at` are all zero (an end-of-archive block). */
+export function isZeroBlock(buf: Uint8Array, at = 0): boolean {
+  for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) return false;
   return true;
 }
 
 /**
- * Checksum of a header: the sum of all bytes with the checksum field taken as spaces.
- * Historic tars summed signed chars, so both sums are accepted (as GNU tar does).
+ * Checksum of the header at `at` in `buf`: the sum of all bytes with the checksum field taken
+ * as spaces. Historic tars summed signed chars, so both sums are accepted (as GNU tar does).
  */
-export function checksumMatches(block: Uint8Array): boolean {
-  // The checksum field (bytes 148–155) counts as eight spaces. The signed sum differs from the
-  // unsigned one by 256 for every byte over 127. (One loop with a test per byte for both was
-  // over a quarter of the time of listing 200,000 entries.)
-  const { unsigned, high } =
-    block.length >= BLOCK && (block.byteOffset & 3) === 0 ? sumWords(block) : sumBytes(block);
-  const signed = unsigned - 256 * high;
+export function checksumMatches(buf: Uint8Array, at = 0): boolean {
   let stored: number;
   try {
-    stored = numeric(block, 148, 8, 0, 'checksum');
+    stored = numeric(buf, at + 148, 8, 0, 'checksum');
   } catch {
     return false;
   }
-  return stored === unsigned || stored === signed;
+  // The checksum field (bytes 148–155) counts as eight spaces. Nearly every writer sums unsigned
+  // bytes, so that sum is tried alone first; the signed sum, which differs from it by 256 for every
+  // byte over 127, only when it does not match.
+  const words = ((buf.byteOffset + at) & 3) === 0 ? wordView(buf) : null;
+  const unsigned = words ? sumWords(words, (buf.byteOffset + at) >>> 2) : sumBytes(buf, at);
+  return stored === unsigned || stored === unsigned - 256 * highBytes(buf, at);
 }
 
-/** Byte sum of a header but its checksum field, and how many bytes are over 127. */
-function sumBytes(block: Uint8Array): { unsigned: number; high: number } {
-  let unsigned = 8 * 0x20;
+/** Byte sum of a header, its checksum field counted as eight spaces. */
+function sumBytes(buf: Uint8Array, at: number): number {
+  let sum = 8 * 0x20;
+  for (let i = 0; i < BLOCK; i++) {
+    if (i === 148) i = 156;
+    sum += buf[at + i] ?? 0;
+  }
+  return sum;
+}
+
+/** How many bytes of a header but its checksum field are over 127. */
+function highBytes(buf: Uint8Array, at: number): number {
   let high = 0;
   for (let i = 0; i < BLOCK; i++) {
     if (i === 148) i = 156;
-    const b = block[i] ?? 0;
-    unsigned += b;
-    high += b >> 7;
+    high += (buf[at + i] ?? 0) >> 7;
   }
-  return { unsigned, high };
+  return high;
 }
 
 /**
- * The same, four bytes at a time, for a block aligned in its buffer (headers read from a stream
- * usually are: they start at multiples of 512). Bytes are summed in two 16-bit lanes per word
- * (128 words × 2 × 255 < 65,536, so no lane overflows) and high bits in four 8-bit lanes.
+ * A 32-bit view of a whole buffer, kept for the next header: the stream parser reads its headers
+ * from the same chunk buffers again and again, and a typed array made per header was a fifth of
+ * the time of checking 200,000 checksums. A buffer of another identity or length gets a new view.
  */
-function sumWords(block: Uint8Array): { unsigned: number; high: number } {
-  const words = new Uint32Array(block.buffer, block.byteOffset, BLOCK / 4);
-  let lanes = 0;
-  let highs = 0;
-  for (let i = 0; i < BLOCK / 4; i++) {
-    if (i === 37) i = 39; // bytes 148–155
-    const w = words[i] as number;
-    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
-    highs += (w >>> 7) & 0x01010101;
+let words32: Uint32Array = new Uint32Array(0);
+
+function wordView(buf: Uint8Array): Uint32Array {
+  const b = buf.buffer;
+  if (words32.buffer !== b || words32.length !== b.byteLength >>> 2) {
+    words32 = new Uint32Array(b, 0, b.byteLength >>> 2);
   }
-  const unsigned = 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
-  const high = (highs & 0xff) + ((highs >>> 8) & 0xff) + ((highs >>> 16) & 0xff) + (highs >>> 24);
-  return { unsigned, high };
+  return words32;
 }
 
-/** Decode one 512-byte header block. `offset` is only used in error messages. */
-export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
-  if (block.length < BLOCK) throw new TarError('tar-truncated', 'header block is cut short', offset);
-  if (!checksumMatches(block)) {
+/**
+ * `sumBytes` four bytes at a time, for a header aligned in its buffer (headers read from a stream
+ * usually are: they start at multiples of 512). Each word's bytes are summed in 16-bit lanes, the
+ * even bytes in `lo` and the odd ones in `hi`: 128 words × 255 < 65,536, so no lane overflows,
+ * and the upper lane stays under 2^31, so both sums stay 32-bit integers. Two words per
+ * iteration, the whole block, then the checksum field (words 37 and 38) taken out again: about
+ * twice as fast as a byte loop with a test for the field.
+ */
+function sumWords(words: Uint32Array, first: number): number {
+  let lo = 0;
+  let hi = 0;
+  for (let i = first; i < first + BLOCK / 4; i += 2) {
+    const w = words[i] as number;
+    const v = words[i + 1] as number;
+    lo = (lo + (w & 0x00ff00ff) + (v & 0x00ff00ff)) | 0;
+    hi = (hi + ((w >>> 8) & 0x00ff00ff) + ((v >>> 8) & 0x00ff00ff)) | 0;
+  }
+  const w = words[first + 37] as number;
+  const v = words[first + 38] as number;
+  lo = (lo - (w & 0x00ff00ff) - (v & 0x00ff00ff)) | 0;
+  hi = (hi - ((w >>> 8) & 0x00ff00ff) - ((v >>> 8) & 0x00ff00ff)) | 0;
+  return 8 * 0x20 + (lo & 0xffff) + (lo >>> 16) + (hi & 0xffff) + (hi >>> 16);
+}
+
+/**
+ * Decode the 512-byte header block at `at` in `buf` (the stream parser decodes headers where they
+ * lie in its input, without a copy). `offset` is only used in error messages.
+ */
+export function decodeHeader(buf: Uint8Array, offset: number, at = 0): RawHeader {
+  if (buf.length - at < BLOCK) throw new TarError('tar-truncated', 'header block is cut short', offset);
+  if (!checksumMatches(buf, at)) {
     throw new TarError(
       'tar-checksum',
-      `header checksum does not match (stored ${cString(block, 148, 8).trim() || 'empty'})`,
+      `header checksum does not match (stored ${cString(buf, at + 148, 8).trim() || 'empty'})`,
       offset,
     );
   }
   // POSIX ustar: magic "ustar\0" + version "00"; GNU: "ustar " + " \0", whose 345.. is not a
   // prefix. Compared byte by byte: a string per header for this was measurable on 200,000 entries.
   const ustar =
-    block[257] === 0x75 &&
-    block[258] === 0x73 &&
-    block[259] === 0x74 &&
-    block[260] === 0x61 &&
-    block[261] === 0x72;
-  const m5 = block[262];
-  const v0 = block[263];
-  const v1 = block[264];
+    buf[at + 257] === 0x75 &&
+    buf[at + 258] === 0x73 &&
+    buf[at + 259] === 0x74 &&
+    buf[at + 260] === 0x61 &&
+    buf[at + 261] === 0x72;
+  const m5 = buf[at + 262];
+  const v0 = buf[at + 263];
+  const v1 = buf[at + 264];
   const format: RawHeader['format'] = !ustar
     ? 'v7'
     : m5 === 0 && v0 === 0x30 && v1 === 0x30
@@ -247,24 +276,24 @@ export function decodeHeader(block: Uint8Array, offset: number): RawHeader {
         ? 'gnu'
         : 'v7';
   const gnu = m5 === 0x20 || (ustar && m5 === 0 && v0 === 0x20 && v1 === 0);
-  let name = cString(block, 0, 100);
+  let name = cString(buf, at, 100);
   if (format === 'ustar' && !gnu) {
-    const prefix = cString(block, 345, 155);
+    const prefix = cString(buf, at + 345, 155);
     if (prefix) name = `${prefix}/${name}`;
   }
-  const typeflag = String.fromCharCode(block[156] ?? 0);
+  const typeflag = String.fromCharCode(buf[at + 156] ?? 0);
   return {
     name,
-    mode: numeric(block, 100, 8, offset, 'mode'),
-    uid: numeric(block, 108, 8, offset, 'uid'),
-    gid: numeric(block, 116, 8, offset, 'gid'),
-    size: numeric(block, 124, 12, offset, 'size'),
-    mtime: numeric(block, 136, 12, offset, 'mtime'),
+    mode: numeric(buf, at + 100, 8, offset, 'mode'),
+    uid: numeric(buf, at + 108, 8, offset, 'uid'),
+    gid: numeric(buf, at + 116, 8, offset, 'gid'),
+    size: numeric(buf, at + 124, 12, offset, 'size'),
+    mtime: numeric(buf, at + 136, 12, offset, 'mtime'),
     typeflag,
     type: typeOf(typeflag),
-    linkname: cString(block, 157, 100),
-    devmajor: format === 'v7' ? 0 : safeNumeric(block, 329, 8),
-    devminor: format === 'v7' ? 0 : safeNumeric(block, 337, 8),
+    linkname: cString(buf, at + 157, 100),
+    devmajor: format === 'v7' ? 0 : safeNumeric(buf, at + 329, 8),
+    devminor: format === 'v7' ? 0 : safeNumeric(buf, at + 337, 8),
     format: gnu ? 'gnu' : format,
   };
 }

@@ -72,14 +72,22 @@ export class TarStreamParser {
           this.offset += chunk.length;
           return;
         case 'header': {
+          if (this.headerFill === 0 && chunk.length - pos >= BLOCK) {
+            // A whole header in this chunk is decoded where it lies: a copy (and a view to copy
+            // from) per header was measurable on 200,000 entries.
+            pos += BLOCK;
+            const r = this.onHeader(chunk, pos - BLOCK, this.offset + pos - BLOCK);
+            if (r) await r;
+            break;
+          }
           const take = Math.min(BLOCK - this.headerFill, chunk.length - pos);
           this.headerBuf.set(chunk.subarray(pos, pos + take), this.headerFill);
           this.headerFill += take;
           pos += take;
           if (this.headerFill === BLOCK) {
             this.headerFill = 0;
-            const headerOffset = this.offset + pos - BLOCK;
-            await this.onHeader(headerOffset);
+            const r = this.onHeader(this.headerBuf, 0, this.offset + pos - BLOCK);
+            if (r) await r;
           }
           break;
         }
@@ -104,7 +112,10 @@ export class TarStreamParser {
           }
           this.remaining -= take;
           pos += take;
-          if (this.remaining === 0) await this.endEntry();
+          if (this.remaining === 0) {
+            const r = this.endEntry();
+            if (r) await r;
+          }
           break;
         }
         case 'padding': {
@@ -119,15 +130,19 @@ export class TarStreamParser {
     this.offset += chunk.length;
   }
 
-  private async onHeader(headerOffset: number): Promise<void> {
-    if (isZeroBlock(this.headerBuf)) {
+  /**
+   * The header block at `at` in `buf`. A promise only when the entry's consumer returned one:
+   * an await per header was measurable on 200,000 entries.
+   */
+  private onHeader(buf: Uint8Array, at: number, headerOffset: number): Promise<void> | void {
+    if (isZeroBlock(buf, at)) {
       // Two zero blocks end the archive; a lone one is tolerated as GNU tar does.
       this.zeroBlocks++;
       if (this.zeroBlocks >= 2) this.state = 'end';
       return;
     }
     this.zeroBlocks = 0;
-    const header = decodeHeader(this.headerBuf, headerOffset);
+    const header = decodeHeader(buf, headerOffset, at);
     if (HeaderAssembler.isMeta(header.type)) {
       this.meta.checkMetaSize(header, headerOffset);
       this.metaHeader = header;
@@ -146,19 +161,16 @@ export class TarStreamParser {
     this.consumer = this.handler.entry(entry) ?? null;
     this.remaining = entry.size;
     this.padding = paddedSize(entry.size) - entry.size;
-    if (entry.size === 0) await this.endEntry();
-    else this.state = 'data';
+    if (entry.size === 0) return this.endEntry();
+    this.state = 'data';
   }
 
-  private async endEntry(): Promise<void> {
+  private endEntry(): Promise<void> | void {
     const consumer = this.consumer;
     this.consumer = null;
     this.current = null;
     this.state = this.padding > 0 ? 'padding' : 'header';
-    if (consumer) {
-      const r = consumer.end();
-      if (r) await r;
-    }
+    if (consumer) return consumer.end();
   }
 
   /**
