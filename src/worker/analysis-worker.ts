@@ -88,11 +88,23 @@ function beginRun(run: number, store: LayerStore) {
   runs.set(run, controller);
   const snapshots = new SnapshotPoster(run, post);
   const current: OpenArchive = { run, store, sha256: null };
+  const previous = layerStore;
   layerStore = current;
   return {
     controller,
     snapshots,
     current,
+    /**
+     * The run failed before the page saw any of it, so the page still shows the previous
+     * archive's analysis: that archive's layers answer the page again (under this run, which
+     * the page's Files tab now asks with), rather than this run's empty store.
+     */
+    failed() {
+      snapshots.stop();
+      if (snapshots.posted || layerStore !== current || !previous) return;
+      previous.run = run;
+      layerStore = previous;
+    },
     onListing: (key: string, listing: LayerListing) => void store.listings.set(key, listing),
     onFilesystem: (imageId: string, fs: ImageFilesystem) => store.adopt(imageId, fs),
     onUpdate: (analysis: Analysis, progress: Progress) => {
@@ -117,7 +129,10 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     (_key, info) => (info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
     `this layer cannot be read again from ${name}`,
   );
-  const { controller, snapshots, current, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
+  const { controller, snapshots, current, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(
+    run,
+    store,
+  );
   try {
     const analysis = await analyzeArchive(file, {
       name,
@@ -171,9 +186,11 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
         const exported = await analysisFromReportFile(file, name);
         if (exported) return snapshots.finish(exported);
       } catch (bad) {
+        failed();
         return postFailure(run, bad, 'analysis', name);
       }
     }
+    failed();
     postFailure(run, e, 'analysis', name);
   } finally {
     runs.delete(run);
@@ -303,7 +320,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
     (digest) => cache.get(digest),
     'this layer is no longer in the blob cache: inspect the image again to read its files',
   );
-  const { controller, snapshots, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
+  const { controller, snapshots, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
   try {
     const parsed = parseReference(reference.trim());
     let client: RegistryClient | undefined;
@@ -346,6 +363,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
     snapshots.stop();
     // Cancelled (or superseded) while fetching documents: the page already knows.
     if (controller.signal.aborted) return;
+    failed();
     postFailure(run, e, 'inspection', reference);
   } finally {
     runs.delete(run);

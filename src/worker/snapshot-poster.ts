@@ -13,6 +13,7 @@ export class SnapshotPoster {
   #latest: { analysis: Analysis; progress: Progress } | null = null;
   #lastPost = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #posted = false;
 
   constructor(
     private readonly run: number,
@@ -42,6 +43,11 @@ export class SnapshotPoster {
     this.#flush();
   }
 
+  /** Whether any analysis of the run has reached the page. */
+  get posted(): boolean {
+    return this.#posted;
+  }
+
   /** Drop a pending post (the run failed or was superseded). */
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
@@ -53,6 +59,7 @@ export class SnapshotPoster {
     const latest = this.#latest;
     if (!latest) return;
     this.#lastPost = performance.now();
+    this.#posted = true;
     this.post({
       type: 'snapshot',
       run: this.run,

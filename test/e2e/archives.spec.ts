@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
+import { openFiles } from './files-tab';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, 'test/fixtures/data');
@@ -344,6 +345,12 @@ test('a file that is not an archive shows a clear error, and keeps the previous 
   await waitForGraph(page);
   await waitForDone(page);
   const before = await nodeDigests(page, 'layer');
+  await openFiles(page);
+  const rows = page.getByTestId('file-row');
+  await expect(rows.first()).toBeVisible();
+  const paths = await rows.evaluateAll((r) => r.map((e) => e.getAttribute('data-path')));
+  await expect(page.getByTestId('link-url')).toBeVisible();
+  const link = await page.getByTestId('link-url').inputValue();
 
   await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'not-an-archive.bin'));
   const banner = page.getByTestId('error-banner');
@@ -351,7 +358,14 @@ test('a file that is not an archive shows a clear error, and keeps the previous 
   await expect(banner).toContainText('not-an-archive.bin');
   await expect(banner).toContainText(/not an? (image )?archive/i);
   await expect(page.getByTestId('status')).toContainText('failed');
-  // The previous file's analysis stays on screen.
+  // The status line names the file that failed apart from the one still shown.
+  await expect(page.getByTestId('failed-name')).toHaveText('not-an-archive.bin');
+  await expect(page.getByTestId('status')).toContainText('docker-archive.tar');
+  // The previous file's analysis stays on screen, and stays usable: its files, its link.
+  await expect(rows.first()).toBeVisible();
+  expect(await rows.evaluateAll((r) => r.map((e) => e.getAttribute('data-path')))).toEqual(paths);
+  await expect(page.getByTestId('link-url')).toHaveValue(link);
+  await page.getByTestId('tab-graph').click();
   expect(await nodeDigests(page, 'layer')).toEqual(before);
   await page.getByTestId('tab-problems').click();
   await expect(page.locator('[data-testid="problem"][data-code="not-an-archive"]')).toBeVisible();

@@ -117,6 +117,11 @@ export class AnalysisState {
   #intent = 0;
   /** True until the latest run's first snapshot: selections then belong to the previous file. */
   #fresh = $state(false);
+  /**
+   * The latest run failed before its first analysis, so the analysis on screen is the previous
+   * one (its name differs from the file that failed, `errorSource`).
+   */
+  previousKept = $state(false);
   /** A permalink's view, applied when the run's first analysis arrives. */
   #pendingView: LinkView | null = null;
   /** The archive a summary asked for when a file was dropped on it: compared once that file is hashed. */
@@ -223,6 +228,7 @@ export class AnalysisState {
     this.progress = { bytesDone: 0, bytesTotal, elapsedMs: 0 };
     this.#samples = [];
     this.#fresh = true;
+    this.previousKept = false;
     this.#pendingView = null;
     this.#recallRun = -1;
     this.#compareWith = null;
@@ -384,6 +390,13 @@ export class AnalysisState {
       // The previous analysis, if any, stays on screen: only the new file failed.
       this.status = 'failed';
       this.progress = null;
+      if (this.#fresh && this.analysis) {
+        // Nothing of the failed run was shown: the analysis on screen is still the previous
+        // one, whose link works again and whose files the worker serves to this run again.
+        this.#fresh = false;
+        this.previousKept = true;
+        this.files.refresh();
+      }
     }
   }
 
@@ -572,6 +585,7 @@ export class AnalysisState {
     if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
     this.files.reset(++this.#run);
     this.analysis = null;
+    this.previousKept = false;
     this.progress = null;
     this.status = 'idle';
     this.error = null;
