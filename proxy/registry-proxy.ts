@@ -88,8 +88,16 @@ const PASSED_RESPONSE_HEADERS = new Set([
 ]);
 const PASSED_RESPONSE_HEADER_PREFIXES = ['ratelimit-'];
 
+/**
+ * Set on every answer of the proxy, so the page can tell an answer relayed from a registry from one
+ * the web server gave itself (a static host without the proxy answers `/registry/…` with its own
+ * page). The client checks for it (`PROXY_HEADER` in src/core/registry/client.ts).
+ */
+export const PROXY_HEADER = 'X-Layerlens-Proxy';
+
 /** What a cross-origin page may read (Content-Type and Content-Length are always readable). */
 export const EXPOSED_HEADERS = [
+  PROXY_HEADER,
   'Content-Range',
   'Content-Encoding',
   'Docker-Content-Digest',
@@ -447,6 +455,7 @@ export function createRegistryProxy(options: RegistryProxyOptions): RegistryProx
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    res.setHeader(PROXY_HEADER, '1');
     const allowed = options.allowedOrigin;
     if (allowed === '*') {
       res.setHeader('Access-Control-Allow-Origin', '*');

@@ -62,6 +62,7 @@ const RELAYED = [
   'www-authenticate',
 ];
 const OWN = [
+  'x-layerlens-proxy',
   'content-security-policy',
   'x-content-type-options',
   'cross-origin-resource-policy',

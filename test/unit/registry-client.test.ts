@@ -13,6 +13,7 @@ import type { Analysis, ImageInfo, LayerRef } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import {
   MANIFEST_ACCEPT,
+  PROXY_HEADER,
   RegistryClient,
   RegistryError,
   fetchBlobAndDigest,
@@ -191,6 +192,37 @@ describe('RegistryClient against docker-registry through the proxy', () => {
       host: registry.host,
     });
     await expect(dead.manifest('a/b', 'c')).rejects.toMatchObject({ problem: { code: 'registry-network' } });
+  });
+
+  it('says so when the page’s server answers itself, with no proxy to relay (a static host)', async () => {
+    // A static host answers /registry/… with its own page (200, a single-page app's fallback) or
+    // a 404 of its own: neither is the registry's answer.
+    for (const status of [200, 404]) {
+      const plain = await startServer((_req, res) => {
+        res.writeHead(status, { 'Content-Type': 'text/html' });
+        res.end('<!doctype html><title>Layerlens</title>');
+      });
+      servers.push(plain);
+      const base = `http://127.0.0.1:${plain.port}`;
+      const c = new RegistryClient({
+        fetch: (u, i) => fetch(u, i),
+        base,
+        host: registry.host,
+        insecure: true,
+      });
+      const e = (await c.manifest('test/image', '1').catch((x: unknown) => x)) as RegistryError;
+      expect(e).toBeInstanceOf(RegistryError);
+      expect(e.problem.code).toBe('registry-network');
+      expect(e.problem.message).toContain(`${base} answered the request itself (HTTP ${status})`);
+      expect(e.problem.message).toContain('runs no registry proxy');
+      expect(plain.requests.map((r) => r.url)).toEqual([
+        `/registry-insecure/${registry.host}/v2/test/image/manifests/1`,
+      ]);
+    }
+    // Through the proxy, every answer carries the header, errors included.
+    const res = await fetch(`${proxyBase}/registry-insecure/${registry.host}/v2/test/nothing/manifests/1`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get(PROXY_HEADER)).toBe('1');
   });
 
   it('lists tags following Link pagination', async () => {

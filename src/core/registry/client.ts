@@ -31,6 +31,13 @@ export const MANIFEST_TYPES = [
 /** The single `Accept` header of every manifest request. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 
+/**
+ * The header the proxy sets on every answer (proxy/registry-proxy.ts, `PROXY_HEADER`): without it,
+ * the answer came from a web server with no proxy (a static host serving its own page for any
+ * path), and reading it as the registry's would give a JSON error or a wrong "not found".
+ */
+export const PROXY_HEADER = 'X-Layerlens-Proxy';
+
 export interface Credentials {
   username: string;
   password: string;
@@ -228,6 +235,17 @@ export class RegistryClient {
         const reason = e instanceof Error ? e.message : String(e);
         throw new RegistryError(
           this.problem('registry-network', `could not reach ${this.host} through the proxy: ${reason}`, path),
+          null,
+        );
+      }
+      if (!res.headers.has(PROXY_HEADER)) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new RegistryError(
+          this.problem(
+            'registry-network',
+            `${this.options.base || 'the page’s server'} answered the request itself (HTTP ${res.status}) instead of relaying it to ${this.host}: it runs no registry proxy. Registries are reached through the proxy that \`npm start\` serves beside the app`,
+            path,
+          ),
           null,
         );
       }
