@@ -174,7 +174,9 @@ export class LayerStore {
           ? 'the image has no such layer'
           : this.analysis?.complete
             ? 'this layer or one below it could not be listed (see Problems)'
-            : 'this layer or one below it is still being read',
+            : this.analysis?.problems.some((p) => p.code === 'cancelled')
+              ? 'this layer or one below it was not read: the verification was cancelled'
+              : 'this layer or one below it is still being read',
       );
     }
     const known = this.fs.get(imageId);

@@ -50,4 +50,9 @@ test('a large archive shows progress, throughput and time left, and Cancel stops
   await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', /unchecked|pending/);
   await page.getByTestId('tab-problems').click();
   await expect(page.getByTestId('problems')).toContainText(/cancel/i);
+  // The Files tab says why the layer has no tree, not that it is still being read.
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('tree-summary')).toHaveText(
+    'this layer or one below it was not read: the verification was cancelled',
+  );
 });

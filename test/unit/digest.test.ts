@@ -11,7 +11,7 @@ import { BlobParts } from '../../src/core/digest/blob-parts';
 import { digestBlob, digestStream } from '../../src/core/digest/digest-blob';
 import { DECLARED_SIZE_HEAD, DECLARED_SIZE_TAIL, declaredPlainSize } from '../../src/core/digest/magic';
 import { sha256OfBytes } from '../../src/core/digest/sha256';
-import { StalledReadError, readBlob } from '../../src/core/digest/read-blob';
+import { CancelledError, StalledReadError, readBlob, readStream } from '../../src/core/digest/read-blob';
 import { SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -270,6 +270,66 @@ describe('readBlob resumes a stalled read', () => {
     expect(error).toBeInstanceOf(StalledReadError);
     expect((error as StalledReadError).message).toMatch(/gave no bytes for 5 s at byte 6000$/);
   });
+});
+
+describe('readStream and a cancel from another task', () => {
+  /** A byte stream that always has its next chunk ready: every read resolves at once. */
+  const eager = (chunks: number) => {
+    let given = 0;
+    return new ReadableStream<Uint8Array>({
+      type: 'bytes',
+      pull(controller) {
+        if (given++ === chunks) controller.close();
+        else controller.enqueue(new Uint8Array(64 << 10));
+      },
+    });
+  };
+  /** A chunk's synchronous work (a hash, say). */
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  for (const reader of ['byob', 'default'] as const) {
+    it(`stops soon after the cancel, though no read ever waits (${reader} reader)`, async () => {
+      const controller = new AbortController();
+      // The cancel arrives as a task, as a worker's message does: only a task boundary in the
+      // loop lets it run before the stream ends (200 chunks × 2 ms = 400 ms of work).
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => controller.abort();
+      setTimeout(() => channel.port2.postMessage('cancel'), 20);
+      let chunks = 0;
+      const stream = eager(200);
+      const source =
+        reader === 'byob'
+          ? stream
+          : new ReadableStream<Uint8Array>({
+              start: async (c) => {
+                // A default-reader stream with every chunk queued before the first read.
+                const r = stream.getReader();
+                for (;;) {
+                  const { done, value } = await r.read();
+                  if (done) break;
+                  c.enqueue(value);
+                }
+                c.close();
+              },
+            });
+      const error = await readStream(
+        source,
+        () => {
+          chunks++;
+          busy(2);
+        },
+        controller.signal,
+        64 << 10,
+      ).catch((e: unknown) => e);
+      channel.port1.close();
+      expect(error).toBeInstanceOf(CancelledError);
+      expect(chunks).toBeGreaterThan(0);
+      expect(chunks).toBeLessThan(100);
+    });
+  }
 });
 
 describe('BlobParts', () => {
