@@ -114,6 +114,32 @@ test('an archive link shows its summary anywhere; the matching file verifies it,
   await fresh.close();
 });
 
+test('a link’s Files tab says its layers are not read here, and that the wasted paths need the archive', async ({
+  page,
+  browser,
+}) => {
+  // The sample stores two paths twice (155 bytes wasted): a summary keeps that figure, not the list.
+  await page.goto('/');
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/);
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('wasted-row')).toHaveCount(2);
+  const wasted = await page.getByTestId('wasted-bytes').getAttribute('data-value');
+  const link = await copyLink(page);
+
+  const fresh = await freshPage(browser);
+  await fresh.page.goto(link);
+  await expect(fresh.page.getByTestId('origin-banner')).toHaveAttribute('data-origin', 'link');
+  await expect(fresh.page.getByTestId('files-need-archive')).toBeVisible();
+  const layers = fresh.page.getByTestId('file-layer');
+  await expect(layers).toHaveCount(4);
+  for (const layer of await layers.all()) await expect(layer).toContainText('not read on this machine');
+  await expect(fresh.page.getByTestId('wasted-bytes')).toHaveAttribute('data-value', wasted as string);
+  await expect(fresh.page.getByTestId('wasted-row')).toHaveCount(0);
+  await expect(fresh.page.getByTestId('wasted-not-listed')).toBeVisible();
+  await fresh.close();
+});
+
 test('in the browser that made it, the link brings the analysis and its file trees back at once', async ({
   page,
   context,
