@@ -79,26 +79,28 @@ export function packedBuffers(p: PackedListing): ArrayBuffer[] {
 
 export function unpackListing(p: PackedListing): LayerListing {
   const entries = new Array<ListingEntry>(p.count);
-  const xattrs = new Map(p.xattrs);
-  const devices = new Map((p.devices ?? []).map(([i, major, minor]) => [i, { major, minor }]));
-  const links = p.links ? new Map(p.links) : null;
-  const targets = p.whiteoutTargets ? new Map(p.whiteoutTargets) : null;
+  const { numbers, kinds, paths } = p;
+  // Every entry with the common values first; the few link names, whiteout targets, xattrs and
+  // devices are then set by index (a Map lookup of each per entry was most of the unpacking).
   for (let i = 0; i < p.count; i++) {
+    const n = i * NUMBERS;
     entries[i] = {
-      path: p.paths[i] as string,
-      type: TYPES[p.kinds[i * 2] as number] as ListingEntryType,
-      size: p.numbers[i * NUMBERS] as number,
-      mode: p.numbers[i * NUMBERS + 1] as number,
-      uid: p.numbers[i * NUMBERS + 2] as number,
-      gid: p.numbers[i * NUMBERS + 3] as number,
-      mtime: p.numbers[i * NUMBERS + 4] as number,
-      linkname: (links ? links.get(i) : p.linknames?.[i]) ?? '',
-      xattrs: xattrs.get(i) ?? null,
-      whiteout: WHITEOUTS[p.kinds[i * 2 + 1] as number] as WhiteoutKind | null,
-      target: (targets ? targets.get(i) : p.targets?.[i]) ?? null,
+      path: paths[i] as string,
+      type: TYPES[kinds[i * 2] as number] as ListingEntryType,
+      size: numbers[n] as number,
+      mode: numbers[n + 1] as number,
+      uid: numbers[n + 2] as number,
+      gid: numbers[n + 3] as number,
+      mtime: numbers[n + 4] as number,
+      linkname: p.linknames?.[i] ?? '',
+      xattrs: null,
+      whiteout: WHITEOUTS[kinds[i * 2 + 1] as number] as WhiteoutKind | null,
+      target: p.targets?.[i] ?? null,
     };
-    const device = devices.get(i);
-    if (device) (entries[i] as ListingEntry).device = device;
   }
+  for (const [i, linkname] of p.links ?? []) (entries[i] as ListingEntry).linkname = linkname;
+  for (const [i, target] of p.whiteoutTargets ?? []) (entries[i] as ListingEntry).target = target;
+  for (const [i, xattrs] of p.xattrs) (entries[i] as ListingEntry).xattrs = xattrs;
+  for (const [i, major, minor] of p.devices ?? []) (entries[i] as ListingEntry).device = { major, minor };
   return { ...p.listing, entries };
 }
