@@ -12,6 +12,7 @@ import {
   decodeHeader,
   isZeroBlock,
   paddedSize,
+  wordsOf,
 } from './header';
 import type { RawHeader, TarEntry, TarLimits } from './header';
 
@@ -31,6 +32,13 @@ type State = 'header' | 'meta' | 'data' | 'padding' | 'end';
 export class TarStreamParser {
   private state: State = 'header';
   private headerBuf = new Uint8Array(BLOCK);
+  private readonly headerWords = wordsOf(this.headerBuf.buffer);
+  /**
+   * A 32-bit view of the buffer the last chunks came in, for header checksums: chunks usually
+   * come in the same few buffers (a reader's, a decoder's), so it is made once per buffer. Held by
+   * the parser only, so it keeps no buffer alive after the layer.
+   */
+  private chunkWords: Uint32Array | null = null;
   private headerFill = 0;
   private metaHeader: RawHeader | null = null;
   private metaBuf = new Uint8Array(0);
@@ -76,7 +84,11 @@ export class TarStreamParser {
             // A whole header in this chunk is decoded where it lies: a copy (and a view to copy
             // from) per header was measurable on 200,000 entries.
             pos += BLOCK;
-            const r = this.onHeader(chunk, pos - BLOCK, this.offset + pos - BLOCK);
+            const b = chunk.buffer;
+            if (this.chunkWords?.buffer !== b || this.chunkWords.length !== b.byteLength >>> 2) {
+              this.chunkWords = wordsOf(b);
+            }
+            const r = this.onHeader(chunk, pos - BLOCK, this.offset + pos - BLOCK, this.chunkWords);
             if (r) await r;
             break;
           }
@@ -86,7 +98,7 @@ export class TarStreamParser {
           pos += take;
           if (this.headerFill === BLOCK) {
             this.headerFill = 0;
-            const r = this.onHeader(this.headerBuf, 0, this.offset + pos - BLOCK);
+            const r = this.onHeader(this.headerBuf, 0, this.offset + pos - BLOCK, this.headerWords);
             if (r) await r;
           }
           break;
@@ -134,7 +146,12 @@ export class TarStreamParser {
    * The header block at `at` in `buf`. A promise only when the entry's consumer returned one:
    * an await per header was measurable on 200,000 entries.
    */
-  private onHeader(buf: Uint8Array, at: number, headerOffset: number): Promise<void> | void {
+  private onHeader(
+    buf: Uint8Array,
+    at: number,
+    headerOffset: number,
+    words: Uint32Array,
+  ): Promise<void> | void {
     if (isZeroBlock(buf, at)) {
       // Two zero blocks end the archive; a lone one is tolerated as GNU tar does.
       this.zeroBlocks++;
@@ -142,7 +159,7 @@ export class TarStreamParser {
       return;
     }
     this.zeroBlocks = 0;
-    const header = decodeHeader(buf, headerOffset, at);
+    const header = decodeHeader(buf, headerOffset, at, words);
     if (HeaderAssembler.isMeta(header.type)) {
       this.meta.checkMetaSize(header, headerOffset);
       this.metaHeader = header;
