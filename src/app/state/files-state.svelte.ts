@@ -79,8 +79,13 @@ export function layerRows(analysis: Analysis, image: ImageInfo): LayerRow[] {
     const label = blob?.expectedDigest ?? l.blob;
     let status: LayerStatus;
     if (summary) status = { state: 'listed', entries: summary.entries, stopped: summary.stopped };
-    // A summary (a link, an exported analysis) describes layers it cannot list here.
-    else if (blob && analysis.origin) status = { state: 'unavailable', reason: 'not read on this machine' };
+    // A summary (a link, an export) describes layers it cannot list here; an analysis this browser
+    // kept has its listings unless they were too large to keep (analysis-cache.ts).
+    else if (blob && analysis.origin)
+      status = {
+        state: 'unavailable',
+        reason: analysis.origin.kind === 'cache' ? 'listing too large to keep' : 'not read on this machine',
+      };
     else if (!blob || blob.path === null) status = { state: 'unavailable', reason: 'not in the archive' };
     else if (blob.digestCheck.state === 'running')
       status = { state: 'reading', fraction: blob.size ? blob.bytesDone / blob.size : 0 };
