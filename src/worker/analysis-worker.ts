@@ -100,7 +100,6 @@ function beginRun(run: number, store: LayerStore) {
      * the page's Files tab now asks with), rather than this run's empty store.
      */
     failed() {
-      snapshots.stop();
       if (snapshots.posted || layerStore !== current || !previous) return;
       previous.run = run;
       layerStore = previous;

@@ -357,10 +357,13 @@ test('a file that is not an archive shows a clear error, and keeps the previous 
   await expect(banner).toBeVisible();
   await expect(banner).toContainText('not-an-archive.bin');
   await expect(banner).toContainText(/not an? (image )?archive/i);
-  await expect(page.getByTestId('status')).toContainText('failed');
-  // The status line names the file that failed apart from the one still shown.
-  await expect(page.getByTestId('failed-name')).toHaveText('not-an-archive.bin');
-  await expect(page.getByTestId('status')).toContainText('docker-archive.tar');
+  await expect(banner).toContainText('Still showing the previous file, docker-archive.tar.');
+  // The status line describes what is on screen: the previous file, done, also once the error
+  // is dismissed.
+  const status = page.getByTestId('status');
+  await expect(status.locator('[data-status]')).toHaveAttribute('data-status', 'done');
+  await expect(status).toContainText('docker-archive.tar');
+  await expect(status).not.toContainText('not-an-archive.bin');
   // The previous file's analysis stays on screen, and stays usable: its files, its link.
   await expect(rows.first()).toBeVisible();
   expect(await rows.evaluateAll((r) => r.map((e) => e.getAttribute('data-path')))).toEqual(paths);
@@ -369,6 +372,9 @@ test('a file that is not an archive shows a clear error, and keeps the previous 
   expect(await nodeDigests(page, 'layer')).toEqual(before);
   await page.getByTestId('tab-problems').click();
   await expect(page.locator('[data-testid="problem"][data-code="not-an-archive"]')).toBeVisible();
+  await page.getByRole('button', { name: 'Dismiss error' }).click();
+  await expect(banner).toHaveCount(0);
+  await expect(status.locator('[data-status]')).toHaveAttribute('data-status', 'done');
 });
 
 test('a non-archive opened first shows the error banner over the empty state', async ({ page }) => {

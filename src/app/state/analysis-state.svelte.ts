@@ -122,6 +122,8 @@ export class AnalysisState {
    * one (its name differs from the file that failed, `errorSource`).
    */
   previousKept = $state(false);
+  /** The status of the analysis on screen when the latest run began (its run cancelled by then). */
+  #statusBefore: Status = 'idle';
   /** A permalink's view, applied when the run's first analysis arrives. */
   #pendingView: LinkView | null = null;
   /** The archive a summary asked for when a file was dropped on it: compared once that file is hashed. */
@@ -221,6 +223,7 @@ export class AnalysisState {
     this.#intent++;
     if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
     const run = ++this.#run;
+    this.#statusBefore = this.status === 'running' ? 'cancelled' : this.status;
     this.status = 'running';
     this.error = null;
     this.errorSource = null;
@@ -387,16 +390,16 @@ export class AnalysisState {
     } else if (msg.type === 'failed') {
       this.error = msg.problem;
       this.errorSource = this.openingName;
-      // The previous analysis, if any, stays on screen: only the new file failed.
-      this.status = 'failed';
       this.progress = null;
       if (this.#fresh && this.analysis) {
-        // Nothing of the failed run was shown: the analysis on screen is still the previous
-        // one, whose link works again and whose files the worker serves to this run again.
+        // Nothing of the failed run was shown: the analysis on screen is still the previous one,
+        // with its own status (as when the sample cannot be fetched), its link, and its files,
+        // which the worker serves to this run again. The error banner names the failed file.
         this.#fresh = false;
         this.previousKept = true;
+        this.status = this.#statusBefore;
         this.files.refresh();
-      }
+      } else this.status = 'failed';
     }
   }
 
