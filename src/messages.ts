@@ -163,8 +163,12 @@ export interface TreeRows {
   xattrs: Record<number, Record<string, string>>;
   /** Paths in the view (filters and search applied), expanded or not. */
   total: number;
-  /** Entries of the layer or merged tree before filtering. */
-  entries: number;
+  /**
+   * Paths of the layer's changes or of the merged tree, by change, before filters. Removed
+   * paths are shown in both modes but are not in the merged tree; `unmodified` are, in layer
+   * mode, only the directories that lead to a change.
+   */
+  changes: Record<ChangeKind, number>;
   /** The listing of some layer up to this one stopped early: the tree is incomplete. */
   incomplete: boolean;
 }

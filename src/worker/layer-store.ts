@@ -60,6 +60,8 @@ interface Flat {
   children: Int32Array;
   /** `children`, each run sorted by name (made for the first name sort). */
   byName: Int32Array | null;
+  /** Paths of each change kind (indexed as CHANGE_KINDS), before filters. */
+  counts: [number, number, number, number];
 }
 
 /** The paths kept by filters and search. */
@@ -333,8 +335,10 @@ export class LayerStore {
     const n = nodes.length;
     const own = new Float64Array(n);
     const counts = new Int32Array(n + 1);
+    const kinds: [number, number, number, number] = [0, 0, 0, 0];
     for (let i = 0; i < n; i++) {
       const node = nodes[i] as FsNode;
+      kinds[changes[i] as 0 | 1 | 2 | 3]++;
       own[i] = node.children ? 0 : node.entry?.type === 'file' ? node.entry.size : 0;
       const slot = (parents[i] as number) + 1;
       counts[slot] = (counts[slot] as number) + 1;
@@ -362,6 +366,7 @@ export class LayerStore {
       start,
       children,
       byName: null,
+      counts: kinds,
     };
   }
 
@@ -481,7 +486,12 @@ export class LayerStore {
       devices: {},
       xattrs: {},
       total: view.total,
-      entries: nodes.length,
+      changes: {
+        added: base.counts[ADDED],
+        modified: base.counts[MODIFIED],
+        removed: base.counts[REMOVED],
+        unmodified: base.counts[UNMODIFIED],
+      },
       incomplete,
     };
     for (let r = 0; r < n; r++) {

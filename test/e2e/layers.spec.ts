@@ -158,6 +158,10 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
       expect(['added', 'modified'], `layer ${i}: ${p}`).toContain(byPath.get(p)?.change);
     }
     for (const p of listing.removed) expect(byPath.get(p)?.change, `layer ${i}: ${p}`).toBe('removed');
+    const count = (change: string) => rows.filter((r) => r.change === change).length;
+    await expect(page.getByTestId('tree-summary')).toContainText(
+      `the layer adds ${count('added')}, modifies ${count('modified')} and removes ${count('removed')} paths`,
+    );
     // Nothing changed that the tar does not list (parents shown for context are unmodified).
     const listed = new Set(listing.entries);
     for (const r of rows) {
@@ -180,7 +184,8 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   // The merged tree after the last layer is what umoci unpack extracts.
   await page.getByTestId('mode-merged').click();
   await expect(page.getByTestId('tree-summary')).toContainText('merged tree');
-  const merged = (await allRows(page)).filter((r) => r.change !== 'removed');
+  const mergedRows = await allRows(page);
+  const merged = mergedRows.filter((r) => r.change !== 'removed');
   const rootfs = readFileSync(path.join(dataDir, 'listings/app-1-rootfs.txt'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())
@@ -188,6 +193,10 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
       const [type, size, p, link] = l.split(' ');
       return { type: type as string, size: Number(size), path: p as string, link: link ?? '' };
     });
+  // The removed paths shown in place are not counted in the merged tree (as the report counts it).
+  await expect(page.getByTestId('tree-summary')).toContainText(
+    `${rootfs.length} paths in the merged tree, ${mergedRows.length - merged.length} removed by this layer`,
+  );
   expect(merged.map((r) => r.path).sort()).toEqual(rootfs.map((r) => r.path).sort());
   const mergedBy = new Map(merged.map((r) => [r.path, r]));
   for (const e of rootfs) {
@@ -234,6 +243,8 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/app.conf');
   await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  // The viewer sits below the tree: opening a file brings it into view.
+  await expect(page.getByTestId('file-content')).toBeInViewport();
   await page.getByTestId('view-hex').click();
   await expect(page.getByTestId('file-content')).toContainText('5b 73 65 72 76 65 72 5d');
   const [download] = await Promise.all([
@@ -405,7 +416,9 @@ write_archive(sys.argv[1], [('big.tar.gz', tar_bytes(add), 'generate 200,000 fil
   const t2 = Date.now();
   await expect(page.getByTestId('file-tree')).toHaveAttribute('data-count', '200');
   console.log(`tree (200 directories) shown in ${Date.now() - t2} ms`);
-  await expect(page.getByTestId('tree-summary')).toContainText('200,200 in the layer');
+  await expect(page.getByTestId('tree-summary')).toContainText(
+    'the layer adds 200,200, modifies 0 and removes 0 paths',
+  );
 
   const t3 = Date.now();
   await page.getByTestId('expand-all').click();

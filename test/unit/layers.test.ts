@@ -1086,6 +1086,14 @@ describe('the analysis with listings', () => {
       const shown = requests.map((r) => adopted.rows(r));
       expect(build).not.toHaveBeenCalled();
       for (const rows of shown) expect(rows.count).toBeGreaterThan(0);
+      // The counts the tab's summary gives: the merged tree's own paths are the report's
+      // entries (removed paths shown in place aside), and a layer's changes are the report's.
+      for (const [k, r] of requests.entries()) {
+        const summary = analysis.filesystems![r.imageId]!;
+        const { added, modified, removed, unmodified } = shown[k]!.changes;
+        if (r.mode === 'merged') expect(added + modified + unmodified).toBe(summary.figures!.entries);
+        else expect({ added, modified, removed }).toEqual(summary.layers[r.layer]);
+      }
       // A store given nothing merges each image itself, once per image, and shows the same rows.
       const own = store(false);
       expect(requests.map((r) => own.rows(r))).toEqual(shown);

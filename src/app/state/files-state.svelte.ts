@@ -64,6 +64,22 @@ export function stopText(reason: string): string {
   return STOP_TEXT[reason] ?? `stopped: ${reason}`;
 }
 
+/**
+ * What the tree holds before filters. Removed paths are shown in both views (where they
+ * were), so the merged tree's own paths are the others: the figure the Efficiency panel
+ * and the report give for the last layer.
+ */
+export function changesText(changes: Record<ChangeKind, number>, mode: FilesMode): string {
+  const n = (k: number) => k.toLocaleString('en-US');
+  if (mode === 'merged') {
+    const inTree = changes.added + changes.modified + changes.unmodified;
+    const removed = changes.removed > 0 ? `, ${n(changes.removed)} removed by this layer` : '';
+    return `${n(inTree)} ${inTree === 1 ? 'path' : 'paths'} in the merged tree${removed}`;
+  }
+  if (changes.added + changes.modified + changes.removed === 0) return 'the layer changes no path';
+  return `the layer adds ${n(changes.added)}, modifies ${n(changes.modified)} and removes ${n(changes.removed)} ${changes.removed === 1 ? 'path' : 'paths'}`;
+}
+
 /** History entries that made layers, in layer order (empty_layer ones made none). */
 function layerHistory(image: ImageInfo): (HistoryEntry | null)[] {
   const history = (image.config?.history ?? []).filter((h) => !h.empty_layer);
