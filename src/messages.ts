@@ -4,6 +4,7 @@
  */
 import type { Analysis, Problem, Progress } from './core/model';
 import type { LayerLimits } from './core/layers/layer-listing';
+import type { FolderFile } from './core/archive/archive-files';
 
 export type ToWorker =
   /** Analyse a dropped or picked file. `run` tags every answer so stale ones can be ignored. */
@@ -13,6 +14,14 @@ export type ToWorker =
       file: Blob;
       name: string;
       /** Limits on each layer's listing (the page's Limits settings); defaults when absent. */
+      limits?: Partial<LayerLimits>;
+    }
+  /** Analyse a dropped or picked folder: its files by their paths inside it. */
+  | {
+      type: 'open-folder';
+      run: number;
+      files: FolderFile[];
+      name: string;
       limits?: Partial<LayerLimits>;
     }
   | { type: 'cancel'; run: number }

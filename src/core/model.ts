@@ -229,6 +229,8 @@ export interface SourceInfo {
   size: number;
   /** Compression of the archive as a whole (`docker save | gzip`, `| zstd`, `| xz`). */
   compression: 'gzip' | 'zstd' | 'xz' | null;
+  /** A folder was given instead of an archive file (an OCI layout as `skopeo copy … oci:<dir>` writes it). */
+  folder?: true;
   /** Registry sources: the reference as typed. */
   reference?: string;
   /** Registry sources: `<host>/<repo>@sha256:…` of what was fetched. */

@@ -115,8 +115,13 @@ export interface Report {
     reference?: string;
     /** Registry sources only: `<host>/<repo>@sha256:…`. */
     resolved?: string;
-    /** Archives only: SHA-256 of the file as given, once hashed. */
+    /**
+     * Archives only: SHA-256 of the file as given, once hashed; for a folder, of its top
+     * document (index.json, else manifest.json).
+     */
     sha256?: string;
+    /** A folder was given instead of an archive file. */
+    folder?: true;
   };
   images: ReportImage[];
   problems: Problem[];
@@ -151,6 +156,7 @@ export function buildReport(analysis: Analysis): Report {
         ? { reference: source.reference ?? '', resolved: source.resolved ?? '' }
         : {}),
       ...(source.sha256 ? { sha256: source.sha256 } : {}),
+      ...(source.folder ? { folder: true as const } : {}),
     },
     images: analysis.images.map((image) => {
       const fs = analysis.filesystems?.[image.id];

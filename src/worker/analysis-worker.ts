@@ -3,7 +3,14 @@
  * The analysis worker: everything heavy happens here, never on the page's thread.
  * It answers the page with `FromWorker` messages (src/messages.ts).
  */
-import { NotAnArchiveError, analyzeArchive, readCompressedArchiveEntry } from '../core/archive/analyze';
+import {
+  NotAnArchiveError,
+  analyzeArchive,
+  analyzeFolder,
+  readCompressedArchiveEntry,
+} from '../core/archive/analyze';
+import type { AnalyzeOptions } from '../core/archive/analyze';
+import type { FolderFile } from '../core/archive/archive-files';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
@@ -36,6 +43,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     return;
   }
   if (msg.type === 'open') void open(msg.run, msg.file, msg.name, msg.limits);
+  if (msg.type === 'open-folder') void open(msg.run, msg.files, msg.name, msg.limits);
   if (msg.type === 'tree' || msg.type === 'file') void answerLayers(msg);
   if (msg.type === 'inspect') void inspect(msg);
   if (msg.type === 'recall') void recall(msg.run, msg.sha256);
@@ -121,11 +129,29 @@ function beginRun(run: number, store: LayerStore) {
   };
 }
 
-async function open(run: number, file: Blob, name: string, limits?: Partial<LayerLimits>): Promise<void> {
+/**
+ * The file that names a folder in permalinks and in this browser's cache of analyses: its top
+ * document, which pins every blob by digest (OCI image-spec image-layout.md "index.json";
+ * a docker save's manifest.json pins each config, and each config its layers' diff_ids).
+ */
+function folderIdentity(files: readonly FolderFile[]): Blob | null {
+  const top = (path: string) => files.find((f) => f.path === path)?.blob ?? null;
+  return top('index.json') ?? top('manifest.json');
+}
+
+/** Analyse an archive file, or a folder's files (an OCI image layout, an unpacked docker save). */
+async function open(
+  run: number,
+  input: Blob | readonly FolderFile[],
+  name: string,
+  limits?: Partial<LayerLimits>,
+): Promise<void> {
+  const file = input instanceof Blob ? input : null;
+  const folder = input instanceof Blob ? null : input;
   // Layers of an archive compressed as a whole have no slice of their own: a file is read by
-  // decompressing the archive again up to its layer.
+  // decompressing the archive again up to its layer. A folder's layers are files of their own.
   const store = new LayerStore(
-    (_key, info) => (info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
+    (_key, info) => (file && info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
     `this layer cannot be read again from ${name}`,
   );
   const { controller, snapshots, current, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(
@@ -133,7 +159,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     store,
   );
   try {
-    const analysis = await analyzeArchive(file, {
+    const options: AnalyzeOptions = {
       name,
       signal: controller.signal,
       // Keep each layer's blob, to read single files from it again later.
@@ -150,13 +176,16 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
       onListing,
       onFilesystem,
       onUpdate,
-    });
+    };
+    const analysis = await (folder ? analyzeFolder(folder, options) : analyzeArchive(file as Blob, options));
     finish(analysis);
     if (controller.signal.aborted) return;
     // Then the archive's own SHA-256, which names it in permalinks. After the checks, so it
     // does not slow them; a digest worker does it, as for any blob.
+    const identity = folder ? folderIdentity(folder) : file;
+    if (!identity) return;
     try {
-      const { digest } = await pool.verifier(file, {
+      const { digest } = await pool.verifier(identity, {
         diffId: false,
         onProgress: () => {},
         signal: controller.signal,
@@ -180,7 +209,7 @@ async function open(run: number, file: Blob, name: string, limits?: Partial<Laye
     snapshots.stop();
     // JSON text may be an exported analysis (.layerlens.json): a summary, nothing to verify.
     // Tried only now, so that an archive's way to its graph reads nothing more for it.
-    if (e instanceof NotAnArchiveError && e.magic === 'json' && !controller.signal.aborted) {
+    if (file && e instanceof NotAnArchiveError && e.magic === 'json' && !controller.signal.aborted) {
       try {
         const exported = await analysisFromReportFile(file, name);
         if (exported) return snapshots.finish(exported);

@@ -4,7 +4,8 @@
  * what the tools themselves reported, never from Layerlens.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
@@ -67,7 +68,15 @@ const GOOD_ARCHIVES = [
 interface Report {
   version: number;
   complete: boolean;
-  source: { kind: string; layout: string; name: string; size: number; compression: string | null };
+  source: {
+    kind: string;
+    layout: string;
+    name: string;
+    size: number;
+    compression: string | null;
+    sha256?: string;
+    folder?: boolean;
+  };
   images: {
     refs: string[];
     manifestDigest: string | null;
@@ -245,7 +254,7 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
     },
     { b64, name },
   );
-  await expect(page.getByText('Drop the image archive to inspect it')).toBeVisible();
+  await expect(page.getByText('Drop the image archive or folder to inspect it')).toBeVisible();
   await page.evaluate(
     ({ b64, name }) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -257,9 +266,57 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
     },
     { b64, name },
   );
-  await expect(page.getByText('Drop the image archive to inspect it')).toHaveCount(0);
+  await expect(page.getByText('Drop the image archive or folder to inspect it')).toHaveCount(0);
   await expect(page.getByTestId('status')).toContainText(name);
   await checkVerifiedAgainst(page, expectedFor(name));
+});
+
+/** The archive unpacked by GNU tar: the folder `skopeo copy … oci:<dir>` (or an unpacked docker save) is. */
+function unpack(name: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-xf', path.join(dataDir, name), '-C', dir]);
+  return dir;
+}
+
+test('a folder opens as its archive does: dropped (an OCI layout) or picked (an unpacked docker save)', async ({
+  page,
+}, testInfo) => {
+  // Dropped: the browser's own drag of a real folder (Chrome DevTools Protocol), so the page
+  // gets directory entries as from a file manager.
+  const layout = unpack('oci-archive.tar', testInfo.outputPath('app-oci'));
+  await page.goto('/');
+  const cdp = await page.context().newCDPSession(page);
+  const data = { items: [], files: [layout], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+    await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
+  }
+  await expect(page.getByTestId('status')).toContainText('app-oci');
+  await expect(page.getByTestId('status')).toContainText('folder · oci-archive');
+  await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
+  // Its files are read from the folder's own blobs.
+  await openFiles(page);
+  await page.locator('[data-testid="file-layer"][data-index="2"]').getByRole('button').click();
+  await page.getByTestId('file-search').fill('app.conf');
+  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  // The report says it was a folder, named by its index.json (docs/report.md).
+  await expect(page.getByTestId('copy-link')).toBeEnabled();
+  const { report } = await downloadReport(page);
+  const index = readFileSync(path.join(layout, 'index.json'));
+  expect(report.source).toMatchObject({
+    kind: 'oci-archive',
+    folder: true,
+    name: 'app-oci',
+    sha256: `sha256:${createHash('sha256').update(index).digest('hex')}`,
+  });
+
+  // Picked with "Open folder…": skopeo's docker-archive unpacked, its layer.tar symlinks followed.
+  const docker = unpack('docker-archive.tar', testInfo.outputPath('app-docker'));
+  await page.getByTestId('open-folder-input').setInputFiles(docker);
+  await expect(page.getByTestId('status')).toContainText('app-docker');
+  await expect(page.getByTestId('status')).toContainText('folder · docker-archive');
+  await page.getByTestId('tab-graph').click();
+  await checkVerifiedAgainst(page, expectedFor('docker-archive.tar'));
 });
 
 test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({

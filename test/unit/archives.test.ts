@@ -4,14 +4,16 @@
  * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
  * of their blobs, extracted with GNU tar at test time.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
   NotAnArchiveError,
   analyzeArchive,
+  analyzeFolder,
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
+import type { FolderFile } from '../../src/core/archive/archive-files';
 import type { PipedVerifier } from '../../src/core/archive/analyze';
 import { digestBlob, digestPiped } from '../../src/core/digest/digest-blob';
 import { execFileSync } from 'node:child_process';
@@ -715,4 +717,70 @@ describe('archives compressed as a whole', () => {
       expect(await readCompressedArchiveEntry(await blobOf(plain), names[0]!)).toBeNull();
     },
   );
+});
+
+describe('folders given instead of archives', () => {
+  /** The files of a folder as a browser gives them: symbolic links followed, paths inside it. */
+  async function folderOf(dir: string): Promise<FolderFile[]> {
+    const out: FolderFile[] = [];
+    const walk = async (sub: string) => {
+      for (const name of readdirSync(join(dir, sub)).sort()) {
+        const rel = sub ? `${sub}/${name}` : name;
+        if (statSync(join(dir, rel)).isDirectory()) await walk(rel);
+        else out.push({ path: rel, blob: await blobOf(join(dir, rel)) });
+      }
+    };
+    await walk('');
+    return out;
+  }
+
+  /** The archive unpacked by GNU tar: `skopeo copy … oci:<dir>` writes the same files. */
+  function unpacked(name: string): string {
+    const dir = join(tempDir('layerlens-folder-'), name);
+    mkdirSync(dir);
+    sh('tar', ['-xf', join(DATA, name), '-C', dir]);
+    return dir;
+  }
+
+  async function analyzeDir(dir: string, name: string): Promise<{ analysis: Analysis; report: Report }> {
+    const analysis = await analyzeFolder(await folderOf(dir), { name });
+    return { analysis, report: buildReport(analysis) };
+  }
+
+  const tars = wellFormed.map(([name]) => name).filter((name) => name.endsWith('.tar'));
+
+  it.each(tars)('%s unpacked: the same images, checks and kind as the archive', async (name) => {
+    const archive = (await analyze(join(DATA, name))).report;
+    const { report } = await analyzeDir(unpacked(name), name.replace(/\.tar$/, ''));
+    expect(report.complete).toBe(true);
+    expect(report.source.folder).toBe(true);
+    expect(report.source.kind).toBe(archive.source.kind);
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(report.images).toEqual(archive.images);
+  });
+
+  it('a tampered blob in a folder is a mismatch named by its path', async () => {
+    const { report, analysis } = await analyzeDir(unpacked('tampered-layer.tar'), 'tampered-layer');
+    const layer = Object.values(analysis.blobs).find((b) => b.diffIdCheck.state === 'mismatch');
+    expect(layer?.path).toBeDefined();
+    const bad = report.problems.filter((p) => p.code === 'diffid-mismatch');
+    expect(bad.map((p) => p.where)).toContainEqual(expect.stringContaining(layer!.path!));
+  });
+
+  it('invalid JSON in a folder is named by its path, with no archive offset', async () => {
+    const dir = unpacked('oci-archive.tar');
+    const index = readFileSync(join(dir, 'index.json'), 'utf8');
+    writeFileSync(join(dir, 'index.json'), index.slice(0, index.length / 2));
+    const { report } = await analyzeDir(dir, 'oci-archive');
+    const bad = report.problems.find((p) => p.code === 'invalid-json');
+    expect(bad?.where).toBe('index.json');
+  });
+
+  it('a folder that holds no image layout says what it holds', async () => {
+    const dir = tempDir('layerlens-folder-');
+    sh('tar', ['-xf', join(SHARED, 'go-containerregistry/pkg/v1/tarball/testdata/content.tar'), '-C', dir]);
+    const { report } = await analyzeDir(dir, 'content');
+    expect(report.problems[0]!.code).toBe('unknown-layout');
+    expect(report.problems[0]!.message).toMatch(/^this folder is not an image layout: .*\(it holds: .*bat/);
+  });
 });

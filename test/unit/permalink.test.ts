@@ -91,6 +91,13 @@ describe('archive links', () => {
       report.images.map((i) => i.layers.map((l) => [l.digest, l.diffId, l.size, l.verified])),
     );
     expect(again.images.map((i) => i.history)).toEqual(report.images.map((i) => i.history));
+    expect(again.source).toEqual(report.source);
+    // A folder's report says so, through a link's summary and back (docs/report.md).
+    const folder = { ...report, source: { ...report.source, folder: true as const } };
+    const parsed = parseReport(JSON.parse(JSON.stringify(folder)));
+    expect(buildReport(analysisFromReport(parsed, { kind: 'link', omitted: [] })).source).toEqual(
+      folder.source,
+    );
     expect(again.images.map((i) => i.config)).toEqual(report.images.map((i) => i.config));
     // Shared layers are one node, as in the full graph.
     const layerNodes = analysis.nodes.filter((n) => n.kind === 'layer').map((n) => n.id);

@@ -2,6 +2,7 @@
  * All UI state lives here; components receive slices of it as props. Svelte 5 rune class,
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
+import type { PickedFolder } from '../folder-files';
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
 import {
   LINK_BUDGET,
@@ -260,18 +261,46 @@ export class AnalysisState {
       blob = await res.blob();
     } catch (e) {
       if (intent !== this.#intent) return;
-      this.status = this.analysis ? this.status : 'failed';
-      this.errorSource = name;
-      this.error = {
-        code: 'read-error',
-        message: `The sample archive could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
-        where: `${import.meta.env.BASE_URL}sample/sample.tar`,
-        severity: 'error',
-      };
+      this.#cannotOpen(
+        name,
+        `The sample archive could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
+        `${import.meta.env.BASE_URL}sample/sample.tar`,
+      );
       return;
     }
     if (intent !== this.#intent) return;
     this.#openFile(blob, name);
+  }
+
+  /**
+   * A folder the person dropped or picked (an OCI image layout as `skopeo copy … oci:<dir>`
+   * writes it, an unpacked docker save), once its files are listed.
+   */
+  async openFolder(read: Promise<PickedFolder>): Promise<void> {
+    const expected = this.expectedArchive;
+    const intent = ++this.#intent;
+    let folder: PickedFolder;
+    try {
+      folder = await read;
+    } catch (e) {
+      if (intent !== this.#intent) return;
+      const message = e instanceof Error ? e.message : String(e);
+      this.#cannotOpen('the folder', `The folder could not be read: ${message}`, 'the dropped folder');
+      return;
+    }
+    if (intent !== this.#intent) return;
+    const size = folder.files.reduce((sum, f) => sum + f.blob.size, 0);
+    const run = this.#beginRun(folder.name, size);
+    const { files, name } = folder;
+    this.#send({ type: 'open-folder', run, files, name, limits: this.files.limitsForOpen() });
+    this.#compareWith = expected;
+  }
+
+  /** Nothing could be opened: the error is shown, and whatever analysis was on screen stays. */
+  #cannotOpen(name: string, message: string, where: string): void {
+    this.status = this.analysis ? this.status : 'failed';
+    this.errorSource = name;
+    this.error = { code: 'read-error', message, where, severity: 'error' };
   }
 
   /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */

@@ -35,8 +35,8 @@ import type { TarEntry } from '../tar/header';
 import { blobRandomAccess } from '../tar/random-access';
 import { indexTar } from '../tar/tar-index';
 import { TarStreamParser } from '../tar/tar-stream';
-import { ArchiveFiles } from './archive-files';
-import type { ArchiveFile } from './archive-files';
+import { ArchiveFiles, placeOf } from './archive-files';
+import type { ArchiveFile, FolderFile } from './archive-files';
 import { AnalysisBuilder } from './builder';
 import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
 import { isOciLayout, loadOciLayout } from './oci-layout';
@@ -129,13 +129,6 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
     compression: null,
   };
   const progress: Progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
-  let builder: AnalysisBuilder | null = null;
-  const emit = () => {
-    if (!builder || !options.onUpdate) return;
-    progress.elapsedMs = Date.now() - started;
-    options.onUpdate(builder.analysis, progress);
-  };
-
   let files: ArchiveFiles;
   const early: Problem[] = [];
   const codec = archiveCodec(magic);
@@ -180,8 +173,49 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
     );
   }
 
-  const b = new AnalysisBuilder(source, files);
-  builder = b;
+  return analyzeFiles(new AnalysisBuilder(source, files), early, options, progress, started);
+}
+
+/**
+ * Analyse a folder given instead of an archive: an OCI image layout as `skopeo copy … oci:<dir>`
+ * or `umoci` leave it, or an unpacked `docker save`. `entries` are its files by their path inside
+ * it; the kind is found from them as from an archive's entries.
+ */
+export async function analyzeFolder(
+  entries: readonly FolderFile[],
+  options: AnalyzeOptions,
+): Promise<Analysis> {
+  const source: SourceInfo = {
+    kind: 'unknown',
+    layout: '',
+    name: options.name,
+    size: entries.reduce((sum, e) => sum + e.blob.size, 0),
+    compression: null,
+    folder: true,
+  };
+  const progress: Progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+  return analyzeFiles(
+    new AnalysisBuilder(source, ArchiveFiles.folder(entries)),
+    [],
+    options,
+    progress,
+    Date.now(),
+  );
+}
+
+/** From the files of an archive or folder: the images, then every check. */
+async function analyzeFiles(
+  b: AnalysisBuilder,
+  early: Problem[],
+  options: AnalyzeOptions,
+  progress: Progress,
+  started: number,
+): Promise<Analysis> {
+  const emit = () => {
+    if (!options.onUpdate) return;
+    progress.elapsedMs = Date.now() - started;
+    options.onUpdate(b.analysis, progress);
+  };
   b.analysis.problems.push(...early);
   await loadImages(b);
   emit();
@@ -460,7 +494,9 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       'unknown-layout',
       truncated
         ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; the ${files.size} entries before the cut start with: ${names}`
-        : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
+        : files.container === 'folder'
+          ? `this folder is not an image layout: it has no index.json, manifest.json or repositories at its top${names ? ` (it holds: ${names})` : ' (it is empty)'}`
+          : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
       b.analysis.source.name,
     );
   }
@@ -583,7 +619,7 @@ async function verifyBlobs(
     blob.digestCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
     if (blob.diffIdCheck.state === 'running')
       blob.diffIdCheck = { state: 'unchecked', reason: `reading failed: ${reason}` };
-    b.problem('read-error', `could not read the blob: ${reason}`, `${file.path} (offset ${file.dataOffset})`);
+    b.problem('read-error', `could not read the blob: ${reason}`, placeOf(file, 'data'));
   };
   const listingOptions = (blob: BlobInfo) =>
     options.listings === true && blob.role === 'layer'

@@ -1,7 +1,9 @@
 /**
  * The files of an outer archive, whichever way it was read: by random access (an
- * uncompressed tar: headers indexed, data read on demand) or in one streamed pass (a
- * gzip-compressed tar: small files kept, every blob digested on the way).
+ * uncompressed tar: headers indexed, data read on demand), in one streamed pass (a
+ * gzip-compressed tar: small files kept, every blob digested on the way), or as the files of
+ * a folder (an OCI image layout as `skopeo copy … oci:<dir>` writes it, an unpacked
+ * `docker save`), each its own Blob.
  */
 import type { DigestResult } from '../digest/blob-digester';
 import type { TarEntryType } from '../tar/header';
@@ -14,9 +16,22 @@ export interface ArchiveFile {
   type: TarEntryType;
   size: number;
   linkname: string;
+  /** Offsets in the outer tar; -1 for a file of a folder. */
   headerOffset: number;
   dataOffset: number;
   truncated: boolean;
+}
+
+/** A file of a folder given instead of an archive, by its path inside the folder. */
+export interface FolderFile {
+  path: string;
+  blob: Blob;
+}
+
+/** Where a file is, for messages: its path, and its offset in the archive when it has one. */
+export function placeOf(file: ArchiveFile, offset: 'entry' | 'data' = 'entry'): string {
+  const at = offset === 'entry' ? file.headerOffset : file.dataOffset;
+  return at < 0 ? file.path : `${file.path} (${offset === 'entry' ? 'entry at ' : ''}offset ${at})`;
 }
 
 export type Resolved = { file: ArchiveFile } | { error: string };
@@ -33,6 +48,8 @@ export class ArchiveFiles {
   private constructor(
     files: ArchiveFile[],
     private readonly backend: Backend,
+    /** What holds the files, as messages name it. */
+    readonly container: 'archive' | 'folder' = 'archive',
   ) {
     // Later entries replace earlier ones with the same path, as extraction would.
     for (const f of files) this.byPath.set(f.path, f);
@@ -56,6 +73,37 @@ export class ArchiveFiles {
       slice: () => null,
       digest: (f) => digests.get(f.path) ?? null,
     });
+  }
+
+  /** A folder's files: read whole or streamed from their own Blobs. */
+  static folder(entries: readonly FolderFile[]): ArchiveFiles {
+    const blobs = new Map<string, Blob>();
+    const files: ArchiveFile[] = [];
+    for (const { path, blob } of entries) {
+      const file: ArchiveFile = {
+        path: normalizePath(path),
+        type: 'file',
+        size: blob.size,
+        linkname: '',
+        headerOffset: -1,
+        dataOffset: -1,
+        truncated: false,
+      };
+      blobs.set(file.path, blob);
+      files.push(file);
+    }
+    return new ArchiveFiles(
+      files,
+      {
+        read: async (f) => {
+          const blob = blobs.get(f.path);
+          return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
+        },
+        slice: (f) => blobs.get(f.path) ?? null,
+        digest: () => null,
+      },
+      'folder',
+    );
   }
 
   get size(): number {
@@ -82,8 +130,8 @@ export class ArchiveFiles {
         return {
           error:
             hops === 0
-              ? `"${path}" is not in the archive`
-              : `"${path}" links to "${current}", which is not in the archive`,
+              ? `"${path}" is not in the ${this.container}`
+              : `"${path}" links to "${current}", which is not in the ${this.container}`,
         };
       if (f.type === 'symlink') {
         current = joinPath(dirname(current), f.linkname);

@@ -15,6 +15,7 @@ import type {
   ProblemCode,
   SourceInfo,
 } from '../model';
+import { placeOf } from './archive-files';
 import type { ArchiveFile, ArchiveFiles } from './archive-files';
 
 export interface BlobClaim {
@@ -138,11 +139,7 @@ export class AnalysisBuilder {
       return { value: JSON.parse(text) as T, bytes: bytes.slice(), text };
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      this.problem(
-        'invalid-json',
-        `${what} is not valid JSON: ${reason}`,
-        `${file.path} (entry at offset ${file.headerOffset})`,
-      );
+      this.problem('invalid-json', `${what} is not valid JSON: ${reason}`, placeOf(file));
       return null;
     }
   }

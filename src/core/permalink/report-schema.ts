@@ -234,6 +234,7 @@ export function parseReport(v: unknown): Report {
     if (!DIGEST.test(d)) throw new SchemaError('source.sha256', 'expected sha256:<64 lowercase hex>');
     source.sha256 = d;
   }
+  if (s.folder === true) source.folder = true;
   return {
     version: REPORT_VERSION,
     complete: o.complete === true,

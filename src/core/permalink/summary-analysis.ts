@@ -85,6 +85,7 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
       ...(s.reference !== undefined ? { reference: s.reference } : {}),
       ...(s.resolved !== undefined ? { resolved: s.resolved } : {}),
       ...(s.sha256 !== undefined ? { sha256: s.sha256 } : {}),
+      ...(s.folder ? { folder: true as const } : {}),
     },
     images: [],
     blobs: {},
