@@ -759,6 +759,24 @@ describe('folders given instead of archives', () => {
     expect(report.images).toEqual(archive.images);
   });
 
+  it.each([
+    'go-containerregistry/pkg/v1/layout/testdata/test_index',
+    'go-containerregistry/pkg/v1/layout/testdata/test_index_media_type',
+    'containers-image/oci/layout/fixtures/delete_image_multiple_images',
+    'containers-image/oci/layout/fixtures/two_images_manifest',
+    'regclient/testdata/testrepo',
+  ])('peers’ OCI layout %s, read as the folder it is, reports as its tar does', async (layout) => {
+    const src = join(SHARED, layout);
+    const tarPath = join(tempDir('layerlens-folder-'), 'layout.tar');
+    sh('tar', ['-C', src, '-cf', tarPath, '.']);
+    const archive = (await analyze(tarPath)).report;
+    const { report } = await analyzeDir(src, 'layout');
+    // test_index_media_type holds no image, only documents of unknown types, each a problem.
+    expect(report.images.length + report.problems.length).toBeGreaterThan(0);
+    expect(report.images).toEqual(archive.images);
+    expect(report.problems.map((p) => p.code).sort()).toEqual(archive.problems.map((p) => p.code).sort());
+  });
+
   it('a tampered blob in a folder is a mismatch named by its path', async () => {
     const { report, analysis } = await analyzeDir(unpacked('tampered-layer.tar'), 'tampered-layer');
     const layer = Object.values(analysis.blobs).find((b) => b.diffIdCheck.state === 'mismatch');
