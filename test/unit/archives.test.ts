@@ -166,6 +166,7 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     };
     const layout = report.problems.find((p) => p.code === 'unknown-layout');
     expect(layout?.message).toMatch(/cut short before its index\.json, manifest\.json or repositories/);
+    expect(layout?.message).toContain(`the one entry before the cut is: ${exp.file}`);
     expect(analysis.nodes).toEqual([]);
     expect(t!.message).toContain(
       `"${exp.file}" needs ${exp.fileSize} bytes from offset ${exp.fileDataOffset}`,

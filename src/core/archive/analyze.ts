@@ -493,7 +493,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     b.problem(
       'unknown-layout',
       truncated
-        ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; the ${files.size} entries before the cut start with: ${names}`
+        ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; ${files.size === 1 ? 'the one entry before the cut is' : `the ${files.size} entries before the cut start with`}: ${names}`
         : files.container === 'folder'
           ? `this folder is not an image layout: it has no index.json, manifest.json or repositories at its top${names ? ` (it holds: ${names})` : ' (it is empty)'}`
           : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
