@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { CDPSession, Page } from '@playwright/test';
-import { formatBytes } from '../../src/app/format';
+import { counted, formatBytes } from '../../src/app/format';
 import { expect, test } from './fixtures';
 
 const run = promisify(execFile);
@@ -105,7 +105,7 @@ async function cachedDigests(page: Page): Promise<string[]> {
     .poll(async () => {
       const total = (await page.getByTestId('cache-total').textContent()) ?? '';
       const rows = await panel.locator('tbody tr').count();
-      return total.startsWith(`${rows} blobs`);
+      return total.startsWith(`${counted(rows, 'blob')},`);
     })
     .toBe(true);
   return panel.locator('tbody td.mono').evaluateAll((tds) => tds.map((td) => td.getAttribute('title') ?? ''));
@@ -168,7 +168,9 @@ test('over quota, least-recently-used blobs of an earlier image make room for a 
   if (evicted.some((d) => newer.has(d))) expect(evicted).toEqual(expect.arrayContaining(earlierOnly));
   expect(listed.every((d) => earlier.has(d) || newer.has(d))).toBe(true);
   const bytes = listed.reduce((n, d) => n + ((newer.get(d) ?? earlier.get(d)) as number), 0);
-  await expect(page.getByTestId('cache-total')).toHaveText(`${listed.length} blobs, ${formatBytes(bytes)}`);
+  await expect(page.getByTestId('cache-total')).toHaveText(
+    `${counted(listed.length, 'blob')}, ${formatBytes(bytes)}`,
+  );
   expect(await usage(page)).toBeLessThanOrEqual(quota);
 });
 
