@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { openFiles } from './files-tab';
+import { formatBytes } from '../../src/app/format';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, 'test/fixtures/data');
@@ -309,6 +310,22 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
     name: 'app-oci',
     sha256: `sha256:${createHash('sha256').update(index).digest('hex')}`,
   });
+
+  // Its link, opened in another browser, asks for the folder, and knows it when it is dropped.
+  const link = await page.getByTestId('link-url').inputValue();
+  const other = await page.context().browser()!.newPage();
+  await other.goto(link);
+  await expect(other.getByTestId('drop-prompt')).toContainText(
+    `Drop the folder app-oci (${formatBytes(report.source.size)}, SHA-256 of its index.json or manifest.json ${report.source.sha256})`,
+  );
+  const otherCdp = await other.context().newCDPSession(other);
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+    await otherCdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
+  }
+  await expect(other.getByTestId('archive-match')).toContainText(
+    'The index.json (or manifest.json) of the folder app-oci has the SHA-256 the link names',
+  );
+  await other.close();
 
   // Picked with "Open folder…": skopeo's docker-archive unpacked, its layer.tar symlinks followed.
   const docker = unpack('docker-archive.tar', testInfo.outputPath('app-docker'));
