@@ -59,7 +59,7 @@ async function measureFilesTab(page: Page): Promise<FilesTab> {
       return (
         el?.getAttribute('aria-busy') === 'false' &&
         !!s &&
-        / in the /.test(s.textContent ?? '') &&
+        / after filters /.test(s.textContent ?? '') &&
         !/updating/.test(s.textContent ?? '')
       );
     },
