@@ -6,6 +6,17 @@
  */
 import type { FolderFile } from '../core/archive/archive-files';
 
+/**
+ * An image layout holds a few files per blob; a folder with more than this many is not one (a
+ * home folder dropped by mistake), and listing it would keep the page busy for nothing.
+ */
+export const MAX_FOLDER_FILES = 100_000;
+
+const tooMany = () =>
+  new Error(
+    `it holds more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files, which no image layout does: drop the folder that holds index.json or manifest.json`,
+  );
+
 export interface PickedFolder {
   name: string;
   files: FolderFile[];
@@ -16,6 +27,7 @@ export interface PickedFolder {
  * `<folder>/<path inside it>`.
  */
 export function folderFromInput(list: FileList): PickedFolder | null {
+  if (list.length > MAX_FOLDER_FILES) throw tooMany();
   const files: FolderFile[] = [];
   let name = '';
   for (const file of list) {
@@ -51,6 +63,7 @@ export async function readFolder(root: FileSystemDirectoryEntry): Promise<Picked
           const blob = await new Promise<File>((resolve, reject) =>
             (entry as FileSystemFileEntry).file(resolve, reject),
           );
+          if (files.length === MAX_FOLDER_FILES) throw tooMany();
           files.push({ path, blob });
         }
       }

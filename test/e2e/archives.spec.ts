@@ -334,6 +334,16 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('status')).toContainText('folder · docker-archive');
   await page.getByTestId('tab-graph').click();
   await checkVerifiedAgainst(page, expectedFor('docker-archive.tar'));
+
+  // A folder with nothing in it: said in the page, and the analysis on screen stays.
+  const empty = testInfo.outputPath('empty');
+  mkdirSync(empty);
+  await page.getByTestId('open-folder-input').setInputFiles(empty);
+  await expect(page.getByTestId('error-banner')).toContainText(
+    'The folder could not be read: it holds no files',
+  );
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
+  await expect(page.getByTestId('status')).toContainText('app-docker');
 });
 
 test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({
