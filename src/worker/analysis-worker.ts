@@ -183,7 +183,11 @@ async function open(
     // Then the archive's own SHA-256, which names it in permalinks. After the checks, so it
     // does not slow them; a digest worker does it, as for any blob.
     const identity = folder ? folderIdentity(folder) : file;
-    if (!identity) return;
+    if (!identity) {
+      analysis.source.sha256Error = 'the folder has no index.json or manifest.json to name it by';
+      snapshots.finish(analysis);
+      return;
+    }
     try {
       const { digest } = await pool.verifier(identity, {
         diffId: false,

@@ -275,7 +275,7 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
 /** The archive unpacked by GNU tar: the folder `skopeo copy … oci:<dir>` (or an unpacked docker save) is. */
 function unpack(name: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xf', path.join(dataDir, name), '-C', dir]);
+  execFileSync('tar', ['-xf', path.resolve(dataDir, name), '-C', dir]);
   return dir;
 }
 
@@ -344,6 +344,20 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   );
   await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
   await expect(page.getByTestId('status')).toContainText('app-docker');
+
+  // A pre-1.10 docker save unpacked (go-containerregistry's no_manifest.tar) has no index.json
+  // or manifest.json to name it by: analysed all the same, and the link bar says why it has no link.
+  const legacy = unpack(
+    path.resolve(root, '../shared/fixtures/go-containerregistry/pkg/v1/tarball/testdata/no_manifest.tar'),
+    testInfo.outputPath('legacy'),
+  );
+  await page.getByTestId('open-folder-input').setInputFiles(legacy);
+  await expect(page.getByTestId('status')).toContainText('folder · docker-archive · docker save (pre-1.10');
+  await waitForDone(page);
+  await expect(page.getByTestId('link-unavailable')).toHaveText(
+    'no link: the folder has no index.json or manifest.json to name it by',
+  );
+  await expect(page.getByTestId('link-pending')).toHaveCount(0);
 });
 
 test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({
