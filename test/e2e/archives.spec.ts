@@ -12,6 +12,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { openFiles } from './files-tab';
 import { formatBytes } from '../../src/app/format';
+import type { Report } from '../../src/core/report';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dataDir = path.join(root, 'test/fixtures/data');
@@ -64,34 +65,6 @@ const GOOD_ARCHIVES = [
   'docker-archive.tar.gz',
   'oci-archive.tar.gz',
 ];
-
-/** Report shape as documented in src/core/report.ts; only what the tests read. */
-interface Report {
-  version: number;
-  complete: boolean;
-  source: {
-    kind: string;
-    layout: string;
-    name: string;
-    size: number;
-    compression: string | null;
-    sha256?: string;
-    folder?: boolean;
-  };
-  images: {
-    refs: string[];
-    manifestDigest: string | null;
-    configDigest: string | null;
-    present: boolean;
-    verified: { manifest: boolean | null; config: boolean | null };
-    layers: {
-      digest: string | null;
-      size: number | null;
-      diffId: string | null;
-      verified: { size: boolean | null; digest: boolean | null; diffId: boolean | null };
-    }[];
-  }[];
-}
 
 function expectedFor(name: string): ExpectedFile {
   const e = expected[name];
