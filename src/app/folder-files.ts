@@ -39,15 +39,38 @@ export function folderFromInput(list: FileList): PickedFolder | null {
   return name ? { name, files } : null;
 }
 
-/** The dropped folder, when the first dropped item is one (File and Directory Entries API). */
-export function droppedFolder(data: DataTransfer): FileSystemDirectoryEntry | null {
-  const entry = data.items[0]?.webkitGetAsEntry?.() ?? null;
-  return entry?.isDirectory ? (entry as FileSystemDirectoryEntry) : null;
+/** Files at the top of an image layout or docker save: dropped together, they are its contents. */
+const TOP_FILES = new Set(['index.json', 'oci-layout', 'manifest.json', 'repositories']);
+
+/**
+ * What was dropped, when it is a folder (File and Directory Entries API): a folder dropped
+ * alone, or the contents of one selected together (`index.json`, `oci-layout`, `blobs/`), which
+ * then stand for the folder that holds them. Anything else is a file, opened as an archive.
+ * The entries are only to be had during the drop event itself.
+ */
+export function droppedFolder(data: DataTransfer): FileSystemEntry[] | null {
+  const entries: FileSystemEntry[] = [];
+  for (const item of data.items) {
+    const entry = item.kind === 'file' ? (item.webkitGetAsEntry?.() ?? null) : null;
+    if (entry) entries.push(entry);
+  }
+  const [first] = entries;
+  if (!first) return null;
+  if (entries.length === 1) return first.isDirectory ? entries : null;
+  return entries.some((e) => e.isDirectory || TOP_FILES.has(e.name)) ? entries : null;
 }
 
-/** Every file below a dropped folder, by its path inside it. */
-export async function readFolder(root: FileSystemDirectoryEntry): Promise<PickedFolder> {
+/** Every file below the dropped entries, by its path inside the folder they stand for. */
+export async function readFolder(dropped: readonly FileSystemEntry[]): Promise<PickedFolder> {
   const files: FolderFile[] = [];
+  const add = async (entry: FileSystemEntry, path: string): Promise<void> => {
+    if (entry.isDirectory) return walk(entry as FileSystemDirectoryEntry, `${path}/`);
+    const blob = await new Promise<File>((resolve, reject) =>
+      (entry as FileSystemFileEntry).file(resolve, reject),
+    );
+    if (files.length === MAX_FOLDER_FILES) throw tooMany();
+    files.push({ path, blob });
+  };
   const walk = async (dir: FileSystemDirectoryEntry, prefix: string): Promise<void> => {
     const reader = dir.createReader();
     // readEntries answers in batches (100 in Chromium) until it answers with none.
@@ -56,19 +79,20 @@ export async function readFolder(root: FileSystemDirectoryEntry): Promise<Picked
         reader.readEntries(resolve, reject),
       );
       if (batch.length === 0) return;
-      for (const entry of batch) {
-        const path = prefix + entry.name;
-        if (entry.isDirectory) await walk(entry as FileSystemDirectoryEntry, `${path}/`);
-        else {
-          const blob = await new Promise<File>((resolve, reject) =>
-            (entry as FileSystemFileEntry).file(resolve, reject),
-          );
-          if (files.length === MAX_FOLDER_FILES) throw tooMany();
-          files.push({ path, blob });
-        }
-      }
+      for (const entry of batch) await add(entry, prefix + entry.name);
     }
   };
-  await walk(root, '');
-  return { name: root.name, files };
+  const [first] = dropped;
+  if (dropped.length === 1 && first?.isDirectory) {
+    await walk(first as FileSystemDirectoryEntry, '');
+    return { name: first.name, files };
+  }
+  for (const entry of dropped) await add(entry, entry.name);
+  // The folder they came from is not known to the page: name it by what was dropped.
+  const names = dropped.map((e) => e.name).sort();
+  return {
+    name:
+      names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '),
+    files,
+  };
 }

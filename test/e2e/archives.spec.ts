@@ -333,6 +333,22 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('link-pending')).toHaveCount(0);
 });
 
+test('the contents of a layout folder, selected and dropped together, open as the folder would', async ({
+  page,
+}, testInfo) => {
+  const layout = unpack('oci-archive.tar', testInfo.outputPath('app-oci'));
+  await page.goto('/');
+  const cdp = await page.context().newCDPSession(page);
+  const files = ['blobs', 'index.json', 'oci-layout'].map((f) => path.join(layout, f));
+  const data = { items: [], files, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
+    await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
+  }
+  await expect(page.getByTestId('status')).toContainText('blobs, index.json, oci-layout');
+  await expect(page.getByTestId('status')).toContainText('folder · oci-archive');
+  await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
+});
+
 test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({
   page,
 }) => {
