@@ -296,7 +296,7 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
     await otherCdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
   }
   await expect(other.getByTestId('archive-match')).toContainText(
-    'The index.json (or manifest.json) of the folder app-oci has the SHA-256 the link names',
+    'This is the folder the link describes. The index.json (or manifest.json) of the folder app-oci has the SHA-256 the link names',
   );
   await other.close();
 
