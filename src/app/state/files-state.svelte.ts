@@ -5,6 +5,7 @@
  * (`file`), numbering each request so that stale answers are dropped.
  */
 import type { Analysis, HistoryEntry, ImageInfo, Problem } from '../../core/model';
+import { counted } from '../format';
 import { DEFAULT_LAYER_LIMITS } from '../../core/layers/layer-listing';
 import type { LayerLimits } from '../../core/layers/layer-listing';
 import { ROW_DIR, ROW_OPEN } from '../../messages';
@@ -74,10 +75,10 @@ export function changesText(changes: Record<ChangeKind, number>, mode: FilesMode
   if (mode === 'merged') {
     const inTree = changes.added + changes.modified + changes.unmodified;
     const removed = changes.removed > 0 ? `, ${n(changes.removed)} removed by this layer` : '';
-    return `${n(inTree)} ${inTree === 1 ? 'path' : 'paths'} in the merged tree${removed}`;
+    return `${counted(inTree, 'path')} in the merged tree${removed}`;
   }
   if (changes.added + changes.modified + changes.removed === 0) return 'the layer changes no path';
-  return `the layer adds ${n(changes.added)}, modifies ${n(changes.modified)} and removes ${n(changes.removed)} ${changes.removed === 1 ? 'path' : 'paths'}`;
+  return `the layer adds ${n(changes.added)}, modifies ${n(changes.modified)} and removes ${counted(changes.removed, 'path')}`;
 }
 
 /** History entries that made layers, in layer order (empty_layer ones made none). */
