@@ -252,18 +252,25 @@ function unpack(name: string, dir: string): string {
   return dir;
 }
 
-test('a folder opens as its archive does: dropped (an OCI layout) or picked (an unpacked docker save)', async ({
-  page,
-}, testInfo) => {
-  // Dropped: the browser's own drag of a real folder (Chrome DevTools Protocol), so the page
-  // gets directory entries as from a file manager.
-  const layout = unpack('oci-archive.tar', testInfo.outputPath('app-oci'));
-  await page.goto('/');
+/**
+ * Files and folders dragged from the disk onto the page by the browser itself (Chrome DevTools
+ * Protocol), so the page gets directory entries as from a file manager.
+ */
+async function dragFromDisk(page: Page, files: string[]): Promise<void> {
   const cdp = await page.context().newCDPSession(page);
-  const data = { items: [], files: [layout], dragOperationsMask: 1 };
+  const data = { items: [], files, dragOperationsMask: 1 };
   for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
     await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
   }
+}
+
+test('a folder opens as its archive does: dropped (an OCI layout) or picked (an unpacked docker save)', async ({
+  page,
+}, testInfo) => {
+  // Dropped: the browser's own drag of a real folder.
+  const layout = unpack('oci-archive.tar', testInfo.outputPath('app-oci'));
+  await page.goto('/');
+  await dragFromDisk(page, [layout]);
   await expect(page.getByTestId('status')).toContainText('app-oci');
   await expect(page.getByTestId('status')).toContainText('folder · oci-archive');
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
@@ -291,10 +298,7 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(other.getByTestId('drop-prompt')).toContainText(
     `Drop the folder app-oci (${formatBytes(report.source.size)}, SHA-256 of its index.json or manifest.json ${report.source.sha256})`,
   );
-  const otherCdp = await other.context().newCDPSession(other);
-  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
-    await otherCdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
-  }
+  await dragFromDisk(other, [layout]);
   await expect(other.getByTestId('archive-match')).toContainText(
     'This is the folder the link describes. The index.json (or manifest.json) of the folder app-oci has the SHA-256 the link names',
   );
@@ -338,12 +342,10 @@ test('the contents of a layout folder, selected and dropped together, open as th
 }, testInfo) => {
   const layout = unpack('oci-archive.tar', testInfo.outputPath('app-oci'));
   await page.goto('/');
-  const cdp = await page.context().newCDPSession(page);
-  const files = ['blobs', 'index.json', 'oci-layout'].map((f) => path.join(layout, f));
-  const data = { items: [], files, dragOperationsMask: 1 };
-  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) {
-    await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data });
-  }
+  await dragFromDisk(
+    page,
+    ['blobs', 'index.json', 'oci-layout'].map((f) => path.join(layout, f)),
+  );
   await expect(page.getByTestId('status')).toContainText('blobs, index.json, oci-layout');
   await expect(page.getByTestId('status')).toContainText('folder · oci-archive');
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
