@@ -319,6 +319,9 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('error-banner')).toContainText(
     'The folder could not be read: it holds no files',
   );
+  await expect(page.getByTestId('error-banner')).toContainText(
+    'Still showing the previous file, app-docker.',
+  );
   await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
   await expect(page.getByTestId('status')).toContainText('app-docker');
 
@@ -642,6 +645,17 @@ test('a sample that cannot be fetched is reported in the error banner', async ({
   await page.getByTestId('sample-button').click();
   await expect(page.getByTestId('error-banner')).toContainText(/sample/i);
   await expect(page.getByTestId('error-banner')).toContainText('404');
+  await expect(page.getByTestId('error-banner')).not.toContainText('Still showing');
+
+  // With an archive on screen, the banner says it stays, and its status is its own.
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'oci-archive.tar'));
+  await waitForDone(page);
+  await page.getByTestId('sample-button').click();
+  await expect(page.getByTestId('error-banner')).toContainText('404');
+  await expect(page.getByTestId('error-banner')).toContainText(
+    'Still showing the previous file, oci-archive.tar.',
+  );
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
 });
 
 test('at phone width every tab is reachable and no view makes the page scroll sideways', async ({ page }) => {

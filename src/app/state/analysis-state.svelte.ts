@@ -261,11 +261,12 @@ export class AnalysisState {
       blob = await res.blob();
     } catch (e) {
       if (intent !== this.#intent) return;
-      this.#cannotOpen(
-        name,
-        `The sample archive could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
-        `${import.meta.env.BASE_URL}sample/sample.tar`,
-      );
+      this.#cannotOpen(name, {
+        code: 'read-error',
+        message: `The sample archive could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
+        where: `${import.meta.env.BASE_URL}sample/sample.tar`,
+        severity: 'error',
+      });
       return;
     }
     if (intent !== this.#intent) return;
@@ -284,8 +285,12 @@ export class AnalysisState {
       folder = await read;
     } catch (e) {
       if (intent !== this.#intent) return;
-      const message = e instanceof Error ? e.message : String(e);
-      this.#cannotOpen('the folder', `The folder could not be read: ${message}`, 'the dropped folder');
+      this.#cannotOpen('the folder', {
+        code: 'read-error',
+        message: `The folder could not be read: ${e instanceof Error ? e.message : String(e)}`,
+        where: 'the dropped folder',
+        severity: 'error',
+      });
       return;
     }
     if (intent !== this.#intent) return;
@@ -296,11 +301,16 @@ export class AnalysisState {
     this.#compareWith = expected;
   }
 
-  /** Nothing could be opened: the error is shown, and whatever analysis was on screen stays. */
-  #cannotOpen(name: string, message: string, where: string): void {
-    this.status = this.analysis ? this.status : 'failed';
+  /**
+   * `name` could not be opened (a sample not fetched, a folder not listed, a run that failed
+   * before its first analysis): the error banner names it, and the analysis on screen, if any,
+   * stays with its own status and says so.
+   */
+  #cannotOpen(name: string | null, problem: Problem): void {
+    this.error = problem;
     this.errorSource = name;
-    this.error = { code: 'read-error', message, where, severity: 'error' };
+    this.previousKept = this.analysis !== null;
+    if (!this.analysis) this.status = 'failed';
   }
 
   /** Analyse an image in a registry; `platform` picks one image of a multi-platform index. */
@@ -417,18 +427,21 @@ export class AnalysisState {
         requestAnimationFrame(() => setTimeout(() => this.#client.send({ type: 'shown', run }), 0));
       }
     } else if (msg.type === 'failed') {
-      this.error = msg.problem;
-      this.errorSource = this.openingName;
       this.progress = null;
       if (this.#fresh && this.analysis) {
         // Nothing of the failed run was shown: the analysis on screen is still the previous one,
-        // with its own status (as when the sample cannot be fetched), its link, and its files,
-        // which the worker serves to this run again. The error banner names the failed file.
+        // with the status it had when the run began, its link, and its files, which the worker
+        // serves to this run again.
         this.#fresh = false;
-        this.previousKept = true;
         this.status = this.#statusBefore;
         this.files.refresh();
-      } else this.status = 'failed';
+        this.#cannotOpen(this.openingName, msg.problem);
+      } else {
+        // The run's own analysis is on screen, as far as it got.
+        this.error = msg.problem;
+        this.errorSource = this.openingName;
+        this.status = 'failed';
+      }
     }
   }
 
