@@ -61,6 +61,10 @@ test('paste a reference, see the graph and verified layers, as skopeo inspect re
   await expect(page.getByTestId('resolved')).toHaveText(`${host}/test/app@${digests['test/app:1']}`);
   await expect(page.getByTestId('rate-limit')).toHaveText('Rate limit: 99;w=21600 left of 100;w=21600');
   await expect(page.getByTestId('tag-switcher')).toHaveValue('1');
+  // The status line names the kind once and gives no file size (a registry image has no file).
+  const status = await page.getByTestId('status').innerText();
+  expect(status).toContain('registry · OCI distribution API');
+  expect(status).not.toMatch(/\b0 B\b/);
 
   await page.getByTestId('tab-layers').click();
   const rows = await page.getByTestId('layer-row').evaluateAll((els) =>

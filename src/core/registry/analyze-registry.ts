@@ -324,7 +324,8 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   const resolved = `${ref.registry}/${repo}@${root.digest}`;
   const source: SourceInfo = {
     kind: 'registry',
-    layout: 'registry (OCI distribution API)',
+    // The status line reads "registry · OCI distribution API".
+    layout: 'OCI distribution API',
     name: reference,
     size: 0,
     compression: null,
