@@ -389,6 +389,33 @@ test('"Try a sample" opens the bundled sample and verifies it', async ({ page })
   checkReportAgainst(report, exp, 'sample.tar');
 });
 
+test('the summary gives the unpacked size of the layers, as docker inspect does, and their size as stored', async ({
+  page,
+}) => {
+  const name = 'oci-archive.tar';
+  const layers = expectedFor(name).images?.[0]?.layers ?? [];
+  expect(layers.length).toBeGreaterThan(1);
+  // Each gzip layer's unpacked size as gzip itself gives it.
+  const unpacked = layers
+    .map((l) => {
+      const blob = `blobs/sha256/${l.digest.slice('sha256:'.length)}`;
+      const bytes = execFileSync('tar', ['-xOf', path.join(dataDir, name), blob]);
+      return execFileSync('gzip', ['-dc'], { input: bytes }).length;
+    })
+    .reduce((a, b) => a + b, 0);
+  const stored = layers.reduce((a, l) => a + l.size, 0);
+  expect(unpacked).toBeGreaterThan(stored);
+
+  await openFile(page, path.join(dataDir, name));
+  await waitForDone(page);
+  await page.getByTestId('tab-summary').click();
+  const size = page.getByTestId('summary-size');
+  await expect(size).toHaveAttribute('data-unpacked', String(unpacked));
+  await expect(size).toHaveAttribute('data-stored', String(stored));
+  await expect(size).toContainText(`${formatBytes(unpacked)} unpacked, ${layers.length} layers;`);
+  await expect(size).toContainText(`${formatBytes(stored)} as stored`);
+});
+
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
   const exp = expectedFor('tampered-layer.tar');
   const bad = exp.expectedLayerDigest;
