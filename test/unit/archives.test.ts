@@ -454,6 +454,85 @@ describe('peers’ archives (../shared/fixtures)', () => {
     expect(checked).toBeGreaterThan(0);
     expect(analysis.nodes.filter((n) => n.kind === 'index').length).toBeGreaterThanOrEqual(1);
   });
+
+  /** Descriptors of buildkit attestation manifests in every index of a layout (by their annotations). */
+  function buildkitDescriptors(layout: string): Map<string, { type: string; subject: string }> {
+    const found = new Map<string, { type: string; subject: string }>();
+    for (const name of readdirSync(join(layout, 'blobs/sha256'))) {
+      let doc: { manifests?: { digest: string; annotations?: Record<string, string> }[] };
+      try {
+        doc = JSON.parse(readFileSync(join(layout, 'blobs/sha256', name), 'utf8')) as typeof doc;
+      } catch {
+        continue;
+      }
+      for (const m of doc.manifests ?? []) {
+        const type = m.annotations?.['vnd.docker.reference.type'];
+        const subject = m.annotations?.['vnd.docker.reference.digest'];
+        if (type && subject) found.set(m.digest, { type, subject });
+      }
+    }
+    return found;
+  }
+
+  it('buildkit attestation manifests (unknown/unknown, vnd.docker.reference.*) are artifacts, not images', async () => {
+    const src = join(SHARED, 'regclient/testdata/testrepo');
+    const attestations = buildkitDescriptors(src);
+    expect(attestations.size).toBeGreaterThan(0);
+    const tarPath = join(dir, 'testrepo-buildkit.tar');
+    sh('tar', ['-C', src, '-cf', tarPath, '.']);
+    const { analysis, report } = await analyze(tarPath);
+    for (const [digest, { type }] of attestations) {
+      const node = analysis.nodes.find((n) => n.id === digest);
+      expect(node, digest).toMatchObject({ kind: 'artifact', label: `${type} (buildkit)`, present: true });
+      expect(report.images.some((i) => i.manifestDigest === digest)).toBe(false);
+      // Their payloads are blobs, not layers: neither listed as tars nor given a diff_id.
+      const manifest = JSON.parse(readFileSync(join(src, 'blobs/sha256', digest.slice(7)), 'utf8')) as {
+        layers: { digest: string }[];
+      };
+      for (const l of manifest.layers) {
+        expect(analysis.blobs[l.digest]?.role).toBe('blob');
+        expect(analysis.blobs[l.digest]?.digestCheck.state).toBe('verified');
+        expect(report.problems.filter((p) => p.where.includes(l.digest))).toEqual([]);
+      }
+    }
+    expect(report.problems).toEqual([]);
+    for (const image of report.images) for (const l of image.layers) expect(l.verified.diffId).toBe(true);
+  });
+
+  it('an index copied without its instances (skopeo --multi-arch=index-only) shows its attestations as absent artifacts', async () => {
+    const layout = join(dir, 'index-only');
+    sh('skopeo', [
+      'copy',
+      '--multi-arch=index-only',
+      `oci:${join(SHARED, 'regclient/testdata/testrepo')}:v1`,
+      `oci:${layout}:v1`,
+    ]);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const listed = JSON.parse(
+      readFileSync(join(layout, 'blobs/sha256', (index.manifests[0]?.digest ?? '').slice(7)), 'utf8'),
+    ) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    const attestations = listed.manifests.filter((m) => m.annotations?.['vnd.docker.reference.type']);
+    const platforms = listed.manifests.filter((m) => !m.annotations?.['vnd.docker.reference.type']);
+    expect(attestations.length).toBeGreaterThan(0);
+    const tarPath = join(dir, 'index-only.tar');
+    sh('tar', ['-C', layout, '-cf', tarPath, '.']);
+    const { analysis, report } = await analyze(tarPath);
+    expect(report.images.map((i) => [i.manifestDigest, i.present])).toEqual(
+      platforms.map((m) => [m.digest, false]),
+    );
+    for (const m of attestations) {
+      expect(analysis.nodes.find((n) => n.id === m.digest)).toMatchObject({
+        kind: 'artifact',
+        present: false,
+      });
+      const p = report.problems.find((q) => q.where === m.digest);
+      expect(p).toMatchObject({ code: 'absent-image', severity: 'info' });
+      expect(p?.message).toContain(`of ${m.annotations?.['vnd.docker.reference.digest']}`);
+    }
+    expect(report.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+  });
 });
 
 describe('archives compressed as a whole', () => {

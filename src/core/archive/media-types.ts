@@ -50,3 +50,24 @@ export function isLayerType(mt: string | undefined): boolean {
 export function isEncryptedLayerType(mt: string | undefined): boolean {
   return mt !== undefined && mt.endsWith('+encrypted');
 }
+
+/**
+ * BuildKit stores attestations (and, in older versions, "builder" provenance) as image
+ * manifests in the image's index, with platform `unknown/unknown` and two annotations on their
+ * descriptor (buildkit docs/attestations/attestation-storage.md): `vnd.docker.reference.type`
+ * (`attestation-manifest`) and `vnd.docker.reference.digest`, the manifest they are about. Their
+ * config is an image config type and their layers are in-toto statements, so only the
+ * descriptor tells that they are not images. `docker save` from the containerd image store
+ * lists them in its index.json, usually without their blobs.
+ */
+export function buildkitReference(
+  annotations: Record<string, unknown>,
+): { label: string; subject: string | null } | null {
+  const type = annotations['vnd.docker.reference.type'];
+  if (typeof type !== 'string') return null;
+  const subject = annotations['vnd.docker.reference.digest'];
+  return {
+    label: `${type === 'attestation-manifest' ? 'attestation' : type} (buildkit)`,
+    subject: typeof subject === 'string' ? subject : null,
+  };
+}

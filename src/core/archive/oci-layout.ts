@@ -10,6 +10,7 @@ import type { AnalysisBuilder } from './builder';
 import { isObject, platformOf, shortDigest } from './builder';
 import {
   MT,
+  buildkitReference,
   isEncryptedLayerType,
   isImageConfigType,
   isIndexType,
@@ -151,10 +152,46 @@ export async function loadOciLayout(b: AnalysisBuilder): Promise<void> {
     const desc = parseDescriptor(raw, b, `index.json manifests[${i}]`);
     if (desc) await walker.walk(desc, root.id, [], 0);
   }
+  // A layout may reach an attestation through a descriptor without its annotations too (another
+  // index, a tag of its own), and perhaps first: only the whole walk tells.
+  markArtifacts(b, walker.buildkit);
+}
+
+/**
+ * Manifests known to be artifacts only once the graph is walked (buildkit attestations, a
+ * registry's signatures and referrers) stop being images: their nodes get `label`, and their
+ * layers, unless an image shares them, are payloads, neither listed nor given a diff_id.
+ */
+export function markArtifacts(b: AnalysisBuilder, labels: ReadonlyMap<string, string>): void {
+  const a = b.analysis;
+  if (labels.size === 0) return;
+  for (const node of a.nodes) {
+    const label = labels.get(node.id);
+    if (!label) continue;
+    node.kind = 'artifact';
+    node.label = label;
+  }
+  const artifacts = a.images.filter((i) => labels.has(i.id));
+  a.images = a.images.filter((i) => !labels.has(i.id));
+  for (const img of artifacts)
+    for (const l of img.layers) {
+      const blob = a.blobs[l.blob];
+      if (!blob || a.images.some((i) => i.layers.some((x) => x.blob === l.blob))) continue;
+      blob.role = 'blob';
+      blob.expectedDiffId = null;
+      blob.diffIdCheck = { state: 'unchecked', reason: 'only image layers have a diff_id' };
+      a.problems = a.problems.filter((p) => !(p.where === l.blob && p.code === 'unknown-media-type'));
+      const node = a.nodes.find((n) => n.id === l.blob);
+      if (node) node.label = blob.mediaType || 'blob';
+    }
+  for (const edge of a.edges)
+    if (labels.has(edge.to) && edge.label === 'unknown/unknown') edge.label = labels.get(edge.to) as string;
 }
 
 class Walker {
   private readonly visited = new Set<string>();
+  /** Manifests some descriptor marks as buildkit attestations → their label. */
+  readonly buildkit = new Map<string, string>();
   constructor(private readonly b: AnalysisBuilder) {}
 
   async walk(desc: Desc, parent: string, inheritedRefs: string[], depth: number): Promise<void> {
@@ -163,7 +200,10 @@ class Walker {
       (v): v is string => typeof v === 'string',
     );
     const refs = own.length > 0 ? own : inheritedRefs;
-    const edgeLabel = desc.platform ? platformLabel(desc.platform) : (own[0] ?? '');
+    // A buildkit attestation is an artifact about another manifest, whatever its media types say.
+    const buildkit = buildkitReference(desc.annotations);
+    if (buildkit && !isIndexType(desc.mediaType)) this.buildkit.set(desc.digest, buildkit.label);
+    const edgeLabel = buildkit?.label ?? (desc.platform ? platformLabel(desc.platform) : (own[0] ?? ''));
     if (depth > 8) {
       b.problem('invalid-document', 'indexes nest more than 8 levels deep', desc.digest);
       return;
@@ -174,7 +214,7 @@ class Walker {
     const isIndex = isIndexType(desc.mediaType);
     const nodeKind = isIndex
       ? 'index'
-      : isManifestType(desc.mediaType) || desc.mediaType === ''
+      : !buildkit && (isManifestType(desc.mediaType) || desc.mediaType === '')
         ? 'manifest'
         : 'artifact';
     if (!('file' in resolved)) {
@@ -192,7 +232,7 @@ class Walker {
       b.node({
         id: desc.digest,
         kind: nodeKind,
-        label: desc.platform ? platformLabel(desc.platform) : nodeKind,
+        label: buildkit?.label ?? (desc.platform ? platformLabel(desc.platform) : nodeKind),
         blob: desc.digest,
         digest: desc.digest,
         mediaType: desc.mediaType,
@@ -219,6 +259,15 @@ class Walker {
         b.problem(
           'absent-image',
           `${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'an image'} is listed but not included in the archive`,
+          desc.digest,
+          'info',
+        );
+      } else if (buildkit) {
+        // As for a platform docker save left out: the containerd store keeps the attestations
+        // of the images it pulled only when asked to.
+        b.problem(
+          'absent-image',
+          `${buildkit.label}${buildkit.subject ? ` of ${buildkit.subject}` : ''} is listed but not included in the archive`,
           desc.digest,
           'info',
         );
@@ -257,7 +306,8 @@ class Walker {
       !looksIndex && (isManifestType(docType) || (value !== null && 'config' in value && 'layers' in value));
     const isArtifact =
       looksManifest &&
-      ((value && isObject(value.config) && !isImageConfigType(value.config.mediaType as string)) ||
+      (buildkit !== null ||
+        (value && isObject(value.config) && !isImageConfigType(value.config.mediaType as string)) ||
         typeof value?.artifactType === 'string');
     if (value && !looksIndex && !looksManifest) {
       b.problem(
@@ -270,13 +320,15 @@ class Walker {
     b.node({
       id: desc.digest,
       kind: looksIndex ? 'index' : isArtifact || !looksManifest ? 'artifact' : 'manifest',
-      label: desc.platform
-        ? platformLabel(desc.platform)
-        : looksIndex
-          ? 'index'
-          : isArtifact
-            ? artifactLabel(value, desc)
-            : 'manifest',
+      label: buildkit
+        ? buildkit.label
+        : desc.platform
+          ? platformLabel(desc.platform)
+          : looksIndex
+            ? 'index'
+            : isArtifact
+              ? artifactLabel(value, desc)
+              : 'manifest',
       blob: desc.digest,
       digest: desc.digest,
       mediaType: docType,

@@ -11,8 +11,8 @@ import { ArchiveFiles } from '../archive/archive-files';
 import type { BlobVerifier } from '../archive/analyze';
 import type { ArchiveFile } from '../archive/archive-files';
 import { AnalysisBuilder, isObject } from '../archive/builder';
-import { MT } from '../archive/media-types';
-import { blobPath, loadOciLayout, platformLabel } from '../archive/oci-layout';
+import { MT, buildkitReference } from '../archive/media-types';
+import { blobPath, loadOciLayout, markArtifacts, platformLabel } from '../archive/oci-layout';
 import type { DigestResult } from '../digest/blob-digester';
 import { digestBlob, digestStream } from '../digest/digest-blob';
 import type { DigestStreamOptions } from '../digest/digest-blob';
@@ -193,21 +193,11 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
     if (Array.isArray(value.manifests)) {
       for (const raw of value.manifests) {
         if (!isObject(raw) || typeof raw.digest !== 'string') continue;
-        const annotations = isObject(raw.annotations) ? raw.annotations : {};
-        // buildkit's attestation manifests (and older "builder" ones) ride in the index as unknown/unknown.
-        const refType = annotations['vnd.docker.reference.type'];
-        if (typeof refType === 'string') {
-          artifactLabels.set(
-            raw.digest,
-            `${refType === 'attestation-manifest' ? 'attestation' : refType} (buildkit)`,
-          );
-          const subject = annotations['vnd.docker.reference.digest'];
-          if (typeof subject === 'string')
-            referrerEdges.push({
-              subject,
-              referrer: raw.digest,
-              label: artifactLabels.get(raw.digest) as string,
-            });
+        const buildkit = buildkitReference(isObject(raw.annotations) ? raw.annotations : {});
+        if (buildkit) {
+          artifactLabels.set(raw.digest, buildkit.label);
+          if (buildkit.subject)
+            referrerEdges.push({ subject: buildkit.subject, referrer: raw.digest, label: buildkit.label });
         }
         if (contents.has(blobPath(raw.digest)) || ++fetched > MAX_DOCUMENTS) continue;
         try {
@@ -584,28 +574,8 @@ function fixUp(
   a.edges = a.edges.filter((e) => e.from !== 'index.json');
   for (const e of referrerEdges) b.edge(e.subject, e.referrer, e.label);
   a.problems = a.problems.filter((p) => p.where !== 'index.json' && p.where !== 'oci-layout');
-  for (const node of a.nodes) {
-    const label = artifactLabels.get(node.id);
-    if (!label) continue;
-    node.kind = 'artifact';
-    node.label = label;
-  }
   // Artifacts are not images: their layers are attestation/signature payloads.
-  const artifactImages = a.images.filter((i) => artifactLabels.has(i.id));
-  a.images = a.images.filter((i) => !artifactLabels.has(i.id));
-  for (const img of artifactImages)
-    for (const l of img.layers) {
-      const blob = a.blobs[l.blob];
-      if (blob && !a.images.some((i) => i.layers.some((x) => x.blob === l.blob))) {
-        blob.role = 'blob';
-        blob.diffIdCheck = { state: 'unchecked', reason: 'only image layers have a diff_id' };
-        const node = a.nodes.find((n) => n.id === l.blob);
-        if (node) node.label = blob.mediaType || 'blob';
-      }
-    }
-  for (const edge of a.edges)
-    if (artifactLabels.has(edge.to) && edge.label === 'unknown/unknown')
-      edge.label = artifactLabels.get(edge.to) as string;
+  markArtifacts(b, artifactLabels);
   // Schema 1: fsLayers (newest first) and history with v1Compatibility.
   for (const [digest, m] of schema1) {
     a.problems = a.problems.filter((p) => !(p.where === digest && p.code === 'unknown-media-type'));
