@@ -94,6 +94,12 @@ const PASSED_RESPONSE_HEADER_PREFIXES = ['ratelimit-'];
  * page). The client checks for it (`PROXY_HEADER` in src/core/registry/client.ts).
  */
 export const PROXY_HEADER = 'X-Layerlens-Proxy';
+/**
+ * Its value on an answer the proxy gives itself (a refused address, an unreachable registry, a
+ * timeout), rather than `1` on one it relays: the page then says the registry was not reached,
+ * instead of blaming the registry for the proxy's 502 (`PROXY_SELF` in src/core/registry/client.ts).
+ */
+export const PROXY_SELF = 'self';
 
 /** What a cross-origin page may read (Content-Type and Content-Length are always readable). */
 export const EXPOSED_HEADERS = [
@@ -480,6 +486,7 @@ export function createRegistryProxy(options: RegistryProxyOptions): RegistryProx
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
       'Cache-Control': 'no-store',
+      [PROXY_HEADER]: PROXY_SELF,
       ...extra,
     });
     res.end(body);

@@ -184,7 +184,17 @@ describe('RegistryClient against docker-registry through the proxy', () => {
     expect(l.rateLimit).toEqual({ limit: '100;w=21600', remaining: '0;w=21600' });
     await expect(l.manifest('a/b', 'busy')).rejects.toMatchObject({
       status: 503,
-      problem: { code: 'registry-server' },
+      problem: { code: 'registry-server', message: 'the registry failed (503) (UNAVAILABLE: try later)' },
+    });
+    // Nothing listens there: the proxy's own 502 is not the registry's failure.
+    const gone = await startServer((_req, res) => res.end());
+    await gone.close();
+    const closed = client(`127.0.0.1:${gone.port}`);
+    const refused = (await closed.manifest('a/b', 'c').catch((x: unknown) => x)) as RegistryError;
+    expect(refused).toBeInstanceOf(RegistryError);
+    expect(refused.problem).toMatchObject({
+      code: 'registry-network',
+      message: `could not reach 127.0.0.1:${gone.port} (the proxy answered 502): The upstream server refused the connection.`,
     });
     const dead = new RegistryClient({
       fetch: () => Promise.reject(new TypeError('fetch failed')),

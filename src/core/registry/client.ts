@@ -37,6 +37,8 @@ export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
  * path), and reading it as the registry's would give a JSON error or a wrong "not found".
  */
 export const PROXY_HEADER = 'X-Layerlens-Proxy';
+/** The header's value when the proxy answered itself: the registry was not reached (or not relayed to). */
+export const PROXY_SELF = 'self';
 
 export interface Credentials {
   username: string;
@@ -365,6 +367,21 @@ export class RegistryClient {
     const s = res.status;
     let code: ProblemCode = 'registry-server';
     let message: string;
+    if (res.headers.get(PROXY_HEADER) === PROXY_SELF) {
+      // The proxy's own answer: the registry never saw the request, so its status says nothing of it.
+      const why = detail || `HTTP ${s}`;
+      if (s === 403) {
+        code = 'registry-denied';
+        message = `the proxy refuses to reach ${this.host}: ${why}`;
+      } else {
+        code = 'registry-network';
+        message =
+          s === 502 || s === 504
+            ? `could not reach ${this.host} (the proxy answered ${s}): ${why}`
+            : `the proxy did not relay the request to ${this.host} (${s}): ${why}`;
+      }
+      return new RegistryError(this.problem(code, message, path), s);
+    }
     if (s === 401) {
       return new RegistryError(
         { ...this.authProblem(path), message: this.authProblem(path).message + suffix },
