@@ -354,6 +354,25 @@ test('the contents of a layout folder, selected and dropped together, open as th
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
 });
 
+test('several archives dropped at once are refused with a message, and the analysis on screen stays', async ({
+  page,
+}) => {
+  await openFile(page, path.join(dataDir, 'docker-archive.tar'));
+  await waitForDone(page);
+  await dragFromDisk(
+    page,
+    ['oci-archive.tar', 'podman-oci-archive.tar'].map((f) => path.join(dataDir, f)),
+  );
+  const banner = page.getByTestId('error-banner');
+  await expect(banner).toContainText('Could not open 2 files');
+  await expect(banner).toContainText(
+    '2 files were dropped (oci-archive.tar, podman-oci-archive.tar): drop one archive at a time, or a folder holding an image layout',
+  );
+  await expect(banner).toContainText('Still showing the previous file, docker-archive.tar.');
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
+  await expect(page.getByTestId('status')).toContainText('docker-archive.tar');
+});
+
 test('a page that never says the graph is drawn (a hidden tab draws no frames) is verified all the same', async ({
   page,
 }) => {

@@ -302,6 +302,20 @@ export class AnalysisState {
   }
 
   /**
+   * Several archives dropped at once (not the contents of a layout folder): opening only the
+   * first would leave the person believing the others were read too.
+   */
+  refuseSeveral(names: readonly string[]): void {
+    const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')}, …` : names.join(', ');
+    this.#cannotOpen(`${names.length} files`, {
+      code: 'not-an-archive',
+      message: `${names.length} files were dropped (${shown}): drop one archive at a time, or a folder holding an image layout`,
+      where: 'the dropped files',
+      severity: 'error',
+    });
+  }
+
+  /**
    * `name` could not be opened (a sample not fetched, a folder not listed, a run that failed
    * before its first analysis): the error banner names it, and the analysis on screen, if any,
    * stays with its own status and says so.
