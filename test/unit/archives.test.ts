@@ -271,6 +271,12 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     expect((err as NotAnArchiveError).problem.message).toMatch(
       /not an image archive: it looks like (a JSON document|a text file)/,
     );
+    // An executable is neither of the archive kinds nor of the compressions read.
+    const elf = await analyzeArchive(await blobOf('/usr/bin/true'), { name: 'true' }).catch((e) => e);
+    expect(elf).toBeInstanceOf(NotAnArchiveError);
+    expect((elf as NotAnArchiveError).problem.message).toContain(
+      '"true" is not an image archive: it looks like binary data: neither a tar archive nor gzip, zstd or xz data.',
+    );
   });
 
   it('reports progress and shows the graph before any layer is verified', async () => {

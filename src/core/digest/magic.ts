@@ -47,7 +47,7 @@ export const MAGIC_DESCRIPTION: Record<Magic, string> = {
   json: 'a JSON document',
   empty: 'an empty file',
   text: 'a text file',
-  binary: 'binary data that is neither a tar archive nor gzip',
+  binary: 'binary data: neither a tar archive nor gzip, zstd or xz data',
 };
 
 /** Bytes of a blob's start that `declaredPlainSize` reads: a zstd frame header at its longest. */
