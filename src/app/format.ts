@@ -3,10 +3,7 @@ import type { Check, ImageInfo, Platform } from '../core/model';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-/** `1 blob`, `2 blobs`: a count and its noun, in the singular for one. */
-export function counted(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
-}
+export { counted } from '../core/text';
 
 /** Decimal units, as registries and `docker images` report sizes. */
 export function formatBytes(bytes: number | null | undefined): string {

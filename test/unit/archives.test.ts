@@ -263,6 +263,22 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     },
   );
 
+  it.each([
+    [1, "manifest.json lists 2 layers but the config's rootfs.diff_ids has 3"],
+    [2, "manifest.json lists 1 layer but the config's rootfs.diff_ids has 3"],
+  ])('a manifest.json with %i layer(s) dropped by jq is a diffid-count problem', async (dropped, message) => {
+    const dir = join(tempDir(), 'unpacked');
+    mkdirSync(dir);
+    sh('tar', ['-xf', join(DATA, 'docker-archive.tar'), '-C', dir]);
+    const edited = execFileSync('jq', ['-c', `.[0].Layers |= .[:-${dropped}]`, join(dir, 'manifest.json')]);
+    writeFileSync(join(dir, 'manifest.json'), edited);
+    const tarPath = `${dir}.tar`;
+    sh('tar', ['-C', dir, '-cf', tarPath, '.']);
+    const { report } = await analyze(tarPath);
+    const p = report.problems.find((q) => q.code === 'diffid-count');
+    expect(p?.message).toBe(message);
+  });
+
   it('a file that is not an archive is refused with what it looked like', async () => {
     const err = await analyzeArchive(await blobOf(join(DATA, 'not-an-archive.bin')), {
       name: 'not-an-archive.bin',

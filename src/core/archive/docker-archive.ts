@@ -15,6 +15,7 @@ import type { ArchiveFile } from './archive-files';
 import type { AnalysisBuilder } from './builder';
 import { isObject, platformOf } from './builder';
 import { MT } from './media-types';
+import { counted } from '../text';
 
 interface ManifestEntry {
   Config?: unknown;
@@ -110,7 +111,7 @@ export async function loadDockerManifest(
     if (config.value && diffIds && diffIds.length !== layers.length) {
       b.problem(
         'diffid-count',
-        `manifest.json lists ${layers.length} layers but the config's rootfs.diff_ids has ${diffIds.length}`,
+        `manifest.json lists ${counted(layers.length, 'layer')} but the config's rootfs.diff_ids has ${diffIds.length}`,
         entry.Config,
       );
     }

@@ -6,6 +6,7 @@
  */
 import type { GraphNode, ImageConfigFile, ImageInfo, LayerRef, Platform } from '../model';
 import { digestKind } from '../digest/sha256';
+import { counted } from '../text';
 import type { AnalysisBuilder } from './builder';
 import { isObject, platformOf, shortDigest } from './builder';
 import {
@@ -468,7 +469,7 @@ class Walker {
     if (config && diffIds && diffIds.length !== layers.length) {
       b.problem(
         'diffid-count',
-        `the manifest lists ${layers.length} layers but the config's rootfs.diff_ids has ${diffIds.length}`,
+        `the manifest lists ${counted(layers.length, 'layer')} but the config's rootfs.diff_ids has ${diffIds.length}`,
         configDesc?.digest ?? where,
       );
     }
