@@ -78,6 +78,18 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expectAccessible(page, 'error banner');
     });
 
+    test('at phone width, where tables and the graph scroll sideways', async ({ page }) => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto('/');
+      await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'oci-layout-multi.tar'));
+      await waitForDone(page);
+      for (const tab of ['graph', 'summary', 'history', 'layers', 'files']) {
+        await page.getByTestId(`tab-${tab}`).click();
+        await expect(page.getByTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
+        await expectAccessible(page, `${tab} tab at phone width`);
+      }
+    });
+
     test('a registry index with buildkit attestations, credentials open, and its link opened elsewhere', async ({
       page,
       browser,
