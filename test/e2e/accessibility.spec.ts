@@ -36,6 +36,8 @@ async function waitForDone(page: Page): Promise<void> {
 for (const colorScheme of ['light', 'dark'] as const) {
   test.describe(`${colorScheme} theme`, () => {
     test.use({ colorScheme });
+    // A dozen scans of a second or two each, more on a loaded machine.
+    test.describe.configure({ timeout: 120_000 });
 
     test('the empty page, an archive in every tab, the file viewer, limits and an error', async ({
       page,

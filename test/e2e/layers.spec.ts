@@ -316,6 +316,43 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   expect(image?.layers.every((l) => typeof l.entries === 'number')).toBe(true);
 });
 
+test('a wasted path, clicked, is shown in the tree as each layer that has it changes it', async ({
+  page,
+}) => {
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'docker-archive.tar'));
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
+  await openFiles(page);
+  const rows = page.getByTestId('wasted-row');
+  await expect(rows.first()).toBeVisible();
+  const wasted = await rows.evaluateAll((trs) =>
+    trs.map((tr) => ({
+      path: (tr as HTMLElement).dataset.path ?? '',
+      layers: [...tr.querySelectorAll('[data-testid="wasted-layer"]')].map((b) => Number(b.textContent)),
+    })),
+  );
+  expect(wasted.length).toBeGreaterThan(1);
+  // A search that hides everything first: revealing clears it.
+  await page.getByTestId('file-search').fill('no-such-path');
+  const selected = page.locator('[data-testid="file-row"][aria-selected="true"]');
+  for (const w of wasted) {
+    const row = page.locator(`[data-testid="wasted-row"][data-path="${w.path}"]`);
+    // The path itself: the last layer that has it, which modifies or removes it.
+    await row.getByRole('button', { name: w.path, exact: true }).click();
+    const last = w.layers[w.layers.length - 1] as number;
+    await expect(fileLayer(page, last)).toHaveClass(/current/);
+    await expect(selected).toHaveAttribute('data-path', w.path);
+    expect(['modified', 'removed']).toContain(await selected.getAttribute('data-change'));
+    await expect(page.getByTestId('file-tree')).toBeFocused();
+    await expect(page.getByTestId('file-search')).toHaveValue('');
+    // Its first layer, which adds it.
+    await row.getByRole('button', { name: `${w.path} in layer ${w.layers[0]}` }).click();
+    await expect(fileLayer(page, w.layers[0] as number)).toHaveClass(/current/);
+    await expect(selected).toHaveAttribute('data-path', w.path);
+    await expect(selected).toHaveAttribute('data-change', 'added');
+  }
+});
+
 test('the sample report carries layer entries, changes and the file system', async ({ page }) => {
   await page.goto('/');
   await page.getByTestId('sample-button').first().click();

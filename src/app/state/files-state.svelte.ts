@@ -238,6 +238,14 @@ export class FilesState {
     this.refresh();
   }
 
+  /**
+   * Show `path` as layer `layer` changes it (a wasted path's occurrence): the layer's changes with
+   * every kind shown and no search, the directories above it open, its row selected.
+   */
+  reveal(path: string, layer: number): void {
+    this.restore({ layer, mode: 'layer', path, ...(this.sort !== 'name' ? { sort: this.sort } : {}) });
+  }
+
   /** A new run started: everything shown belongs to the previous archive. */
   reset(run: number): void {
     this.#run = run;
