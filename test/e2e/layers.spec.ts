@@ -353,6 +353,43 @@ test('a wasted path, clicked, is shown in the tree as each layer that has it cha
   }
 });
 
+test('History and Layers lead to the files of the layer chosen', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'docker-archive.tar'));
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
+
+  // History: the entry that made the last layer, and its command in the Files tab's layer list.
+  await page.getByTestId('tab-history').click();
+  const links = page.getByTestId('history-layer-files');
+  const count = await links.count();
+  expect(count).toBeGreaterThan(1);
+  const lastRow = page
+    .getByTestId('history')
+    .locator('tbody tr')
+    .filter({ has: page.getByTestId('history-layer-files') })
+    .last();
+  const command = await lastRow.locator('.created-by code').innerText();
+  const last = lastRow.getByTestId('history-layer-files');
+  await expect(last).toHaveText(`#${count - 1}`);
+  await last.click();
+  await expect(page.getByTestId('tab-files')).toHaveAttribute('aria-selected', 'true');
+  await expect(fileLayer(page, count - 1)).toHaveClass(/current/);
+  await expect(page.getByTestId('mode-layer')).toHaveAttribute('aria-pressed', 'true');
+  await expect(
+    fileLayer(page, count - 1)
+      .getByTestId('created-by')
+      .locator('code'),
+  ).toHaveText(command);
+
+  // Layers: the first layer, from the merged view.
+  await page.getByTestId('mode-merged').click();
+  await page.getByTestId('tab-layers').click();
+  await page.getByRole('button', { name: 'Files of layer 0' }).click();
+  await expect(page.getByTestId('tab-files')).toHaveAttribute('aria-selected', 'true');
+  await expect(fileLayer(page, 0)).toHaveClass(/current/);
+  await expect(page.getByTestId('mode-layer')).toHaveAttribute('aria-pressed', 'true');
+});
+
 test('the sample report carries layer entries, changes and the file system', async ({ page }) => {
   await page.goto('/');
   await page.getByTestId('sample-button').first().click();

@@ -416,6 +416,13 @@ export class AnalysisState {
     this.files.refresh();
   }
 
+  /** From History or Layers: the Files tab, on what layer `index` changes. */
+  showLayerFiles(index: number): void {
+    this.files.selectLayer(index);
+    this.files.setMode('layer');
+    this.tab = 'files';
+  }
+
   dismissError(): void {
     this.error = null;
     this.errorSource = null;
