@@ -148,6 +148,12 @@ test('layers of the other platforms are fetched on request', async ({ page }) =>
   expect(new Set(await states())).toEqual(new Set(['verified']));
   await select.selectOption({ label: `${ref} (linux/arm64)` });
   expect(new Set(await states())).toEqual(new Set(['unchecked']));
+  // Its summary says the unpacked size is not known, rather than that it is on its way.
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('summary-size')).toHaveAttribute('data-unpacked', '');
+  await expect(page.getByTestId('summary-size')).toContainText(
+    'the unpacked size is not known: some layer was not read',
+  );
   await page.getByTestId('all-platforms').click();
   await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
   await page.getByTestId('tab-layers').click();
