@@ -31,6 +31,7 @@ export type ProblemCode =
   | 'missing-blob'
   | 'missing-manifest'
   | 'absent-image'
+  | 'artifacts-only'
   | 'size-mismatch'
   | 'digest-mismatch'
   | 'diffid-mismatch'

@@ -477,6 +477,43 @@ describe('peers’ archives (../shared/fixtures)', () => {
     expect(analysis.nodes.filter((n) => n.kind === 'index').length).toBeGreaterThanOrEqual(1);
   });
 
+  it('a layout of artifacts only (regclient external: SBOMs) is verified, with an info saying it holds no image', async () => {
+    const src = join(SHARED, 'regclient/testdata/external');
+    const tarPath = join(dir, 'external.tar');
+    sh('tar', ['-C', src, '-cf', tarPath, '.']);
+    const { analysis, report } = await analyze(tarPath);
+    expect(report.images).toEqual([]);
+    const artifacts = analysis.nodes.filter((n) => n.kind === 'artifact');
+    expect(artifacts.length).toBeGreaterThan(0);
+    expect(report.problems).toEqual([
+      {
+        code: 'artifacts-only',
+        message: `the archive holds no image, only ${artifacts.length} artifacts (application/example.sbom)`,
+        where: 'external.tar',
+        severity: 'info',
+      },
+    ]);
+    const sums = extractedDigests(tarPath);
+    for (const b of Object.values(analysis.blobs)) {
+      if (b.path)
+        expect(b.digestCheck.state === 'verified', b.key).toBe(sums.get(b.path) === b.expectedDigest);
+    }
+    // With neither image nor artifact, it is an error.
+    const empty = join(dir, 'gc-unknown.tar');
+    sh('tar', [
+      '-C',
+      join(SHARED, 'go-containerregistry/pkg/v1/layout/testdata/test_gc_image_unknown_mediatype'),
+      '-cf',
+      empty,
+      '.',
+    ]);
+    const none = (await analyze(empty)).report;
+    expect(none.problems.find((p) => p.code === 'invalid-document')).toMatchObject({
+      message: 'no image could be read from the archive',
+      severity: 'error',
+    });
+  });
+
   /** Descriptors of buildkit attestation manifests in every index of a layout (by their annotations). */
   function buildkitDescriptors(layout: string): Map<string, { type: string; subject: string }> {
     const found = new Map<string, { type: string; subject: string }>();

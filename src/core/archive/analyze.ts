@@ -4,6 +4,7 @@
  * and every layer's diff_id, reporting progress as it goes.
  */
 import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
+import { counted } from '../text';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { archiveCodec, createDecompressor, decodeErrorCode } from '../digest/decompress';
@@ -501,7 +502,20 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     );
   }
   if (b.analysis.images.length === 0 && b.analysis.problems.every((p) => p.code !== 'unknown-layout')) {
-    b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
+    // A layout may hold only artifacts (image-spec manifest.md "artifactType": SBOMs, signatures,
+    // charts): verified like any blob, and no image is missing.
+    const artifacts = b.analysis.nodes.filter((n) => n.kind === 'artifact' && n.present);
+    if (artifacts.length > 0) {
+      const kinds = [...new Set(artifacts.map((n) => n.label))].slice(0, 3).join(', ');
+      b.problem(
+        'artifacts-only',
+        `the archive holds no image, only ${counted(artifacts.length, 'artifact')} (${kinds})`,
+        b.analysis.source.name,
+        'info',
+      );
+    } else {
+      b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
+    }
   }
 }
 
