@@ -1,9 +1,11 @@
 /** Display helpers shared by the components. Pure functions, no DOM. */
-import type { Check, ImageInfo, Platform } from '../core/model';
+import type { Analysis, Check, ImageInfo, Platform } from '../core/model';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-export { counted } from '../core/text';
+import { counted } from '../core/text';
+
+export { counted };
 
 /** Decimal units, as registries and `docker images` report sizes. */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -102,4 +104,18 @@ function platformOfConfig(image: ImageInfo): Platform | null {
 export function formatNanoseconds(ns: number | undefined): string {
   if (ns === undefined) return '—';
   return `${ns / 1e9} s`;
+}
+
+/** What a per-image view says when the analysis has no image: artifacts only, or nothing. */
+export function noImagesText(analysis: Analysis): string {
+  const where =
+    analysis.source.kind === 'registry'
+      ? 'this image'
+      : analysis.source.folder
+        ? 'this folder'
+        : 'this archive';
+  const artifacts = analysis.nodes.filter((n) => n.kind === 'artifact' && n.present).length;
+  return artifacts > 0
+    ? `No images in ${where}: it holds ${counted(artifacts, 'artifact')} only, shown in the Graph.`
+    : `No images were found in ${where}.`;
 }

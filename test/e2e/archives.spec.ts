@@ -354,6 +354,26 @@ test('the contents of a layout folder, selected and dropped together, open as th
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
 });
 
+test('a folder of artifacts only (SBOMs) is verified and says it holds no image', async ({ page }) => {
+  const layout = path.resolve(root, '../shared/fixtures/regclient/testdata/external');
+  test.skip(!existsSync(layout), `${layout} is not available`);
+  await page.goto('/');
+  await page.getByTestId('open-folder-input').setInputFiles(layout);
+  await waitForDone(page);
+  const artifacts = await page.locator('[data-testid="graph-node"][data-kind="artifact"]').count();
+  expect(artifacts).toBeGreaterThan(1);
+  await expect(page.getByTestId('status')).toContainText(/(\d+) of \1 digests verified/);
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('no-images')).toHaveText(
+    `No images in this folder: it holds ${artifacts} artifacts only, shown in the Graph.`,
+  );
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText(
+    `the folder holds no image, only ${artifacts} artifacts (application/example.sbom)`,
+  );
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+});
+
 test('several archives dropped at once are refused with a message, and the analysis on screen stays', async ({
   page,
 }) => {

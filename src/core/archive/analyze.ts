@@ -509,7 +509,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       const kinds = [...new Set(artifacts.map((n) => n.label))].slice(0, 3).join(', ');
       b.problem(
         'artifacts-only',
-        `the archive holds no image, only ${counted(artifacts.length, 'artifact')} (${kinds})`,
+        `the ${files.container === 'folder' ? 'folder' : 'archive'} holds no image, only ${counted(artifacts.length, 'artifact')} (${kinds})`,
         b.analysis.source.name,
         'info',
       );
