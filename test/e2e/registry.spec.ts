@@ -233,6 +233,11 @@ test('an unknown repository gives a clear message', async ({ page }) => {
   await input.fill(`${host}/test/nothing:1`);
   await input.press('Enter');
   await expect(page.getByTestId('error-banner')).toContainText('not found (404)');
+  // A reference that does not parse is said under the field, and the earlier failure's banner goes.
+  await input.fill(`${host}/Test/Nothing:1`);
+  await input.press('Enter');
+  await expect(page.getByRole('alert').filter({ hasText: 'must be lower-case' })).toBeVisible();
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
 });
 
 test('a registry image’s layers are listed as they are verified, and its files are read from the cache', async ({
