@@ -373,6 +373,8 @@ test('History and Layers lead to the files of the layer chosen', async ({ page }
   await expect(last).toHaveText(`#${count - 1}`);
   await last.click();
   await expect(page.getByTestId('tab-files')).toHaveAttribute('aria-selected', 'true');
+  // The link clicked went with its tab: the keyboard goes on from the Files tab.
+  await expect(page.getByTestId('tab-files')).toBeFocused();
   await expect(fileLayer(page, count - 1)).toHaveClass(/current/);
   await expect(page.getByTestId('mode-layer')).toHaveAttribute('aria-pressed', 'true');
   await expect(
