@@ -5,6 +5,7 @@
  * the worker.
  */
 import type { FolderFile } from '../core/archive/archive-files';
+import { listed } from '../core/text';
 
 /**
  * An image layout holds a few files per blob; a folder with more than this many is not one (a
@@ -89,10 +90,5 @@ export async function readFolder(dropped: readonly FileSystemEntry[]): Promise<P
   }
   for (const entry of dropped) await add(entry, entry.name);
   // The folder they came from is not known to the page: name it by what was dropped.
-  const names = dropped.map((e) => e.name).sort();
-  return {
-    name:
-      names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '),
-    files,
-  };
+  return { name: listed(dropped.map((e) => e.name).sort()), files };
 }

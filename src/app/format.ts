@@ -1,11 +1,15 @@
 /** Display helpers shared by the components. Pure functions, no DOM. */
-import type { Analysis, Check, ImageInfo, Platform } from '../core/model';
-
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
+import type { Analysis, Check, ImageInfo, Platform, SourceInfo } from '../core/model';
 import { counted } from '../core/text';
 
 export { counted };
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** What the person gave, as messages name it. */
+export function sourceNoun(source: SourceInfo): 'folder' | 'archive' | 'image' {
+  return source.kind === 'registry' ? 'image' : source.folder ? 'folder' : 'archive';
+}
 
 /** Decimal units, as registries and `docker images` report sizes. */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -108,12 +112,7 @@ export function formatNanoseconds(ns: number | undefined): string {
 
 /** What a per-image view says when the analysis has no image: artifacts only, or nothing. */
 export function noImagesText(analysis: Analysis): string {
-  const where =
-    analysis.source.kind === 'registry'
-      ? 'this image'
-      : analysis.source.folder
-        ? 'this folder'
-        : 'this archive';
+  const where = `this ${sourceNoun(analysis.source)}`;
   const artifacts = analysis.nodes.filter((n) => n.kind === 'artifact' && n.present).length;
   return artifacts > 0
     ? `No images in ${where}: it holds ${counted(artifacts, 'artifact')} only, shown in the Graph.`

@@ -24,6 +24,7 @@ import type { Report } from '../../src/core/report';
 import { blobRandomAccess } from '../../src/core/tar/random-access';
 import { indexTar } from '../../src/core/tar/tar-index';
 import { DATA, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
+import { listed } from '../../src/core/text';
 
 interface ExpectedImage {
   refs: string[];
@@ -277,6 +278,13 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
     const { report } = await analyze(tarPath);
     const p = report.problems.find((q) => q.code === 'diffid-count');
     expect(p?.message).toBe(message);
+  });
+
+  it('names are listed up to three, with how many more there are (messages of folders and drops)', () => {
+    expect(listed([])).toBe('');
+    expect(listed(['index.json', 'oci-layout', 'blobs'])).toBe('index.json, oci-layout, blobs');
+    expect(listed(['a.tar', 'b.tar', 'c.tar', 'd.tar', 'e.tar'])).toBe('a.tar, b.tar, c.tar and 2 more');
+    expect(listed(['a', 'b', 'c'], 2)).toBe('a, b and 1 more');
   });
 
   it('a file that is not an archive is refused with what it looked like', async () => {

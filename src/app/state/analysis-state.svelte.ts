@@ -3,6 +3,7 @@
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
 import type { PickedFolder } from '../folder-files';
+import { listed } from '../../core/text';
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
 import {
   LINK_BUDGET,
@@ -306,10 +307,9 @@ export class AnalysisState {
    * first would leave the person believing the others were read too.
    */
   refuseSeveral(names: readonly string[]): void {
-    const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')}, …` : names.join(', ');
     this.#cannotOpen(`${names.length} files`, {
       code: 'not-an-archive',
-      message: `${names.length} files were dropped (${shown}): drop one archive at a time, or a folder holding an image layout`,
+      message: `${names.length} files were dropped (${listed(names)}): drop one archive at a time, or a folder holding an image layout`,
       where: 'the dropped files',
       severity: 'error',
     });

@@ -4,7 +4,7 @@
  * and every layer's diff_id, reporting progress as it goes.
  */
 import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
-import { counted } from '../text';
+import { counted, listed } from '../text';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { archiveCodec, createDecompressor, decodeErrorCode } from '../digest/decompress';
@@ -506,15 +506,19 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     // charts): verified like any blob, and no image is missing.
     const artifacts = b.analysis.nodes.filter((n) => n.kind === 'artifact' && n.present);
     if (artifacts.length > 0) {
-      const kinds = [...new Set(artifacts.map((n) => n.label))].slice(0, 3).join(', ');
+      const kinds = listed([...new Set(artifacts.map((n) => n.label))]);
       b.problem(
         'artifacts-only',
-        `the ${files.container === 'folder' ? 'folder' : 'archive'} holds no image, only ${counted(artifacts.length, 'artifact')} (${kinds})`,
+        `the ${files.container} holds no image, only ${counted(artifacts.length, 'artifact')} (${kinds})`,
         b.analysis.source.name,
         'info',
       );
     } else {
-      b.problem('invalid-document', 'no image could be read from the archive', b.analysis.source.name);
+      b.problem(
+        'invalid-document',
+        `no image could be read from the ${files.container}`,
+        b.analysis.source.name,
+      );
     }
   }
 }
