@@ -145,6 +145,8 @@ export const ROW_XATTRS = 4;
 /** A directory only implied by deeper paths: no entry of its own, so no metadata. */
 export const ROW_IMPLIED = 8;
 export const ROW_MATCH = 16;
+/** A directory with nothing under it in this view (none at all, or none the filters keep). */
+export const ROW_EMPTY = 32;
 
 /** The visible rows of a tree, as parallel arrays (row `i` is index `i` of each). */
 export interface TreeRows {

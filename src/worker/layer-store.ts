@@ -15,6 +15,7 @@ import {
   CHANGE_KINDS,
   ENTRY_KINDS,
   ROW_DIR,
+  ROW_EMPTY,
   ROW_IMPLIED,
   ROW_MATCH,
   ROW_OPEN,
@@ -468,6 +469,12 @@ export class LayerStore {
       }
     }
     const openSet = new Set(open);
+    // A closed directory offers to open only if opening it would show something.
+    const hasVisibleChild = (i: number): boolean => {
+      const b = start[i + 2] as number;
+      for (let k = start[i + 1] as number; k < b; k++) if (visible[children[k] as number]) return true;
+      return false;
+    };
     const n = order.length;
     const rows: TreeRows = {
       count: n,
@@ -506,8 +513,11 @@ export class LayerStore {
       rows.size[r] = size[i] as number;
       rows.layer[r] = node.layer;
       let flags = 0;
-      if (node.children) flags |= ROW_DIR;
-      if (openSet.has(i)) flags |= ROW_OPEN;
+      if (node.children) {
+        flags |= ROW_DIR;
+        if (openSet.has(i)) flags |= ROW_OPEN;
+        else if (!hasVisibleChild(i)) flags |= ROW_EMPTY;
+      }
       if (view.searching && view.match[i]) flags |= ROW_MATCH;
       if (e) {
         rows.mode[r] = e.mode;

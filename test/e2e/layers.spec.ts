@@ -392,7 +392,9 @@ test('History and Layers lead to the files of the layer chosen', async ({ page }
   await expect(page.getByTestId('mode-layer')).toHaveAttribute('aria-pressed', 'true');
 });
 
-test('the sample report carries layer entries, changes and the file system', async ({ page }) => {
+test('the sample report carries layer entries, changes and the file system; its empty directories are leaves', async ({
+  page,
+}) => {
   await page.goto('/');
   await page.getByTestId('sample-button').first().click();
   await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
@@ -410,6 +412,23 @@ test('the sample report carries layer entries, changes and the file system', asy
       expect(l.changes).toBeTruthy();
     }
   }
+
+  // Its base layer's empty directories (root, tmp, var/log) are leaves: nothing to open.
+  await openFiles(page);
+  await selectLayer(page, 0);
+  await expandAll(page);
+  const row = (p: string) => page.locator(`[data-testid="file-row"][data-path="${p}"]`);
+  await expect(row('etc')).toHaveAttribute('aria-expanded', 'true');
+  for (const p of ['root', 'tmp', 'var/log']) {
+    await expect(row(p)).not.toHaveAttribute('aria-expanded');
+    await expect(row(p).locator('.twisty')).toHaveText('');
+  }
+  await expect(row('var')).toHaveAttribute('aria-expanded', 'true');
+  const count = await page.getByTestId('file-tree').getAttribute('data-count');
+  await row('tmp').click();
+  await expect(row('tmp')).toHaveClass(/focused/);
+  await expect(page.getByTestId('expand-all')).toHaveAttribute('aria-pressed', 'true');
+  expect(await page.getByTestId('file-tree').getAttribute('data-count')).toBe(count);
 });
 
 /** A docker-archive (manifest.json, config, layer blobs) made by Python's tarfile. */

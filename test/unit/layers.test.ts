@@ -30,7 +30,8 @@ import { packListing, packedBuffers, unpackListing } from '../../src/core/layers
 import type { LayerLimits, LayerListing, ListingEntry } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
-import type { TreeRequest } from '../../src/messages';
+import { ROW_DIR, ROW_EMPTY, ROW_OPEN } from '../../src/messages';
+import type { TreeRequest, TreeRows } from '../../src/messages';
 import { LayerStore } from '../../src/worker/layer-store';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
@@ -1100,6 +1101,63 @@ describe('the analysis with listings', () => {
       expect(build).toHaveBeenCalledTimes(images.length);
     } finally {
       build.mockRestore();
+    }
+  });
+
+  it('a directory with nothing under it in the view is a leaf: no twisty to open, open or closed', async () => {
+    const { analysis, listings } = await analyze(join(ROOT, 'public/sample/sample.tar'));
+    const store = new LayerStore();
+    store.analysis = analysis;
+    for (const [key, listing] of listings) store.listings.set(key, listing);
+    const image = analysis.images[0]!;
+    const all = { added: true, modified: true, removed: true, unmodified: true };
+    const request = (over: Partial<TreeRequest>): TreeRequest => ({
+      imageId: image.id,
+      layer: image.layers.length - 1,
+      mode: 'merged',
+      filters: all,
+      search: '',
+      sort: 'name',
+      expanded: 'all',
+      ...over,
+    });
+    const dirs = (rows: TreeRows) =>
+      rows.paths.flatMap((p, r) => ((rows.flags[r]! & ROW_DIR) !== 0 ? [[p, rows.flags[r]!] as const] : []));
+    const emptyOf = (rows: TreeRows) =>
+      dirs(rows)
+        .filter(([, f]) => (f & ROW_EMPTY) !== 0)
+        .map(([p]) => p);
+    // Everything open: a directory is empty exactly when no deeper row follows it.
+    const views = [
+      request({}),
+      request({ mode: 'layer', layer: 0 }),
+      request({ filters: { ...all, unmodified: false } }),
+      request({ mode: 'layer', layer: 1, filters: { ...all, added: false } }),
+    ];
+    for (const req of views) {
+      const rows = store.rows(req);
+      expect(rows.count).toBeGreaterThan(0);
+      for (let r = 0; r < rows.count; r++) {
+        if ((rows.flags[r]! & ROW_DIR) === 0) continue;
+        const leaf = r + 1 >= rows.count || rows.depth[r + 1]! <= rows.depth[r]!;
+        expect((rows.flags[r]! & ROW_EMPTY) !== 0, `${req.mode} ${req.layer} ${rows.paths[r]}`).toBe(leaf);
+        expect((rows.flags[r]! & ROW_OPEN) !== 0).toBe(!leaf);
+      }
+    }
+    // The sample's empty directories, as its rootfs tar has them (root, tmp, var/log).
+    const merged = store.rows(request({}));
+    expect(emptyOf(merged)).toEqual(['root', 'tmp', 'var/log']);
+    // Closed, the same directories are leaves and the others still offer to open.
+    const closed = store.rows(request({ expanded: [] }));
+    const top = dirs(closed);
+    expect(top.map(([p]) => p)).toEqual(
+      dirs(merged)
+        .filter(([p]) => !p.includes('/'))
+        .map(([p]) => p),
+    );
+    for (const [p, f] of top) {
+      expect(f & ROW_OPEN).toBe(0);
+      expect((f & ROW_EMPTY) !== 0, p).toBe(emptyOf(merged).includes(p));
     }
   });
 
