@@ -88,29 +88,40 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout
     columns.set(c, [...(columns.get(c) ?? []), n]);
   }
   const used = [...columns.keys()].sort((a, b) => a - b);
-  const tallest = Math.max(0, ...[...columns.values()].map((c) => c.length));
-  const height = PAD * 2 + tallest * NODE_H + Math.max(0, tallest - 1) * ROW_GAP;
+  const parents = new Map<string, string[]>();
+  for (const e of edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from]);
 
+  // Top-down: a node sits level with its highest parent, or below the node above it in its
+  // column. An image of 30 layers then shows its manifest and config beside its first layer, in
+  // the first screen of the graph; centring short columns against the tallest put them half
+  // way down a 3,000-pixel column, out of sight.
   const placed: PlacedNode[] = [];
   const pos = new Map<string, PlacedNode>();
   const headings: GraphLayout['columns'] = [];
+  let bottom = PAD;
   used.forEach((c, i) => {
     const col = columns.get(c) ?? [];
     const x = PAD + i * (NODE_W + COL_GAP);
-    const colHeight = col.length * NODE_H + Math.max(0, col.length - 1) * ROW_GAP;
-    // Short columns are centred against the tallest one, which keeps edges short.
-    const top = PAD + (height - PAD * 2 - colHeight) / 2;
     const first = col[0];
     headings.push({
       x,
       title: first ? (first.kind === 'index' && i > 0 ? 'Nested index' : KIND_TITLE[first.kind]) : '',
     });
-    col.forEach((node, row) => {
-      const p: PlacedNode = { node, x, y: top + row * (NODE_H + ROW_GAP), column: i };
+    let next = PAD;
+    for (const node of col) {
+      const above = (parents.get(node.id) ?? []).flatMap((id) => {
+        const p = pos.get(id);
+        return p && p.column < i ? [p.y] : [];
+      });
+      const y = Math.max(next, above.length > 0 ? Math.min(...above) : PAD);
+      const p: PlacedNode = { node, x, y, column: i };
       placed.push(p);
       pos.set(node.id, p);
-    });
+      next = y + NODE_H + ROW_GAP;
+      bottom = Math.max(bottom, y + NODE_H);
+    }
   });
+  const height = bottom + PAD;
 
   const placedEdges: PlacedEdge[] = [];
   for (const edge of edges) {
