@@ -118,3 +118,19 @@ export function noImagesText(analysis: Analysis): string {
     ? `No images in ${where}: it holds ${counted(artifacts, 'artifact')} only, shown in the Graph.`
     : `No images were found in ${where}.`;
 }
+
+/**
+ * A history entry's `created_by` on one line, for a list, read as a Dockerfile line: Docker's
+ * classic builder writes `/bin/sh -c #(nop) ` before metadata steps and ADD/COPY and
+ * `/bin/sh -c ` for a RUN, buildkit `RUN /bin/sh -c … # buildkit`; runs of blanks (a multi-line
+ * RUN) become one space. The full text stays where the layer is shown.
+ */
+export function briefCommand(createdBy: string | null | undefined): string {
+  if (!createdBy) return '';
+  return createdBy
+    .replace(/^\/bin\/(?:ba)?sh -c #\(nop\)\s*/, '')
+    .replace(/^(?:RUN )?\/bin\/(?:ba)?sh -c /, 'RUN ')
+    .replace(/\s*# buildkit$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

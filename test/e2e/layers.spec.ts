@@ -144,6 +144,13 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   await openAndWait(page, ociArchive);
   await openFiles(page);
   await expect(page.locator('[data-testid="file-layer"][data-state="listed"]')).toHaveCount(3);
+  // Each layer not selected names its step on one line, as a Dockerfile would; the selected one
+  // gives its created_by in full instead.
+  await expect(fileLayer(page, 0).getByTestId('layer-command')).toHaveCount(0);
+  await expect(fileLayer(page, 0).getByTestId('created-by')).toContainText('/bin/sh -c #(nop) ADD file:');
+  await expect(fileLayer(page, 2).getByTestId('layer-command')).toHaveText(
+    /^RUN rm -rf \/var\/lib\/app\/cache \/usr\/share\/doc\/hello\/copyright /,
+  );
 
   // Each layer: what it adds or modifies is what its tar lists; what it removes, its whiteouts.
   await expandAll(page);

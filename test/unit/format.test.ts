@@ -1,0 +1,41 @@
+/** The page's text helpers, on history entries from real image configs (other projects' test data). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { briefCommand } from '../../src/app/format';
+import { SHARED } from './helpers/tools';
+
+function history(path: string): string[] {
+  const config = JSON.parse(readFileSync(join(SHARED, path), 'utf8')) as {
+    history: { created_by?: string }[];
+  };
+  return config.history.map((h) => h.created_by ?? '');
+}
+
+describe('briefCommand: a layer step on one line, as in a Dockerfile', () => {
+  it("Docker's classic builder (httpd, containers/image's schema2 fixture)", () => {
+    const brief = history('containers-image/internal/image/fixtures/schema2-config.json').map(briefCommand);
+    expect(brief[0]).toBe('ADD file:c6c23585ab140b0b320d4e99bc1b0eb544c9e96c24d90fec5e069a6d57d335ca in /');
+    expect(brief[1]).toBe('CMD ["/bin/bash"]');
+    expect(brief[2]).toBe('ENV HTTPD_PREFIX=/usr/local/apache2');
+    // A RUN: the shell prefix becomes RUN, and its tabs and line breaks one space each.
+    expect(brief[4]).toBe('RUN mkdir -p "$HTTPD_PREFIX" && chown www-data:www-data "$HTTPD_PREFIX"');
+    expect(brief[6]).toMatch(
+      /^RUN apt-get update && apt-get install -y --no-install-recommends libapr1 libaprutil1 /,
+    );
+    for (const b of brief) expect(b).not.toMatch(/\s{2}|\t|#\(nop\)|^\/bin\/sh/);
+  });
+
+  it("buildkit (regclient's testrepo): '# buildkit' dropped, the rest as written", () => {
+    const raw = history(
+      'regclient/testdata/testrepo/blobs/sha256/1b2d7646f08dab0f78caec67b30cffd278c2f369b6059c449d8f9f0f70ee6220',
+    );
+    expect(raw.map(briefCommand)).toEqual(raw.map((c) => c.replace(/ # buildkit$/, '')));
+    expect(briefCommand(raw[0])).toBe('COPY base-a.txt /base.txt');
+  });
+
+  it('nothing to show for a missing entry', () => {
+    expect(briefCommand(null)).toBe('');
+    expect(briefCommand('')).toBe('');
+  });
+});
