@@ -428,20 +428,19 @@ test('"Try a sample" opens the bundled sample and verifies it', async ({ page })
   checkReportAgainst(report, exp, 'sample.tar');
 });
 
-test('the summary gives the unpacked size of the layers, as docker inspect does, and their size as stored', async ({
+test("the summary gives the unpacked size of the layers, as docker inspect does, and their size as stored; the history each step's", async ({
   page,
 }) => {
   const name = 'oci-archive.tar';
   const layers = expectedFor(name).images?.[0]?.layers ?? [];
   expect(layers.length).toBeGreaterThan(1);
   // Each gzip layer's unpacked size as gzip itself gives it.
-  const unpacked = layers
-    .map((l) => {
-      const blob = `blobs/sha256/${l.digest.slice('sha256:'.length)}`;
-      const bytes = execFileSync('tar', ['-xOf', path.join(dataDir, name), blob]);
-      return execFileSync('gzip', ['-dc'], { input: bytes }).length;
-    })
-    .reduce((a, b) => a + b, 0);
+  const sizes = layers.map((l) => {
+    const blob = `blobs/sha256/${l.digest.slice('sha256:'.length)}`;
+    const bytes = execFileSync('tar', ['-xOf', path.join(dataDir, name), blob]);
+    return execFileSync('gzip', ['-dc'], { input: bytes }).length;
+  });
+  const unpacked = sizes.reduce((a, b) => a + b, 0);
   const stored = layers.reduce((a, l) => a + l.size, 0);
   expect(unpacked).toBeGreaterThan(stored);
 
@@ -453,6 +452,26 @@ test('the summary gives the unpacked size of the layers, as docker inspect does,
   await expect(size).toHaveAttribute('data-stored', String(stored));
   await expect(size).toContainText(`${formatBytes(unpacked)} unpacked, ${layers.length} layers;`);
   await expect(size).toContainText(`${formatBytes(stored)} as stored`);
+
+  // History, as docker history gives it: each step's layer unpacked, 0 for a step without one.
+  await page.getByTestId('tab-history').click();
+  const rows = page.getByTestId('history').locator('tbody tr');
+  const config = JSON.parse(
+    execFileSync('tar', [
+      '-xOf',
+      path.join(dataDir, name),
+      `blobs/sha256/${(expectedFor(name).images?.[0]?.configDigest ?? '').slice('sha256:'.length)}`,
+    ]).toString(),
+  ) as { history: { empty_layer?: boolean }[] };
+  await expect(rows).toHaveCount(config.history.length);
+  let n = 0;
+  for (const [i, h] of config.history.entries()) {
+    const bytes = h.empty_layer ? 0 : (sizes[n++] as number);
+    const cell = rows.nth(i).getByTestId('history-size');
+    await expect(cell).toHaveAttribute('data-bytes', String(bytes));
+    await expect(cell).toContainText(formatBytes(bytes));
+  }
+  expect(n).toBe(layers.length);
 });
 
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
