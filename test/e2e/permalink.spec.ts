@@ -133,7 +133,11 @@ test('a link’s Files tab says its layers are not read here, and that the waste
   await expect(fresh.page.getByTestId('files-need-archive')).toBeVisible();
   const layers = fresh.page.getByTestId('file-layer');
   await expect(layers).toHaveCount(4);
-  for (const layer of await layers.all()) await expect(layer).toContainText('not read on this machine');
+  // Said once, on the layer's status line.
+  for (const layer of await layers.all()) {
+    await expect(layer.getByTestId('layer-status')).toHaveText('not listed: not read on this machine');
+    await expect(layer.getByText('not read on this machine')).toHaveCount(1);
+  }
   await expect(fresh.page.getByTestId('wasted-bytes')).toHaveAttribute('data-value', wasted as string);
   await expect(fresh.page.getByTestId('wasted-row')).toHaveCount(0);
   await expect(fresh.page.getByTestId('wasted-not-listed')).toBeVisible();

@@ -109,7 +109,7 @@ export function layerRows(analysis: Analysis, image: ImageInfo): LayerRow[] {
     else if (blob.digestCheck.state === 'pending') status = { state: 'waiting' };
     else if (blob.digestCheck.state === 'unchecked')
       status = { state: 'unavailable', reason: blob.digestCheck.reason };
-    else status = { state: 'unavailable', reason: 'not listed' };
+    else status = { state: 'unavailable', reason: '' };
     return {
       index: i,
       blob: l.blob,
