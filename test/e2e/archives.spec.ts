@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
@@ -472,6 +472,50 @@ test("the summary gives the unpacked size of the layers, as docker inspect does,
     await expect(cell).toContainText(formatBytes(bytes));
   }
   expect(n).toBe(layers.length);
+});
+
+test('a tall graph: the manifest and config in its first screen, a node chosen from the details scrolled into view', async ({
+  page,
+  workDir,
+}) => {
+  // 24 small layers added with umoci, saved as a docker-archive by skopeo.
+  const layout = path.join(workDir, 'layout');
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:tall`]);
+  for (let i = 1; i <= 24; i++) {
+    const dir = path.join(workDir, `r${i}`);
+    mkdirSync(path.join(dir, 'opt'), { recursive: true });
+    writeFileSync(path.join(dir, 'opt', `step-${i}`), `${i}\n`);
+    execFileSync('tar', ['-C', dir, '-cf', `${dir}.tar`, 'opt']);
+    execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:tall`, `${dir}.tar`]);
+  }
+  const archive = path.join(workDir, 'tall.tar');
+  execFileSync('skopeo', ['copy', '-q', `oci:${layout}:tall`, `docker-archive:${archive}:tall:1`]);
+  await openFile(page, archive);
+  await waitForDone(page);
+
+  const scroller = page.getByTestId('graph').locator('.scroller');
+  const inView = async (node: ReturnType<Page['locator']>) => {
+    const [box, view] = await Promise.all([node.boundingBox(), scroller.boundingBox()]);
+    return !!box && !!view && box.y >= view.y && box.y + box.height <= view.y + view.height;
+  };
+  const manifest = page.locator('[data-testid="graph-node"][data-kind="manifest"]');
+  const layers = page.locator('[data-testid="graph-node"][data-kind="layer"]');
+  await expect(layers).toHaveCount(24);
+  expect(await inView(manifest)).toBe(true);
+  expect(await inView(page.locator('[data-testid="graph-node"][data-kind="config"]'))).toBe(true);
+  const last = layers.last();
+  expect(await inView(last)).toBe(false);
+
+  // The manifest's details list its layers; choosing the last one brings it into the graph's view.
+  await manifest.click();
+  await page
+    .getByTestId('node-details')
+    .getByRole('button', { name: /^layer/ })
+    .last()
+    .click();
+  await expect(last).toHaveAttribute('aria-pressed', 'true');
+  await expect.poll(() => inView(last)).toBe(true);
 });
 
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
