@@ -291,6 +291,11 @@ test('an exported analysis dropped back reopens the same summary', async ({ page
   await page.getByTestId('tab-layers').click();
   expect(await layerDigests(page)).toEqual(digests);
   await expect(page.getByTestId('drop-prompt')).toContainText('oci-archive.tar');
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('layer-status')).toHaveCount(digests.length);
+  for (const layer of await page.getByTestId('layer-status').all()) {
+    await expect(layer).toHaveText('not listed: an exported analysis holds no listings');
+  }
   // An export dropped on a summary (here, one naming the archive "again.tar") is no archive to
   // compare: no verdict either way.
   const again = JSON.parse(readFileSync(file, 'utf8')) as { source: { name: string } };

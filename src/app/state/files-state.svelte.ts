@@ -101,7 +101,11 @@ export function layerRows(analysis: Analysis, image: ImageInfo): LayerRow[] {
     else if (blob && analysis.origin)
       status = {
         state: 'unavailable',
-        reason: analysis.origin.kind === 'cache' ? 'listing too large to keep' : 'not read on this machine',
+        reason: {
+          cache: 'listing too large to keep',
+          export: 'an exported analysis holds no listings',
+          link: 'not read on this machine',
+        }[analysis.origin.kind],
       };
     else if (!blob || blob.path === null) status = { state: 'unavailable', reason: 'not in the archive' };
     else if (blob.digestCheck.state === 'running')
