@@ -5,12 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { openFiles } from './files-tab';
+import { makeManyLayerArchive } from '../many-layers';
 import { formatBytes } from '../../src/app/format';
 import type { Report } from '../../src/core/report';
 
@@ -478,19 +479,7 @@ test('a tall graph: the manifest and config in its first screen, a node chosen f
   page,
   workDir,
 }) => {
-  // 24 small layers added with umoci, saved as a docker-archive by skopeo.
-  const layout = path.join(workDir, 'layout');
-  execFileSync('umoci', ['init', '--layout', layout]);
-  execFileSync('umoci', ['new', '--image', `${layout}:tall`]);
-  for (let i = 1; i <= 24; i++) {
-    const dir = path.join(workDir, `r${i}`);
-    mkdirSync(path.join(dir, 'opt'), { recursive: true });
-    writeFileSync(path.join(dir, 'opt', `step-${i}`), `${i}\n`);
-    execFileSync('tar', ['-C', dir, '-cf', `${dir}.tar`, 'opt']);
-    execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:tall`, `${dir}.tar`]);
-  }
-  const archive = path.join(workDir, 'tall.tar');
-  execFileSync('skopeo', ['copy', '-q', `oci:${layout}:tall`, `docker-archive:${archive}:tall:1`]);
+  const archive = makeManyLayerArchive(workDir, 24);
   await openFile(page, archive);
   await waitForDone(page);
 

@@ -2,14 +2,14 @@
  * The image graph's layout, on graphs of real archives: a many-layer image made with umoci and
  * skopeo at test time, and the committed multi-image fixtures.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { layoutGraph, NODE_H } from '../../src/app/graph-layout';
 import type { GraphLayout } from '../../src/app/graph-layout';
 import { analyzeArchive } from '../../src/core/archive/analyze';
 import type { Analysis } from '../../src/core/model';
-import { DATA, blobOf, sh, tempDir } from './helpers/tools';
+import { makeManyLayerArchive } from '../many-layers';
+import { DATA, blobOf, tempDir } from './helpers/tools';
 
 const dir = tempDir('layerlens-graph-');
 
@@ -40,19 +40,7 @@ function checkLayout(analysis: Analysis, layout: GraphLayout): void {
 
 describe('image graph layout', () => {
   it('an image of 24 layers shows its manifest and config level with its first layer, at the top', async () => {
-    // 24 small layers added with umoci, saved as a docker-archive by skopeo.
-    const layout = join(dir, 'layout');
-    sh('umoci', ['init', '--layout', layout]);
-    sh('umoci', ['new', '--image', `${layout}:many`]);
-    for (let i = 1; i <= 24; i++) {
-      const root = join(dir, `r${i}`);
-      mkdirSync(join(root, 'opt'), { recursive: true });
-      writeFileSync(join(root, 'opt', `step-${i}`), `${i}\n`);
-      sh('tar', ['-C', root, '-cf', `${root}.tar`, 'opt']);
-      sh('umoci', ['raw', 'add-layer', '--image', `${layout}:many`, `${root}.tar`]);
-    }
-    const archive = join(dir, 'many.tar');
-    sh('skopeo', ['copy', '-q', `oci:${layout}:many`, `docker-archive:${archive}:many:latest`]);
+    const archive = makeManyLayerArchive(dir, 24);
     const analysis = await analyze(archive);
     expect(analysis.nodes.filter((n) => n.kind === 'layer')).toHaveLength(24);
     const placed = layoutGraph(analysis.nodes, analysis.edges);
