@@ -2,7 +2,8 @@
  * Progress and Cancel on an archive large enough to watch: a 768 MiB layer, made at test time by
  * umoci (insert) and skopeo (copy to docker-archive, which stores layers uncompressed), never
  * committed. The graph comes before the layer is read; bytes, throughput and time left move; Cancel
- * stops the run and leaves what was analysed on screen.
+ * stops the run and leaves what was analysed on screen. A smaller one (256 MiB) keeps the page
+ * still while it runs to the end.
  */
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -11,11 +12,11 @@ import { expect as baseExpect, test } from './fixtures';
 
 const expect = baseExpect.configure({ timeout: 30_000 });
 
-function makeBigArchive(dir: string): string {
+function makeBigArchive(dir: string, mib = 768): string {
   const layout = path.join(dir, 'oci');
   const data = path.join(dir, 'big.bin');
   const out = path.join(dir, 'big.tar');
-  execFileSync('sh', ['-c', `head -c ${768 << 20} /dev/zero > "$1"`, 'sh', data]);
+  execFileSync('sh', ['-c', `head -c ${mib << 20} /dev/zero > "$1"`, 'sh', data]);
   execFileSync('umoci', ['init', '--layout', layout]);
   execFileSync('umoci', ['new', '--image', `${layout}:big`]);
   execFileSync('umoci', ['insert', '--image', `${layout}:big`, data, '/big.bin']);
@@ -55,4 +56,25 @@ test('a large archive shows progress, throughput and time left, and Cancel stops
   await expect(page.getByTestId('tree-summary')).toHaveText(
     'this layer or one below it was not read: the verification was cancelled',
   );
+});
+
+test('the page does not jump when the analysis completes: the header keeps its height from graph to link', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(120_000);
+  const archive = makeBigArchive(dir, 256);
+  // Widths where the link's arrival made the header wrap onto a second row, before.
+  for (const width of [1280, 1400]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto('/');
+    await page.getByTestId('open-file-input').setInputFiles(archive);
+    await expect(page.locator('[data-testid="graph-node"][data-kind="layer"]')).toHaveCount(1);
+    await expect(page.getByTestId('progress')).toBeVisible();
+    const top = async () => (await page.getByTestId('status').boundingBox())?.y;
+    const running = await top();
+    // Done, then hashed for its link.
+    await expect(page.getByTestId('link-url')).toBeVisible({ timeout: 60_000 });
+    expect(await top(), `${width} px wide`).toBe(running);
+  }
 });
