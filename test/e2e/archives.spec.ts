@@ -454,7 +454,7 @@ test("the summary gives the unpacked size of the layers, as docker inspect does,
   await expect(size).toContainText(`${formatBytes(unpacked)} unpacked, ${layers.length} layers;`);
   await expect(size).toContainText(`${formatBytes(stored)} as stored`);
 
-  // History, as docker history gives it: each step's layer unpacked, 0 for a step without one.
+  // History: each step's layer as an uncompressed tar, 0 for a step without one.
   await page.getByTestId('tab-history').click();
   const rows = page.getByTestId('history').locator('tbody tr');
   const config = JSON.parse(
