@@ -707,6 +707,43 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(fs.tree.get('hl-missing')!.size).toBe(0);
   });
 
+  it('whiteouts of "." and ".." are skipped with a problem; umoci fails the unpack on them', async () => {
+    // Real files of those names, packed by GNU tar: ok/sub/.wh.. and ok/.wh... under a base layer.
+    const work = mkdtempSync(join(dir, 'wh-dots-'));
+    const base = join(work, 'base');
+    const top = join(work, 'top');
+    mkdirSync(join(base, 'ok/sub'), { recursive: true });
+    writeFileSync(join(base, 'ok/keep.txt'), 'keep\n');
+    writeFileSync(join(base, 'ok/sub/x'), 'x\n');
+    writeFileSync(join(base, 'top.txt'), 'top\n');
+    mkdirSync(join(top, 'ok/sub'), { recursive: true });
+    writeFileSync(join(top, 'ok/sub/.wh..'), '');
+    writeFileSync(join(top, 'ok/.wh...'), '');
+    sh('tar', ['-C', base, '-cf', `${base}.tar`, 'ok', 'top.txt']);
+    sh('tar', ['-C', top, '-cf', `${top}.tar`, 'ok']);
+    const lower = await listFile(`${base}.tar`);
+    const upper = await listFile(`${top}.tar`);
+    expect(upper.problems.map((p) => [p.code, p.where, p.severity])).toEqual([
+      ['bad-whiteout', 'ok/sub/.wh.. (layer test)', 'warning'],
+      ['unsafe-path', 'ok/.wh... (layer test)', 'error'],
+    ]);
+    expect(upper.problems[1]!.message).toContain('the parent of its directory');
+    expect(upper.entries.map((e) => e.path)).toEqual(['ok', 'ok/sub']);
+    // Nothing below is removed: the base layer's files are all in the merged tree.
+    const fs = ImageFilesystem.build([lower, upper]);
+    for (const p of ['ok/keep.txt', 'ok/sub/x', 'top.txt']) expect(fs.tree.get(p)?.type, p).toBe('file');
+    expect(fs.layers[1]!.changes.removed).toBe(0);
+    // umoci applies ".wh..." to the directory above and then fails the whole unpack.
+    const layout = join(work, 'img');
+    sh('umoci', ['init', '--layout', layout]);
+    sh('umoci', ['new', '--image', `${layout}:t`]);
+    for (const l of [`${base}.tar`, `${top}.tar`])
+      sh('umoci', ['raw', 'add-layer', '--image', `${layout}:t`, l]);
+    expect(() =>
+      execFileSync('umoci', ['unpack', '--image', `${layout}:t`, join(work, 'bundle')], { stdio: 'pipe' }),
+    ).toThrow(/\.wh\.\.\./);
+  });
+
   it('a truncated layer and a damaged header stop the listing with the tar problem', async () => {
     const bytes = readFileSync(join(REGCLIENT, 'layer.tar'));
     const cut = join(dir, 'cut.tar');

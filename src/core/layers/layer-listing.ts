@@ -270,6 +270,18 @@ export class LayerListingBuilder {
           'warning',
         );
         return true;
+      } else if (base === `${WHITEOUT_PREFIX}.` || base === `${WHITEOUT_PREFIX}..`) {
+        // A whiteout names one entry of its directory (layer.md "Whiteouts"); "." and ".." are
+        // not entries. Applied literally they would remove the directory itself or its parent:
+        // umoci 0.4.7 fails the whole unpack on ".wh...", after deleting outside the directory.
+        const up = base === `${WHITEOUT_PREFIX}..`;
+        this.problem(
+          up ? 'unsafe-path' : 'bad-whiteout',
+          `"${shown(path)}" would white out "${up ? '..' : '.'}", ${up ? 'the parent of its directory, outside it' : 'its own directory'}: a whiteout names an entry of its directory; the entry is skipped`,
+          shown(path),
+          up ? 'error' : 'warning',
+        );
+        return true;
       } else {
         whiteout = 'file';
         const dir = dirName(path);
