@@ -3,6 +3,7 @@ import type { Analysis, Check, ImageInfo, Platform, SourceInfo } from '../core/m
 import { counted } from '../core/text';
 
 export { counted };
+export { escapeHidden, hasHidden } from '../core/text';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 

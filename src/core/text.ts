@@ -11,3 +11,26 @@ export function listed(names: readonly string[], max = 3): string {
     ? `${names.slice(0, max).join(', ')} and ${names.length - max} more`
     : names.join(', ');
 }
+
+/**
+ * Characters a file name may hold that would hide what it is when printed: C0 and C1 controls
+ * (a newline, an escape sequence) and the Unicode bidirectional controls, with which
+ * `a\u202Egnp.exe` prints as `aexe.png` (the "Trojan Source" spoof, CVE-2021-42574).
+ */
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const HIDDEN_ALL = new RegExp(HIDDEN.source, 'g');
+
+/** `name` with those characters spelled out (`\u202E`, `\n`, `\0`), so what is shown is what is there. */
+export function escapeHidden(name: string): string {
+  return name.replace(HIDDEN_ALL, (c) => {
+    if (c === '\0') return '\\0';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  });
+}
+
+/** Whether `name` holds any character that `escapeHidden` spells out. */
+export function hasHidden(name: string): boolean {
+  return HIDDEN.test(name);
+}

@@ -4,7 +4,7 @@
  * `tar -xO`, keyboard navigation, a 200,000-entry layer and the layer limits.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
@@ -666,4 +666,32 @@ test('character and block devices show their device numbers, as ls -l does', asy
   await expect(row('dev/null').getByTestId('device')).toHaveText('1, 3');
   await expect(row('dev/loop7')).toHaveAttribute('data-kind', 'block');
   await expect(row('dev/loop7').getByTestId('device')).toHaveText('7, 7');
+});
+
+test('a file name with a bidirectional override is shown spelled out, not as the name it spoofs', async ({
+  page,
+  workDir: dir,
+}) => {
+  // "a<RLO>gnp.exe" prints as "aexe.png" (Trojan Source); packed by GNU tar, added by umoci, saved by skopeo.
+  const root = path.join(dir, 'root');
+  const spoof = 'a\u202egnp.exe';
+  mkdirSync(path.join(root, 'dl'), { recursive: true });
+  writeFileSync(path.join(root, 'dl', spoof), 'MZ not a picture\n');
+  execFileSync('tar', ['-C', root, '-cf', path.join(dir, 'layer.tar'), 'dl']);
+  const layout = path.join(dir, 'layout');
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
+  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, path.join(dir, 'layer.tar')]);
+  const archive = path.join(dir, 'spoof.tar');
+  execFileSync('skopeo', ['copy', '-q', `oci:${layout}:x`, `docker-archive:${archive}:spoof:1`]);
+
+  await openAndWait(page, archive);
+  await openFiles(page);
+  await expandAll(page);
+  const name = page.locator(`[data-testid="file-row"][data-path="dl/${spoof}"] .name`);
+  await expect(name).toHaveText('a\\u202Egnp.exe');
+  await expect(name).toHaveAttribute('title', /shown escaped/);
+  await page.locator(`[data-testid="file-row"][data-path="dl/${spoof}"]`).dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('dl/a\\u202Egnp.exe');
+  await expect(page.getByTestId('file-content')).toHaveText('MZ not a picture\n');
 });

@@ -30,6 +30,7 @@ import { packListing, packedBuffers, unpackListing } from '../../src/core/layers
 import type { LayerLimits, LayerListing, ListingEntry } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
+import { escapeHidden, hasHidden } from '../../src/core/text';
 import { ROW_DIR, ROW_EMPTY, ROW_OPEN } from '../../src/messages';
 import type { TreeRequest, TreeRows } from '../../src/messages';
 import { LayerStore } from '../../src/worker/layer-store';
@@ -742,6 +743,28 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(() =>
       execFileSync('umoci', ['unpack', '--image', `${layout}:t`, join(work, 'bundle')], { stdio: 'pipe' }),
     ).toThrow(/\.wh\.\.\./);
+  });
+
+  it('names with control or bidirectional characters are spelled out in messages', async () => {
+    // Files of those names, packed by GNU tar: "a<RLO>gnp.exe" prints as "aexe.png" (Trojan Source),
+    // and a newline splits a name in two where it is printed.
+    const work = mkdtempSync(join(dir, 'names-'));
+    const spoof = 'a\u202egnp.exe';
+    const split = 'two\nlines';
+    writeFileSync(join(work, spoof), 'x');
+    writeFileSync(join(work, split), 'y');
+    const tar = join(work, 'odd.tar');
+    // Each name twice: the duplicate-entry problem quotes it.
+    sh('tar', ['-C', work, '-cf', tar, spoof, split, spoof, split]);
+    const listing = await listFile(tar);
+    expect(listing.entries.map((e) => e.path)).toEqual([spoof, split, spoof, split]);
+    expect(listing.problems.map((p) => p.where)).toEqual([
+      'a\\u202Egnp.exe (layer test)',
+      'two\\nlines (layer test)',
+    ]);
+    for (const p of listing.problems) expect(hasHidden(p.message)).toBe(false);
+    expect(escapeHidden('tab\there\u0000nul\u2066iso\u061c')).toBe('tab\\there\\0nul\\u2066iso\\u061C');
+    expect(escapeHidden('plain/ü/名前 with spaces')).toBe('plain/ü/名前 with spaces');
   });
 
   it('a truncated layer and a damaged header stop the listing with the tar problem', async () => {

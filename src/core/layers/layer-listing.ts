@@ -15,6 +15,7 @@ import type { LayerStopReason, Problem, ProblemCode } from '../model';
 import { TarError } from '../tar/header';
 import type { TarEntry, TarEntryType } from '../tar/header';
 import { TarStreamParser } from '../tar/tar-stream';
+import { escapeHidden } from '../text';
 
 /** Entry types that reach a listing: PAX and GNU metadata records are applied, never listed. */
 export type ListingEntryType = Exclude<
@@ -143,8 +144,9 @@ function dirName(path: string): string {
 }
 
 export function shown(path: string): string {
-  // Names are shown in messages; keep a hostile megabyte-long name from flooding them.
-  const p = path.replace(/\0/g, '\\0');
+  // Names are shown in messages; keep a hostile megabyte-long name from flooding them, and its
+  // control characters from changing how the message reads.
+  const p = escapeHidden(path);
   return p.length > 300 ? `${p.slice(0, 300)}…` : p;
 }
 
