@@ -507,6 +507,28 @@ test('a tall graph: the manifest and config in its first screen, a node chosen f
   await expect.poll(() => inView(last)).toBe(true);
 });
 
+test('a dropped file whose name holds a bidirectional override is named spelled out', async ({ page }) => {
+  // "report<RLO>rat.exe" prints as "reportexe.tar".
+  const name = 'report\u202erat.exe';
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles({
+    name,
+    mimeType: 'application/x-tar',
+    buffer: readFileSync(path.join(dataDir, 'oci-archive.tar')),
+  });
+  await waitForDone(page);
+  await expect(page.getByTestId('status').locator('.name')).toHaveText('report\\u202Erat.exe');
+  // Not an archive: the error names the file the same way.
+  await page.getByTestId('open-file-input').setInputFiles({
+    name,
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('just some text, not an archive\n'),
+  });
+  const banner = page.getByTestId('error-banner');
+  await expect(banner).toContainText('Could not open report\\u202Erat.exe');
+  await expect(banner).not.toContainText('\u202e');
+});
+
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
   const exp = expectedFor('tampered-layer.tar');
   const bad = exp.expectedLayerDigest;
