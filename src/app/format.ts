@@ -1,6 +1,6 @@
 /** Display helpers shared by the components. Pure functions, no DOM. */
 import type { Analysis, Check, ImageInfo, Platform, SourceInfo } from '../core/model';
-import { counted } from '../core/text';
+import { counted, escapeHidden } from '../core/text';
 
 export { counted };
 export { escapeHidden, hasHidden } from '../core/text';
@@ -85,9 +85,10 @@ export function checkLabel(check: Check): string {
 /** Raw documents are shown indented when they are JSON, verbatim otherwise. */
 export function prettyJson(raw: string): string {
   try {
-    return JSON.stringify(JSON.parse(raw), null, 2);
+    // A bidirectional control in a string is written as its JSON escape: the same JSON, shown as it is.
+    return escapeHidden(JSON.stringify(JSON.parse(raw), null, 2), true);
   } catch {
-    return raw;
+    return escapeHidden(raw, true);
   }
 }
 
@@ -96,7 +97,7 @@ export function imageName(image: ImageInfo): string {
   const name =
     image.refs.length > 0 ? image.refs.join(', ') : shortDigest(image.configDigest ?? image.manifestDigest);
   const platform = formatPlatform(image.platform ?? platformOfConfig(image));
-  return `${name}${platform ? ` (${platform})` : ''}${image.present ? '' : ' — absent'}`;
+  return `${escapeHidden(name)}${platform ? ` (${platform})` : ''}${image.present ? '' : ' — absent'}`;
 }
 
 function platformOfConfig(image: ImageInfo): Platform | null {
@@ -124,14 +125,17 @@ export function noImagesText(analysis: Analysis): string {
  * A history entry's `created_by` on one line, for a list, read as a Dockerfile line: Docker's
  * classic builder writes `/bin/sh -c #(nop) ` before metadata steps and ADD/COPY and
  * `/bin/sh -c ` for a RUN, buildkit `RUN /bin/sh -c … # buildkit`; runs of blanks (a multi-line
- * RUN) become one space. The full text stays where the layer is shown.
+ * RUN) become one space, and control and bidirectional characters are spelled out. The full
+ * text stays where the layer is shown.
  */
 export function briefCommand(createdBy: string | null | undefined): string {
   if (!createdBy) return '';
-  return createdBy
-    .replace(/^\/bin\/(?:ba)?sh -c #\(nop\)\s*/, '')
-    .replace(/^(?:RUN )?\/bin\/(?:ba)?sh -c /, 'RUN ')
-    .replace(/\s*# buildkit$/, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return escapeHidden(
+    createdBy
+      .replace(/^\/bin\/(?:ba)?sh -c #\(nop\)\s*/, '')
+      .replace(/^(?:RUN )?\/bin\/(?:ba)?sh -c /, 'RUN ')
+      .replace(/\s*# buildkit$/, '')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
 }

@@ -20,9 +20,13 @@ export function listed(names: readonly string[], max = 3): string {
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const HIDDEN_ALL = new RegExp(HIDDEN.source, 'g');
 
-/** `name` with those characters spelled out (`\u202E`, `\n`, `\0`), so what is shown is what is there. */
-export function escapeHidden(name: string): string {
+/**
+ * `name` with those characters spelled out (`\u202E`, `\n`, `\0`), so what is shown is what is
+ * there. `lines`: text meant to span lines (a RUN command) keeps its line breaks and tabs.
+ */
+export function escapeHidden(name: string, lines = false): string {
   return name.replace(HIDDEN_ALL, (c) => {
+    if (lines && (c === '\n' || c === '\t')) return c;
     if (c === '\0') return '\\0';
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';

