@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
@@ -529,7 +529,7 @@ test('a dropped file whose name holds a bidirectional override is named spelled 
   await expect(banner).not.toContainText('\u202e');
 });
 
-test('bidirectional controls in a label and a history command are spelled out, the raw JSON too', async ({
+test('bidirectional controls in a label, a history command and refs are spelled out, the raw JSON too', async ({
   page,
   workDir,
 }) => {
@@ -571,6 +571,41 @@ test('bidirectional controls in a label and a history command are spelled out, t
   expect((JSON.parse(raw) as { config: { Labels: Record<string, string> } }).config.Labels.download).toBe(
     'a\u202egnp.exe',
   );
+
+  // A ref name in the layout's index.json (set with jq: umoci refuses such a tag) is spelled out
+  // in the summary's RepoTags.
+  const index = path.join(layout, 'index.json');
+  const edited = execFileSync('jq', [
+    '-c',
+    '.manifests[0].annotations["org.opencontainers.image.ref.name"] = "v1\u202egnp"',
+    index,
+  ]);
+  writeFileSync(index, edited);
+  const oci = path.join(workDir, 'bidi-oci.tar');
+  execFileSync('tar', ['-C', layout, '-cf', oci, '.']);
+  await openFile(page, oci);
+  await waitForDone(page);
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('summary').locator('dd ul li').first()).toHaveText('v1\\u202Egnp');
+
+  // A RepoTag in a docker-archive's manifest.json (set with jq) labels the manifest node.
+  const unpacked = path.join(workDir, 'unpacked');
+  mkdirSync(unpacked);
+  execFileSync('tar', ['-C', unpacked, '-xf', archive]);
+  const manifestJson = path.join(unpacked, 'manifest.json');
+  writeFileSync(
+    manifestJson,
+    execFileSync('jq', ['-c', '.[0].RepoTags = ["bidi:v1\u202egnp"]', manifestJson]),
+  );
+  const docker = path.join(workDir, 'bidi-docker.tar');
+  execFileSync('tar', ['-C', unpacked, '-cf', docker, '.']);
+  await openFile(page, docker);
+  await waitForDone(page);
+  const node = page.locator('[data-testid="graph-node"][data-kind="manifest"]');
+  await expect(node).toContainText('bidi:v1\\u202Egnp');
+  await node.click();
+  await expect(page.getByTestId('node-details')).toContainText('bidi:v1\\u202Egnp');
+  await expect(page.getByTestId('node-details')).not.toContainText('\u202e');
 });
 
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
