@@ -50,6 +50,7 @@ export type ProblemCode =
   | 'duplicate-entry'
   | 'hardlink-target'
   | 'nul-in-name'
+  | 'bidi-in-name'
   // Registries (src/core/registry/client.ts):
   | 'registry-auth'
   | 'registry-denied'

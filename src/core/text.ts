@@ -34,6 +34,9 @@ export function escapeHidden(name: string, lines = false): string {
   });
 }
 
+/** The Unicode bidirectional controls alone: in a file name, almost always a spoof. */
+export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** Whether `name` holds any character that `escapeHidden` spells out. */
 export function hasHidden(name: string): boolean {
   return HIDDEN.test(name);

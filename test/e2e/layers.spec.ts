@@ -694,4 +694,9 @@ test('a file name with a bidirectional override is shown spelled out, not as the
   await page.locator(`[data-testid="file-row"][data-path="dl/${spoof}"]`).dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('dl/a\\u202Egnp.exe');
   await expect(page.getByTestId('file-content')).toHaveText('MZ not a picture\n');
+  // And it is flagged, so that it can be found among thousands of names.
+  await page.getByTestId('tab-problems').click();
+  const problem = page.locator('[data-testid="problem"][data-code="bidi-in-name"]');
+  await expect(problem).toHaveCount(1);
+  await expect(problem).toContainText('dl/a\\u202Egnp.exe');
 });

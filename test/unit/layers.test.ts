@@ -758,9 +758,12 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     sh('tar', ['-C', work, '-cf', tar, spoof, split, spoof, split]);
     const listing = await listFile(tar);
     expect(listing.entries.map((e) => e.path)).toEqual([spoof, split, spoof, split]);
-    expect(listing.problems.map((p) => p.where)).toEqual([
-      'a\\u202Egnp.exe (layer test)',
-      'two\\nlines (layer test)',
+    // The spoof is flagged where it occurs; the duplicates quote both names spelled out.
+    expect(listing.problems.map((p) => [p.code, p.where])).toEqual([
+      ['bidi-in-name', 'a\\u202Egnp.exe (layer test)'],
+      ['bidi-in-name', 'a\\u202Egnp.exe (layer test)'],
+      ['duplicate-entry', 'a\\u202Egnp.exe (layer test)'],
+      ['duplicate-entry', 'two\\nlines (layer test)'],
     ]);
     for (const p of listing.problems) expect(hasHidden(p.message)).toBe(false);
     expect(escapeHidden('tab\there\u0000nul\u2066iso\u061c')).toBe('tab\\there\\0nul\\u2066iso\\u061C');

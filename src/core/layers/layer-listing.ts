@@ -15,7 +15,7 @@ import type { LayerStopReason, Problem, ProblemCode } from '../model';
 import { TarError } from '../tar/header';
 import type { TarEntry, TarEntryType } from '../tar/header';
 import { TarStreamParser } from '../tar/tar-stream';
-import { escapeHidden } from '../text';
+import { BIDI_CONTROLS, escapeHidden } from '../text';
 
 /** Entry types that reach a listing: PAX and GNU metadata records are applied, never listed. */
 export type ListingEntryType = Exclude<
@@ -223,6 +223,16 @@ export class LayerListingBuilder {
         'error',
       );
       return true;
+    }
+    if (BIDI_CONTROLS.test(e.path)) {
+      // Listed as it is (it extracts), but flagged: a name that prints as something else
+      // ("a\u202Egnp.exe" as "aexe.png", CVE-2021-42574) has no honest use in an image.
+      this.problem(
+        'bidi-in-name',
+        `"${shown(e.path)}" holds Unicode bidirectional controls, which make a name print as something else; it is shown spelled out`,
+        shown(e.path),
+        'warning',
+      );
     }
     const { path, dotdot } = splitPath(e.path);
     if (dotdot) {
