@@ -13,10 +13,28 @@ import { listed } from '../core/text';
  */
 export const MAX_FOLDER_FILES = 100_000;
 
-const tooMany = () =>
-  new Error(
+/** A folder that cannot be opened, with its name where it is known. */
+export class FolderError extends Error {
+  constructor(
+    message: string,
+    readonly folder: string | null,
+  ) {
+    super(message);
+  }
+}
+
+const tooMany = (folder: string | null) =>
+  new FolderError(
     `it holds more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} files, which no image layout does: drop the folder that holds index.json or manifest.json`,
+    folder,
   );
+
+/** The folder a file of `<input webkitdirectory>` is in: the first component of its relative path. */
+function topFolder(file: File | undefined): string | null {
+  const rel = file?.webkitRelativePath ?? '';
+  const slash = rel.indexOf('/');
+  return slash > 0 ? rel.slice(0, slash) : null;
+}
 
 export interface PickedFolder {
   name: string;
@@ -28,7 +46,7 @@ export interface PickedFolder {
  * `<folder>/<path inside it>`.
  */
 export function folderFromInput(list: FileList): PickedFolder | null {
-  if (list.length > MAX_FOLDER_FILES) throw tooMany();
+  if (list.length > MAX_FOLDER_FILES) throw tooMany(topFolder(list[0]));
   const files: FolderFile[] = [];
   let name = '';
   for (const file of list) {
@@ -69,7 +87,8 @@ export async function readFolder(dropped: readonly FileSystemEntry[]): Promise<P
     const blob = await new Promise<File>((resolve, reject) =>
       (entry as FileSystemFileEntry).file(resolve, reject),
     );
-    if (files.length === MAX_FOLDER_FILES) throw tooMany();
+    if (files.length === MAX_FOLDER_FILES)
+      throw tooMany(dropped.length === 1 ? (dropped[0]?.name ?? null) : null);
     files.push({ path, blob });
   };
   const walk = async (dir: FileSystemDirectoryEntry, prefix: string): Promise<void> => {

@@ -608,6 +608,28 @@ test('bidirectional controls in a label, a history command and refs are spelled 
   await expect(page.getByTestId('node-details')).not.toContainText('\u202e');
 });
 
+test('a folder of more than 100,000 files is refused by name, and the analysis on screen stays', async ({
+  page,
+  workDir,
+}) => {
+  test.setTimeout(120_000);
+  // A home folder picked by mistake, say: 100,001 empty files in 101 folders.
+  const huge = path.join(workDir, 'huge');
+  for (let d = 0; d <= 100; d++) {
+    const dir = path.join(huge, `d${d}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 1000 && d * 1000 + i <= 100_000; i++) writeFileSync(path.join(dir, `f${i}`), '');
+  }
+  await openFile(page, path.join(dataDir, 'oci-archive.tar'));
+  await waitForDone(page);
+  await page.getByTestId('open-folder-input').setInputFiles(huge);
+  const banner = page.getByTestId('error-banner');
+  await expect(banner).toContainText('Could not open the folder huge', { timeout: 60_000 });
+  await expect(banner).toContainText('it holds more than 100,000 files, which no image layout does');
+  await expect(banner).toContainText('Still showing the previous file, oci-archive.tar.');
+  await expect(page.locator('.status-word')).toHaveAttribute('data-status', 'done');
+});
+
 test('a tampered layer is reported as a digest mismatch', async ({ page }) => {
   const exp = expectedFor('tampered-layer.tar');
   const bad = exp.expectedLayerDigest;

@@ -2,6 +2,7 @@
  * All UI state lives here; components receive slices of it as props. Svelte 5 rune class,
  * as in the svelte.dev examples: fields are reactive, methods are the only writers.
  */
+import { FolderError } from '../folder-files';
 import type { PickedFolder } from '../folder-files';
 import { listed } from '../../core/text';
 import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
@@ -286,10 +287,11 @@ export class AnalysisState {
       folder = await read;
     } catch (e) {
       if (intent !== this.#intent) return;
-      this.#cannotOpen('the folder', {
+      const name = e instanceof FolderError ? e.folder : null;
+      this.#cannotOpen(name === null ? 'the folder' : `the folder ${name}`, {
         code: 'read-error',
         message: `The folder could not be read: ${e instanceof Error ? e.message : String(e)}`,
-        where: 'the dropped folder',
+        where: name ?? 'the folder given',
         severity: 'error',
       });
       return;
