@@ -20,13 +20,17 @@ export function listed(names: readonly string[], max = 3): string {
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const HIDDEN_ALL = new RegExp(HIDDEN.source, 'g');
 
+/** Kept as they are in text meant to span lines: line breaks (CRLF too) and tabs. */
+const LAYOUT = new Set(['\n', '\r', '\t']);
+
 /**
  * `name` with those characters spelled out (`\u202E`, `\n`, `\0`), so what is shown is what is
- * there. `lines`: text meant to span lines (a RUN command) keeps its line breaks and tabs.
+ * there. `lines`: text meant to span lines (a RUN command, a file's contents) keeps its line
+ * breaks and tabs.
  */
 export function escapeHidden(name: string, lines = false): string {
   return name.replace(HIDDEN_ALL, (c) => {
-    if (lines && (c === '\n' || c === '\t')) return c;
+    if (lines && LAYOUT.has(c)) return c;
     if (c === '\0') return '\\0';
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
@@ -40,4 +44,11 @@ export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** Whether `name` holds any character that `escapeHidden` spells out. */
 export function hasHidden(name: string): boolean {
   return HIDDEN.test(name);
+}
+
+/** How many characters `escapeHidden(text, lines)` spells out. */
+export function countHidden(text: string, lines = false): number {
+  let n = 0;
+  for (const [c] of text.matchAll(HIDDEN_ALL)) if (!(lines && LAYOUT.has(c))) n++;
+  return n;
 }

