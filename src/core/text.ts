@@ -17,7 +17,8 @@ export function listed(names: readonly string[], max = 3): string {
  * (a newline, an escape sequence) and the Unicode bidirectional controls, with which
  * `a\u202Egnp.exe` prints as `aexe.png` (the "Trojan Source" spoof, CVE-2021-42574).
  */
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const HIDDEN = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${BIDI}]`);
 const HIDDEN_ALL = new RegExp(HIDDEN.source, 'g');
 
 /** Kept as they are in text meant to span lines: line breaks (CRLF too) and tabs. */
@@ -39,7 +40,7 @@ export function escapeHidden(name: string, lines = false): string {
 }
 
 /** The Unicode bidirectional controls alone: in a file name, almost always a spoof. */
-export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+export const BIDI_CONTROLS = new RegExp(`[${BIDI}]`);
 
 /** Whether `name` holds any character that `escapeHidden` spells out. */
 export function hasHidden(name: string): boolean {
