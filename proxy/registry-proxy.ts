@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { canonicalAddress, classifyAddress } from './address-guard';
 import { rewriteBearerRealms } from './www-authenticate';
+import { PROXY_HEADER, PROXY_RELAYED, PROXY_SELF } from '../src/core/registry/proxy-protocol';
 
 /** Same shape as `Mount` in scripts/static-server.ts; repeated so the proxy deploys on its own. */
 export type Mount = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -88,18 +89,8 @@ const PASSED_RESPONSE_HEADERS = new Set([
 ]);
 const PASSED_RESPONSE_HEADER_PREFIXES = ['ratelimit-'];
 
-/**
- * Set on every answer of the proxy, so the page can tell an answer relayed from a registry from one
- * the web server gave itself (a static host without the proxy answers `/registry/…` with its own
- * page). The client checks for it (`PROXY_HEADER` in src/core/registry/client.ts).
- */
-export const PROXY_HEADER = 'X-Layerlens-Proxy';
-/**
- * Its value on an answer the proxy gives itself (a refused address, an unreachable registry, a
- * timeout), rather than `1` on one it relays: the page then says the registry was not reached,
- * instead of blaming the registry for the proxy's 502 (`PROXY_SELF` in src/core/registry/client.ts).
- */
-export const PROXY_SELF = 'self';
+// The header on every answer, shared with the page's client (src/core/registry/proxy-protocol.ts).
+export { PROXY_HEADER, PROXY_RELAYED, PROXY_SELF };
 
 /** What a cross-origin page may read (Content-Type and Content-Length are always readable). */
 export const EXPOSED_HEADERS = [
@@ -461,7 +452,7 @@ export function createRegistryProxy(options: RegistryProxyOptions): RegistryProx
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-    res.setHeader(PROXY_HEADER, '1');
+    res.setHeader(PROXY_HEADER, PROXY_RELAYED);
     const allowed = options.allowedOrigin;
     if (allowed === '*') {
       res.setHeader('Access-Control-Allow-Origin', '*');

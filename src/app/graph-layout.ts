@@ -41,14 +41,21 @@ const KIND_TITLE: Record<NodeKind, string> = {
   layer: 'Layers',
 };
 
+function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout {
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  // Each node's edges out and parents in, once: the walk, the index depths and the placement read them.
   const outgoing = new Map<string, GraphEdge[]>();
-  const incoming = new Map<string, number>();
+  const parents = new Map<string, string[]>();
   for (const e of edges) {
     if (!byId.has(e.from) || !byId.has(e.to)) continue;
-    outgoing.set(e.from, [...(outgoing.get(e.from) ?? []), e]);
-    incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
+    append(outgoing, e.from, e);
+    append(parents, e.to, e.from);
   }
 
   // Nested indexes (docker save 25+: index.json → image index → manifests) get one column per level.
@@ -57,10 +64,9 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout
     const known = indexDepth.get(id);
     if (known !== undefined) return known;
     let depth = 0;
-    for (const e of edges) {
-      if (e.to !== id || seen.has(e.from)) continue;
-      if (byId.get(e.from)?.kind !== 'index') continue;
-      depth = Math.max(depth, depthOf(e.from, new Set([...seen, id])) + 1);
+    for (const from of parents.get(id) ?? []) {
+      if (seen.has(from) || byId.get(from)?.kind !== 'index') continue;
+      depth = Math.max(depth, depthOf(from, new Set([...seen, id])) + 1);
     }
     indexDepth.set(id, depth);
     return depth;
@@ -79,18 +85,15 @@ export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): GraphLayout
     order.set(id, order.size);
     for (const e of outgoing.get(id) ?? []) visit(e.to);
   };
-  for (const n of nodes) if (!incoming.has(n.id)) visit(n.id);
+  for (const n of nodes) if (!parents.has(n.id)) visit(n.id);
   for (const n of nodes) visit(n.id);
 
   const columns = new Map<number, GraphNode[]>();
   for (const n of [...nodes].sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))) {
     const c = columnOf(n);
-    columns.set(c, [...(columns.get(c) ?? []), n]);
+    append(columns, c, n);
   }
   const used = [...columns.keys()].sort((a, b) => a - b);
-  const parents = new Map<string, string[]>();
-  for (const e of edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from]);
-
   // Top-down: a node sits level with its highest parent, or below the node above it in its
   // column. An image of 30 layers then shows its manifest and config beside its first layer, in
   // the first screen of the graph; centring short columns against the tallest put them half

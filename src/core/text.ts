@@ -30,13 +30,21 @@ const LAYOUT = new Set(['\n', '\r', '\t']);
  * breaks and tabs.
  */
 export function escapeHidden(name: string, lines = false): string {
-  return name.replace(HIDDEN_ALL, (c) => {
+  return spellOut(name, lines).text;
+}
+
+/** `escapeHidden`, and how many characters it spelled out (a file's text says so). */
+export function spellOut(text: string, lines = false): { text: string; hidden: number } {
+  let hidden = 0;
+  const out = text.replace(HIDDEN_ALL, (c) => {
     if (lines && LAYOUT.has(c)) return c;
+    hidden++;
     if (c === '\0') return '\\0';
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
     return `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
   });
+  return { text: out, hidden };
 }
 
 /** The Unicode bidirectional controls alone: in a file name, almost always a spoof. */
@@ -45,11 +53,4 @@ export const BIDI_CONTROLS = new RegExp(`[${BIDI}]`);
 /** Whether `name` holds any character that `escapeHidden` spells out. */
 export function hasHidden(name: string): boolean {
   return HIDDEN.test(name);
-}
-
-/** How many characters `escapeHidden(text, lines)` spells out. */
-export function countHidden(text: string, lines = false): number {
-  let n = 0;
-  for (const [c] of text.matchAll(HIDDEN_ALL)) if (!(lines && LAYOUT.has(c))) n++;
-  return n;
 }

@@ -452,6 +452,8 @@ export class LayerStore {
     };
     const order: number[] = [];
     const open: number[] = [];
+    /** Open directories the walk found nothing to show under. */
+    const empty = new Set<number>();
     const stack: number[] = [];
     const pushAll = (list: number[]) => {
       for (let k = list.length - 1; k >= 0; k--) stack.push(list[k] as number);
@@ -465,15 +467,17 @@ export class LayerStore {
         if (list.length > 0) {
           open.push(i);
           pushAll(list);
-        }
+        } else empty.add(i);
       }
     }
     const openSet = new Set(open);
-    // A closed directory offers to open only if opening it would show something.
-    const hasVisibleChild = (i: number): boolean => {
+    // A directory offers to open only if opening it would show something: an open one the walk
+    // found empty is known; a closed one is looked into, up to its first child shown.
+    const isEmpty = (i: number): boolean => {
+      if (empty.has(i)) return true;
       const b = start[i + 2] as number;
-      for (let k = start[i + 1] as number; k < b; k++) if (visible[children[k] as number]) return true;
-      return false;
+      for (let k = start[i + 1] as number; k < b; k++) if (visible[children[k] as number]) return false;
+      return true;
     };
     const n = order.length;
     const rows: TreeRows = {
@@ -516,7 +520,7 @@ export class LayerStore {
       if (node.children) {
         flags |= ROW_DIR;
         if (openSet.has(i)) flags |= ROW_OPEN;
-        else if (!hasVisibleChild(i)) flags |= ROW_EMPTY;
+        else if (isEmpty(i)) flags |= ROW_EMPTY;
       }
       if (view.searching && view.match[i]) flags |= ROW_MATCH;
       if (e) {

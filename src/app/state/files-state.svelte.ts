@@ -87,6 +87,14 @@ function layerHistory(image: ImageInfo): (HistoryEntry | null)[] {
   return image.layers.map((_, i) => history[i] ?? null);
 }
 
+/**
+ * Whether layers' files can be shown here: a summary (a link, an export) carries no listings,
+ * unless this browser kept the analysis with its listings (origin `cache`).
+ */
+export function hasListings(analysis: Analysis): boolean {
+  return !analysis.origin || analysis.layers !== undefined;
+}
+
 /** The rows of the layer list of an image. */
 export function layerRows(analysis: Analysis, image: ImageInfo): LayerRow[] {
   const history = layerHistory(image);

@@ -31,14 +31,9 @@ export const MANIFEST_TYPES = [
 /** The single `Accept` header of every manifest request. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 
-/**
- * The header the proxy sets on every answer (proxy/registry-proxy.ts, `PROXY_HEADER`): without it,
- * the answer came from a web server with no proxy (a static host serving its own page for any
- * path), and reading it as the registry's would give a JSON error or a wrong "not found".
- */
-export const PROXY_HEADER = 'X-Layerlens-Proxy';
-/** The header's value when the proxy answered itself: the registry was not reached (or not relayed to). */
-export const PROXY_SELF = 'self';
+import { PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
+
+export { PROXY_HEADER, PROXY_SELF };
 
 export interface Credentials {
   username: string;
