@@ -477,6 +477,7 @@ test("the summary gives the unpacked size of the layers, as docker inspect does,
 
 test('a tall graph: the manifest and config in its first screen, a node chosen from the details scrolled into view', async ({
   page,
+  browser,
   workDir,
 }) => {
   const archive = makeManyLayerArchive(workDir, 24);
@@ -505,6 +506,21 @@ test('a tall graph: the manifest and config in its first screen, a node chosen f
     .click();
   await expect(last).toHaveAttribute('aria-pressed', 'true');
   await expect.poll(() => inView(last)).toBe(true);
+
+  // The link to this view, opened in a fresh browser, shows the same node selected, in view.
+  const link = await page.getByTestId('link-url').inputValue();
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(link);
+  const chosen = other.locator('[data-testid="graph-node"][aria-pressed="true"]');
+  await expect(chosen).toHaveAttribute('data-digest', (await last.getAttribute('data-digest')) as string);
+  const scrollerThere = other.getByTestId('graph').locator('.scroller');
+  await expect
+    .poll(async () => {
+      const [box, view] = await Promise.all([chosen.boundingBox(), scrollerThere.boundingBox()]);
+      return !!box && !!view && box.y >= view.y && box.y + box.height <= view.y + view.height;
+    })
+    .toBe(true);
+  await other.context().close();
 });
 
 test('a dropped file whose name holds a bidirectional override is named spelled out', async ({ page }) => {
