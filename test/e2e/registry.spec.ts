@@ -218,11 +218,21 @@ test('the tag list switches to another tag of the repository', async ({ page }) 
   const { host, digests } = info();
   await inspect(page, `${host}/test/multi:1`);
   expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/multi:1']]);
+  // The header's field holds the reference on screen, to be edited rather than typed again.
+  const field = page.getByLabel('Image reference');
+  await expect(field).toHaveValue(`${host}/test/multi:1`);
   await page.getByTestId('tag-switcher').selectOption('2');
   await expect(page.getByTestId('resolved')).toHaveText(`${host}/test/multi@${digests['test/multi:2']}`, {
     timeout: 30_000,
   });
   await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/multi:2']]);
+  await expect(field).toHaveValue(`${host}/test/multi:2`);
+  // A reference that fails leaves the analysis on screen and what was typed, to be corrected.
+  await field.fill(`${host}/test/multi:3`);
+  await field.press('Enter');
+  await expect(page.getByTestId('error-banner')).toContainText('not found (404)');
+  await expect(field).toHaveValue(`${host}/test/multi:3`);
   expect(await nodeDigests(page, 'manifest')).toEqual([digests['test/multi:2']]);
 });
 
