@@ -67,6 +67,8 @@ export type ToWorker =
       layer: number;
       path: string;
       maxBytes: number;
+      /** The layer whose merged file system a symbolic link is followed in: the one the view shows. */
+      within: number;
     };
 
 export type FromWorker =
@@ -92,6 +94,8 @@ export type FromWorker =
       /** The file's full size. */
       size: number;
       truncated: boolean;
+      /** When `path` is a symbolic link: the file read, at the end of its links, and its layer. */
+      target: { path: string; layer: number } | null;
       error: string | null;
     };
 

@@ -317,7 +317,7 @@ async function answerLayers(msg: Extract<ToWorker, { type: 'tree' | 'file' }>): 
   }
   try {
     if (!current) throw new Error('the archive is no longer open');
-    const r = await current.readFile(msg.imageId, msg.layer, msg.path, msg.maxBytes);
+    const r = await current.readFile(msg.imageId, msg.layer, msg.path, msg.maxBytes, msg.within);
     post({ type: 'file', run: msg.run, seq: msg.seq, path: msg.path, ...r, error: null });
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -329,6 +329,7 @@ async function answerLayers(msg: Extract<ToWorker, { type: 'tree' | 'file' }>): 
       bytes: null,
       size: 0,
       truncated: false,
+      target: null,
       error,
     });
   }

@@ -549,11 +549,19 @@ export class LayerStore {
     layer: number,
     path: string,
     maxBytes: number,
-  ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
+    within = layer,
+  ): Promise<{
+    bytes: Uint8Array;
+    size: number;
+    truncated: boolean;
+    target: { path: string; layer: number } | null;
+  }> {
     const image = this.image(imageId);
     // A hard link's content is its target's: the last layer up to this one that has it.
     let target = path;
     let at = layer;
+    // Where a symbolic link led: the path shown (a hard link there is the same file, read from its first name).
+    let followed: { path: string; layer: number } | null = null;
     for (let hops = 0; hops < 8; hops++) {
       const listing = this.listings.get(image.layers[at]?.blob ?? '');
       let entry = null;
@@ -567,8 +575,16 @@ export class LayerStore {
         target = entry.linkname;
         continue;
       }
+      if (entry.type === 'symlink' && !followed) {
+        // What `cat` shows in the container: the link followed through the file system the view
+        // shows (the layers up to `within`), every component's links included.
+        followed = this.followLink(imageId, within, target, entry.linkname);
+        target = followed.path;
+        at = followed.layer;
+        continue;
+      }
       if (entry.type !== 'file') throw new Error(`"${target}" is a ${entry.type}, not a regular file`);
-      return this.readEntry(
+      const read = await this.readEntry(
         image,
         at,
         target,
@@ -576,8 +592,30 @@ export class LayerStore {
         maxBytes,
         (listing as LayerListing).duplicates > 0,
       );
+      return { ...read, target: followed };
     }
     throw new Error('too many hard links');
+  }
+
+  /** The regular file (or hard link) a symbolic link at `path` leads to after layer `within`. */
+  private followLink(
+    imageId: string,
+    within: number,
+    path: string,
+    linkname: string,
+  ): { path: string; layer: number } {
+    const { fs } = this.filesystem(imageId, within);
+    const r = this.tree(imageId, fs, within).resolve(path);
+    const link = `"${path}" is a symbolic link to "${linkname}"`;
+    if (!r) throw new Error(`${link}, which leads nowhere: a directory on the way is missing, or links loop`);
+    if (!r.node) throw new Error(`${link}, and "${r.path}" is not in the image (a dangling link)`);
+    if (r.node.children || r.node.type === 'directory') {
+      throw new Error(`${link}, which is the directory "${r.path}"`);
+    }
+    if (r.node.type !== 'file' && r.node.type !== 'hardlink') {
+      throw new Error(`${link}: "${r.path}" is a ${r.node.type}, not a regular file`);
+    }
+    return { path: r.path, layer: r.node.layer };
   }
 
   private async readEntry(

@@ -260,7 +260,8 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   ]);
   expect(download.suggestedFilename()).toBe('app.conf');
   const saved = readFileSync(await download.path());
-  const blob = `blobs/sha256/${hex((appLayers[2] as ExpectedLayer).digest)}`;
+  const layerBlob = (i: number) => `blobs/sha256/${hex((appLayers[i] as ExpectedLayer).digest)}`;
+  const blob = layerBlob(2);
   const fromTar = execFileSync(
     'sh',
     ['-c', `tar -xOf "$1" "$2" | gzip -dc | tar -xO etc/app.conf`, 'sh', ociArchive, blob],
@@ -268,6 +269,25 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   );
   expect(Buffer.compare(saved, fromTar)).toBe(0);
   await page.getByTestId('view-text').click();
+
+  // A symbolic link opens the file it leads to, as reading it in the container would.
+  await search.fill('hello');
+  await page.locator('[data-testid="file-row"][data-path="etc/hello-link"]').dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/hello-link');
+  await expect(page.getByTestId('file-viewer-target')).toHaveText('→ usr/bin/hello');
+  await expect(page.getByTestId('file-viewer')).toContainText('layer 0');
+  const hello = execFileSync(
+    'sh',
+    ['-c', `tar -xOf "$1" "$2" | gzip -dc | tar -xO usr/bin/hello`, 'sh', ociArchive, layerBlob(0)],
+    { maxBuffer: 1 << 20 },
+  ).toString('utf8');
+  expect(hello).toContain('hello from layerlens');
+  await expect(page.getByTestId('file-content')).toHaveText(hello);
+  await search.fill('usr/bin/hi');
+  await page.locator('[data-testid="file-row"][data-path="usr/bin/hi"]').dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('usr/bin/hi');
+  await expect(page.getByTestId('file-viewer-target')).toHaveText('→ usr/bin/hello');
+  await expect(page.getByTestId('file-content')).toHaveText(hello);
 
   // Keyboard: Home, ArrowDown, ArrowRight (open, then into), Enter (open a file).
   await search.fill('');
@@ -436,6 +456,16 @@ test('the sample report carries layer entries, changes and the file system; its 
   await expect(row('tmp')).toHaveClass(/focused/);
   await expect(page.getByTestId('expand-all')).toHaveAttribute('aria-pressed', 'true');
   expect(await page.getByTestId('file-tree').getAttribute('data-count')).toBe(count);
+
+  // Its /bin is a link to a directory: opening it says where it leads instead of reading.
+  await row('bin').dblclick();
+  await expect(page.getByTestId('file-viewer')).toContainText(
+    '"bin" is a symbolic link to "usr/bin", which is the directory "usr/bin"',
+  );
+  // usr/bin/hello, a link to greet beside it, opens greet.
+  await row('usr/bin/hello').dblclick();
+  await expect(page.getByTestId('file-viewer-target')).toHaveText('→ usr/bin/greet');
+  await expect(page.getByTestId('file-content')).toContainText('Hello from the Layerlens sample image');
 });
 
 /** A docker-archive (manifest.json, config, layer blobs) made by Python's tarfile. */

@@ -34,6 +34,7 @@ import { escapeHidden, hasHidden } from '../../src/core/text';
 import { ROW_DIR, ROW_EMPTY, ROW_OPEN } from '../../src/messages';
 import type { TreeRequest, TreeRows } from '../../src/messages';
 import { LayerStore } from '../../src/worker/layer-store';
+import { kernelLinks, linksOf } from './helpers/links';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -472,6 +473,17 @@ describe('a Debian root file system (debootstrap)', () => {
         expect(want.length).toBeGreaterThan(3000);
         expect(rootfsLines(fs.tree)).toEqual(want);
         expect(report.images[0]!.filesystem?.entries).toBe(want.length);
+        // Every symbolic link leads where the kernel says, in a chroot of the unpacked image: merged
+        // /usr (bin -> usr/bin), /etc/alternatives chains of absolute links, ../ links.
+        const links = linksOf(fs.tree);
+        expect(links.length).toBeGreaterThan(100);
+        expect(links.find((l) => l.path === 'usr/bin/awk')?.to).toBe('usr/bin/mawk');
+        expect(links).toEqual(
+          kernelLinks(
+            `${work}/unpacked/rootfs`,
+            links.map((l) => l.path),
+          ),
+        );
         // What the second layer removed: both directories with everything under them, and the file.
         const removed = fs.layers[1]!.paths.removed;
         expect(removed).toContain('usr/share/doc');

@@ -23,10 +23,14 @@ export const VIEW_LIMIT = 1024 * 1024;
 export interface OpenFile {
   path: string;
   layer: number;
+  /** The layer the view showed when the file was opened: a symbolic link is followed in its file system. */
+  within: number;
   loading: boolean;
   bytes: Uint8Array | null;
   size: number;
   truncated: boolean;
+  /** When the path is a symbolic link: the file shown, at the end of its links, and its layer. */
+  target: { path: string; layer: number } | null;
   error: string | null;
 }
 
@@ -416,10 +420,12 @@ export class FilesState {
     this.file = {
       path,
       layer,
+      within: this.layer,
       loading: true,
       bytes: null,
       size: rows.size[i] ?? 0,
       truncated: false,
+      target: null,
       error: null,
     };
     this.#send({
@@ -430,6 +436,7 @@ export class FilesState {
       layer,
       path,
       maxBytes: VIEW_LIMIT,
+      within: this.layer,
     });
   }
 
@@ -458,6 +465,7 @@ export class FilesState {
       layer: f.layer,
       path: f.path,
       maxBytes: -1,
+      within: f.within,
     });
   }
 
@@ -491,6 +499,7 @@ export class FilesState {
       bytes: msg.bytes,
       size: msg.bytes ? msg.size : this.file.size,
       truncated: msg.truncated,
+      target: msg.target,
       error: msg.error,
     };
   }

@@ -97,6 +97,52 @@ export class MergedTree {
     return find(this.root, path);
   }
 
+  /**
+   * Where `path` leads in this file system, following symbolic links in every component as the
+   * kernel does inside the container (path_resolution(7)): a relative target is read from the
+   * link's directory, an absolute one from the image's root, and `..` at the root stays at the root
+   * (the root is the container's `/`). `path` is the canonical path, as `readlink -f` run in a
+   * chroot of the unpacked root file system prints it; `node` is null when only the last component
+   * is missing (a dangling link). Null when an earlier component is missing or not a directory, a
+   * link is empty, or more than 40 links are followed (Linux's ELOOP limit).
+   */
+  resolve(path: string): { path: string; node: FsNode | null } | null {
+    const chain: FsNode[] = [];
+    const names: string[] = [];
+    // Components still to walk, the next one last.
+    const pending = path.split('/').reverse();
+    let links = 0;
+    while (pending.length > 0) {
+      const name = pending.pop() as string;
+      if (name === '' || name === '.') continue;
+      if (name === '..') {
+        chain.pop();
+        names.pop();
+        continue;
+      }
+      const dir = chain.at(-1) ?? this.root;
+      if (!dir.children) return null;
+      const next = dir.children.get(name);
+      if (!next) {
+        if (pending.some((c) => c !== '' && c !== '.')) return null;
+        return { path: [...names, name].join('/'), node: null };
+      }
+      if (next.entry?.type === 'symlink' && !next.children) {
+        const target = next.entry.linkname;
+        if (++links > 40 || target === '') return null;
+        if (target.startsWith('/')) {
+          chain.length = 0;
+          names.length = 0;
+        }
+        for (const c of target.split('/').reverse()) pending.push(c);
+        continue;
+      }
+      chain.push(next);
+      names.push(name);
+    }
+    return { path: names.join('/'), node: chain.at(-1) ?? this.root };
+  }
+
   /** Every path but the root, parents before children. */
   *walk(): IterableIterator<FsNode> {
     const stack: FsNode[] = [this.root];

@@ -1,8 +1,8 @@
 /** Helpers for tests that compare against real tools (GNU tar, gzip, zstd, sha256sum). */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openAsBlob, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, openAsBlob, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -26,4 +26,42 @@ export function tempDir(prefix = 'layerlens-'): string {
 
 export function blobOf(path: string): Promise<Blob> {
   return openAsBlob(path);
+}
+
+/**
+ * `readlink -f` of each path as the kernel resolves it inside `rootfs` used as `/` (chroot): the
+ * container's view of its symbolic links. This machine's own readlink, its libraries and loader are
+ * copied into a scratch directory of the root file system for the run (the loader is started by
+ * path, so nothing has to sit where the binary expects it), and removed after. A path whose
+ * directories do not all resolve gives null (readlink fails).
+ */
+export function readlinkInRoot(rootfs: string, paths: string[]): (string | null)[] {
+  const readlink = execFileSync('sh', ['-c', 'command -v readlink']).toString().trim();
+  const libs = execFileSync('ldd', [readlink])
+    .toString()
+    .split('\n')
+    .flatMap((l) => /(\/\S+) \(0x/.exec(l)?.slice(1, 2) ?? []);
+  const loader = libs.find((l) => /\/ld-linux|\/ld-musl|\/ld\.so/.test(l));
+  if (!loader) throw new Error(`no loader in ldd ${readlink}`);
+  const tools = mkdtempSync(join(rootfs, '.readlink-'));
+  try {
+    for (const f of [readlink, ...libs]) copyFileSync(f, join(tools, basename(f)));
+    const t = `/${basename(tools)}`;
+    return paths.map((p) => {
+      const r = spawnSync('chroot', [
+        rootfs,
+        `${t}/${basename(loader)}`,
+        '--library-path',
+        t,
+        `${t}/${basename(readlink)}`,
+        '-f',
+        '--',
+        `/${p}`,
+      ]);
+      if (r.error) throw r.error;
+      return r.status === 0 ? r.stdout.toString('utf8').replace(/\n$/, '').replace(/^\//, '') : null;
+    });
+  } finally {
+    rmSync(tools, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,151 @@
+/**
+ * Symbolic links followed as the container sees them: `MergedTree.resolve` against `readlink -f`
+ * run by the kernel in a chroot of `umoci unpack`'s root file system, and the Files tab's reader
+ * (`LayerStore.readFile`) opening what a link leads to.
+ */
+import { linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeArchive } from '../../src/core/archive/analyze';
+import { digestBlob } from '../../src/core/digest/digest-blob';
+import { ImageFilesystem } from '../../src/core/layers/filesystem';
+import type { LayerListing } from '../../src/core/layers/layer-listing';
+import type { Analysis, ImageInfo } from '../../src/core/model';
+import { LayerStore } from '../../src/worker/layer-store';
+import { kernelLinks, linksOf } from './helpers/links';
+import { blobOf, sh, tempDir } from './helpers/tools';
+
+const dir = tempDir('layerlens-links-');
+const isRoot = process.getuid?.() === 0;
+
+describe('symbolic links', () => {
+  let work: string;
+  let analysis: Analysis;
+  let image: ImageInfo;
+  let fs: ImageFilesystem;
+  const listings = new Map<string, LayerListing>();
+  const slices = new Map<string, Blob>();
+
+  // Two layers made by umoci from links made by ln: relative and absolute targets, a chain through
+  // /etc/alternatives, a directory link on the way, `..` past the root, a loop, a dangling link, a
+  // link through a regular file, a link to a hard link. The second layer removes a link's target
+  // and adds a link to a link of the first.
+  beforeAll(async () => {
+    work = join(dir, 'img');
+    const layout = join(work, 'layout');
+    const bundle = join(work, 'bundle');
+    sh('umoci', ['init', '--layout', layout]);
+    sh('umoci', ['new', '--image', `${layout}:two`]);
+    sh('umoci', ['unpack', '--image', `${layout}:two`, bundle]);
+    const r = join(bundle, 'rootfs');
+    for (const d of ['usr/bin', 'usr/lib', 'etc/alternatives', 'a/b'])
+      mkdirSync(join(r, d), { recursive: true });
+    writeFileSync(join(r, 'usr/bin/greet'), '#!/bin/sh\necho hello\n');
+    writeFileSync(join(r, 'usr/lib/os-release'), 'NAME="links"\n');
+    linkSync(join(r, 'usr/bin/greet'), join(r, 'usr/bin/greet-hard'));
+    const ln = (target: string, path: string) => symlinkSync(target, join(r, path));
+    ln('usr/bin', 'bin');
+    ln('greet', 'usr/bin/hello');
+    ln('../usr/lib/os-release', 'etc/os-release');
+    ln('/usr/bin/greet', 'etc/alternatives/pager');
+    ln('/etc/alternatives/pager', 'usr/bin/pager');
+    ln('../../../../../etc/os-release', 'a/b/up');
+    ln('/bin/hello', 'a/via-dir-link');
+    ln('./usr/./bin//greet', 'dots');
+    ln('loop-2', 'loop-1');
+    ln('loop-1', 'loop-2');
+    ln('nowhere', 'dangling');
+    ln('missing/file', 'dangling-dir');
+    ln('usr/bin/greet/x', 'through-file');
+    ln('greet-hard', 'usr/bin/to-hard');
+    ln('a/b', 'to-dir');
+    sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:one`, bundle]);
+    rmSync(join(r, 'usr/lib/os-release'));
+    ln('pager', 'usr/bin/more');
+    sh('umoci', ['repack', '--image', `${layout}:two`, bundle]);
+    const archive = join(work, 'links.tar');
+    sh('tar', ['-C', layout, '-cf', archive, '.']);
+    analysis = await analyzeArchive(await blobOf(archive), {
+      name: 'links.tar',
+      listings: true,
+      onListing: (key, listing) => listings.set(key, listing),
+      // Each layer's blob kept, as the worker keeps it to read single files again.
+      verifier: (blob, o) => {
+        if (o.layer) slices.set(o.layer, blob);
+        return digestBlob(blob, o);
+      },
+    });
+    image = analysis.images.find((i) => i.layers.length === 2) as ImageInfo;
+    fs = ImageFilesystem.build(image.layers.map((l) => listings.get(l.blob) as LayerListing));
+    // The root file system after each layer, as umoci extracts it.
+    sh('umoci', ['unpack', '--image', `${layout}:one`, join(work, 'after-0')]);
+    sh('umoci', ['unpack', '--image', `${layout}:two`, join(work, 'after-1')]);
+  });
+
+  it.skipIf(!isRoot)('resolve as readlink -f in a chroot of the unpacked image (chroot needs root)', () => {
+    for (const layer of [0, 1]) {
+      const ours = linksOf(fs.at(layer));
+      expect(ours.map((l) => l.path)).toContain(layer === 0 ? 'usr/bin/pager' : 'usr/bin/more');
+      const rootfs = join(work, `after-${layer}`, 'rootfs');
+      expect(ours, `after layer ${layer}`).toEqual(
+        kernelLinks(
+          rootfs,
+          ours.map((l) => l.path),
+        ),
+      );
+    }
+  });
+
+  it('lead where a person reading them would say (checked by hand)', () => {
+    const at = (layer: number, path: string) => {
+      const r = fs.at(layer).resolve(path);
+      return r && [r.path, r.node === null ? 'missing' : r.node.type];
+    };
+    expect(at(0, 'usr/bin/hello')).toEqual(['usr/bin/greet', 'file']);
+    expect(at(0, 'usr/bin/pager')).toEqual(['usr/bin/greet', 'file']);
+    expect(at(0, 'a/b/up')).toEqual(['usr/lib/os-release', 'file']);
+    expect(at(0, 'a/via-dir-link')).toEqual(['usr/bin/greet', 'file']);
+    expect(at(0, 'dots')).toEqual(['usr/bin/greet', 'file']);
+    expect(at(0, 'usr/bin/to-hard')).toEqual(['usr/bin/greet-hard', 'hardlink']);
+    expect(at(0, 'to-dir')).toEqual(['a/b', 'directory']);
+    expect(at(0, 'bin/hello')).toEqual(['usr/bin/greet', 'file']);
+    expect(at(0, 'dangling')).toEqual(['nowhere', 'missing']);
+    expect(at(0, 'dangling-dir')).toBeNull();
+    expect(at(0, 'through-file')).toBeNull();
+    expect(at(0, 'loop-1')).toBeNull();
+    // The second layer removed os-release: the same link now dangles.
+    expect(at(0, 'etc/os-release')).toEqual(['usr/lib/os-release', 'file']);
+    expect(at(1, 'etc/os-release')).toEqual(['usr/lib/os-release', 'missing']);
+    expect(at(1, 'usr/bin/more')).toEqual(['usr/bin/greet', 'file']);
+  });
+
+  it('open in the Files tab as the file they lead to, or say why they cannot', async () => {
+    const store = new LayerStore();
+    store.analysis = analysis;
+    for (const [key, listing] of listings) store.listings.set(key, listing);
+    for (const [key, blob] of slices) store.slices.set(key, blob);
+    const greet = readFileSync(join(work, 'bundle/rootfs/usr/bin/greet'));
+    const read = (layer: number, path: string, within = layer) =>
+      store.readFile(image.id, layer, path, -1, within);
+    for (const [layer, path] of [
+      [0, 'usr/bin/pager'],
+      [1, 'usr/bin/more'],
+      [0, 'usr/bin/to-hard'],
+    ] as const) {
+      const r = await read(layer, path);
+      expect(Buffer.from(r.bytes)).toEqual(greet);
+      expect(r.size).toBe(greet.length);
+      expect(r.target?.path).toBe(path === 'usr/bin/to-hard' ? 'usr/bin/greet-hard' : 'usr/bin/greet');
+      expect(r.target?.layer).toBe(0);
+    }
+    // A link of the first layer, seen after the second: followed in the file system on screen.
+    expect(Buffer.from((await read(0, 'etc/os-release', 0)).bytes).toString()).toBe('NAME="links"\n');
+    await expect(read(0, 'etc/os-release', 1)).rejects.toThrow(
+      '"etc/os-release" is a symbolic link to "../usr/lib/os-release", and "usr/lib/os-release" is not in the image (a dangling link)',
+    );
+    await expect(read(0, 'to-dir')).rejects.toThrow('which is the directory "a/b"');
+    await expect(read(0, 'loop-1')).rejects.toThrow('leads nowhere');
+    // A regular file reads as before, with no target.
+    expect((await read(0, 'usr/bin/greet')).target).toBeNull();
+  });
+});
