@@ -3,7 +3,7 @@ import type { Analysis, Check, ImageInfo, Platform, SourceInfo } from '../core/m
 import { counted, escapeHidden } from '../core/text';
 
 export { counted };
-export { escapeHidden, hasHidden, spellOut } from '../core/text';
+export { escapeHidden, hasHidden, looksBinary, spellOut } from '../core/text';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 

@@ -54,3 +54,12 @@ export const BIDI_CONTROLS = new RegExp(`[${BIDI}]`);
 export function hasHidden(name: string): boolean {
   return HIDDEN.test(name);
 }
+
+/**
+ * Bytes to be shown as a hex dump rather than as text, by git's rule (xdiff's `buffer_is_binary`):
+ * a NUL among the first 8,000 bytes. Text in UTF-8 or any ASCII-based encoding has none; executables,
+ * archives, images and UTF-16 do.
+ */
+export function looksBinary(bytes: Uint8Array): boolean {
+  return bytes.subarray(0, 8000).includes(0);
+}

@@ -734,3 +734,46 @@ test('a file name with a bidirectional override is shown spelled out, not as the
   await expect(problem).toHaveCount(1);
   await expect(problem).toContainText('dl/a\\u202Egnp.exe');
 });
+
+test('a binary file opens as hex, a text file after it as text; Text shows the binary one as text', async ({
+  page,
+  workDir: dir,
+}) => {
+  // This machine's /usr/bin/true and a script beside it, packed by GNU tar and added by umoci.
+  const root = path.join(dir, 'root');
+  mkdirSync(path.join(root, 'bin'), { recursive: true });
+  const binary = readFileSync('/usr/bin/true');
+  writeFileSync(path.join(root, 'bin', 'true'), binary);
+  writeFileSync(path.join(root, 'bin', 'hi'), '#!/bin/sh\necho hi\n');
+  execFileSync('tar', ['-C', root, '-cf', path.join(dir, 'layer.tar'), 'bin']);
+  const layout = path.join(dir, 'layout');
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
+  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, path.join(dir, 'layer.tar')]);
+  const archive = path.join(dir, 'binary.tar');
+  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+
+  await openAndWait(page, archive);
+  await openFiles(page);
+  await expandAll(page);
+  const row = (p: string) => page.locator(`[data-testid="file-row"][data-path="${p}"]`);
+  await row('bin/true').dblclick();
+  await expect(page.getByTestId('file-binary')).toBeVisible();
+  await expect(page.getByTestId('view-hex')).toHaveAttribute('aria-pressed', 'true');
+  // The first line of the dump, from the file's own first 16 bytes.
+  const first = [...binary.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0'));
+  await expect(page.getByTestId('file-content')).toContainText(
+    `00000000  ${first.slice(0, 8).join(' ')}  ${first.slice(8).join(' ')}`,
+  );
+  // The next file is text, and shows as text: the choice of hex was the binary file's, not the person's.
+  await row('bin/hi').dblclick();
+  await expect(page.getByTestId('view-text')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('file-content')).toHaveText('#!/bin/sh\necho hi\n');
+  // Text pressed on the binary file shows it as text, escapes counted.
+  await row('bin/true').dblclick();
+  await expect(page.getByTestId('view-hex')).toHaveAttribute('aria-pressed', 'true');
+  await page.getByTestId('view-text').click();
+  await expect(page.getByTestId('file-binary')).toHaveCount(0);
+  await expect(page.getByTestId('file-hidden-chars')).toBeVisible();
+  await expect(page.getByTestId('file-content')).toContainText('\\u007FELF');
+});

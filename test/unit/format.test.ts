@@ -1,9 +1,11 @@
 /** The page's text helpers, on history entries from real image configs (other projects' test data). */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
-import { escapeHidden, spellOut } from '../../src/core/text';
+import { escapeHidden, looksBinary, spellOut } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
 function history(path: string): string[] {
@@ -66,5 +68,48 @@ describe('hidden characters spelled out', () => {
     expect(shown).toContain('"download": "a\\u202Egnp.exe"');
     expect(shown).not.toMatch(/[\u202e\u0007]/);
     expect(JSON.parse(shown)).toEqual(doc);
+  });
+});
+
+describe('looksBinary: hex or text in the file viewer, as git decides', () => {
+  // git's own verdict on the same bytes: `git diff --numstat` prints "-" counts for a binary file.
+  function gitSaysBinary(bytes: Buffer): boolean {
+    const dir = mkdtempSync(join(tmpdir(), 'layerlens-bin-'));
+    try {
+      writeFileSync(join(dir, 'f'), bytes);
+      const out = execFileSync('git', ['diff', '--no-index', '--numstat', '/dev/null', join(dir, 'f')], {
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir },
+      }).toString();
+      return out.startsWith('-\t-\t');
+    } catch (e) {
+      // git diff --no-index exits 1 when the files differ, which they do.
+      const out = String((e as { stdout?: Buffer }).stdout ?? '');
+      return out.startsWith('-\t-\t');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const text = readFileSync('/etc/os-release');
+  const cases: [string, Buffer][] = [
+    ['an executable (/usr/bin/true)', readFileSync('/usr/bin/true')],
+    ['os-release', text],
+    ['UTF-16 (iconv)', execFileSync('iconv', ['-f', 'UTF-8', '-t', 'UTF-16'], { input: text })],
+    ['a NUL after the first 8,000 bytes', Buffer.concat([Buffer.alloc(8000, 'a'), Buffer.from([0])])],
+    ['a NUL at byte 7,999', Buffer.concat([Buffer.alloc(7999, 'a'), Buffer.from([0])])],
+    ['empty', Buffer.alloc(0)],
+  ];
+  it.each(cases)('%s', (_name, bytes) => {
+    expect(looksBinary(new Uint8Array(bytes))).toBe(gitSaysBinary(bytes));
+  });
+  it('the executable and UTF-16 are binary, the text is not', () => {
+    expect(cases.map(([, b]) => looksBinary(new Uint8Array(b)))).toEqual([
+      true,
+      false,
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 });
