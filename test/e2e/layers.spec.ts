@@ -466,6 +466,14 @@ test('the sample report carries layer entries, changes and the file system; its 
   await row('usr/bin/hello').dblclick();
   await expect(page.getByTestId('file-viewer-target')).toHaveText('→ usr/bin/greet');
   await expect(page.getByTestId('file-content')).toContainText('Hello from the Layerlens sample image');
+  // Where it led, shown in the merged tree after the layer on screen, focused.
+  await page.getByTestId('file-viewer-target').click();
+  await expect(page.getByTestId('mode-merged')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.locator('[data-testid="file-row"].focused')).toHaveAttribute(
+    'data-path',
+    'usr/bin/greet',
+  );
+  await expect(page.getByTestId('file-tree')).toBeFocused();
 });
 
 /** A docker-archive (manifest.json, config, layer blobs) made by Python's tarfile. */

@@ -262,6 +262,19 @@ export class FilesState {
     this.restore({ layer, mode: 'layer', path, ...(this.sort !== 'name' ? { sort: this.sort } : {}) });
   }
 
+  /**
+   * Show `path` in the merged file system after the layer shown (where an opened link led): every
+   * kind shown, no search, the directories above it open, its row selected.
+   */
+  showMerged(path: string): void {
+    this.restore({
+      layer: this.layer,
+      mode: 'merged',
+      path,
+      ...(this.sort !== 'name' ? { sort: this.sort } : {}),
+    });
+  }
+
   /** A new run started: everything shown belongs to the previous archive. */
   reset(run: number): void {
     this.#run = run;
