@@ -4,7 +4,7 @@
  * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
  * of their blobs, extracted with GNU tar at test time.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -939,6 +939,24 @@ describe('folders given instead of archives', () => {
     const { report } = await analyzeDir(dir, 'oci-archive');
     const bad = report.problems.find((p) => p.code === 'invalid-json');
     expect(bad?.where).toBe('index.json');
+  });
+
+  it('a blob missing from a folder is said to be missing from the folder, not from an archive', async () => {
+    const dir = unpacked('oci-archive.tar');
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const manifest = JSON.parse(
+      readFileSync(join(dir, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8'),
+    ) as { config: { digest: string }; layers: { digest: string }[] };
+    rmSync(join(dir, 'blobs/sha256', manifest.config.digest.slice(7)));
+    rmSync(join(dir, 'blobs/sha256', manifest.layers[0]!.digest.slice(7)));
+    const { report } = await analyzeDir(dir, 'oci-archive');
+    const missing = report.problems.filter((p) => p.code === 'missing-blob').map((p) => p.message);
+    expect(missing).toEqual([
+      `config ${manifest.config.digest} is missing from the folder`,
+      `layer 1 (${manifest.layers[0]!.digest}) is missing from the folder`,
+    ]);
   });
 
   it('a folder that holds no image layout says what it holds', async () => {

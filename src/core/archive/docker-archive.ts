@@ -271,7 +271,7 @@ export async function loadLegacy(b: AnalysisBuilder): Promise<void> {
       if (!j) {
         b.problem(
           'missing-blob',
-          `layer ${id} is named in the chain but ${id}/json is not in the archive`,
+          `layer ${id} is named in the chain but ${id}/json is not in the ${b.files.container}`,
           `${id}/json`,
         );
         break;

@@ -220,7 +220,7 @@ class Walker {
         : 'artifact';
     if (!('file' in resolved)) {
       // docker save keeps only the platforms it has; the index still lists the others.
-      const absentReason = `its ${isIndex ? 'index' : 'manifest'} blob is not in the archive`;
+      const absentReason = `its ${isIndex ? 'index' : 'manifest'} blob is not in the ${b.files.container}`;
       b.blob({
         key: desc.digest,
         role: isIndex ? 'index' : 'manifest',
@@ -259,7 +259,7 @@ class Walker {
         });
         b.problem(
           'absent-image',
-          `${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'an image'} is listed but not included in the archive`,
+          `${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'an image'} is listed but not included in the ${b.files.container}`,
           desc.digest,
           'info',
         );
@@ -268,14 +268,14 @@ class Walker {
         // of the images it pulled only when asked to.
         b.problem(
           'absent-image',
-          `${buildkit.label}${buildkit.subject ? ` of ${buildkit.subject}` : ''} is listed but not included in the archive`,
+          `${buildkit.label}${buildkit.subject ? ` of ${buildkit.subject}` : ''} is listed but not included in the ${b.files.container}`,
           desc.digest,
           'info',
         );
       } else {
         b.problem(
           'missing-blob',
-          `${nodeKind} ${desc.digest} is referenced but missing from the archive`,
+          `${nodeKind} ${desc.digest} is referenced but missing from the ${b.files.container}`,
           path,
         );
       }
@@ -378,7 +378,11 @@ class Walker {
         expectedSize: configDesc.size,
       });
       if (!file)
-        b.problem('missing-blob', `config ${configDesc.digest} is missing from the archive`, cfgPath);
+        b.problem(
+          'missing-blob',
+          `config ${configDesc.digest} is missing from the ${b.files.container}`,
+          cfgPath,
+        );
       let raw: string | null = null;
       if (file) {
         // Artifact configs may be anything (even empty `{}`); only image configs must parse.
@@ -445,7 +449,7 @@ class Walker {
       if (!file) {
         b.problem(
           'missing-blob',
-          `layer ${i + 1} (${ld.digest}) is missing from the archive${nonDistributable ? ' (non-distributable)' : ''}`,
+          `layer ${i + 1} (${ld.digest}) is missing from the ${b.files.container}${nonDistributable ? ' (non-distributable)' : ''}`,
           lpath,
           nonDistributable ? 'warning' : 'error',
         );
