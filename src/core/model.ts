@@ -351,3 +351,11 @@ export interface ImageFilesystemSummary {
   /** How many paths are wasted in all. */
   wastedPaths: number;
 }
+
+/**
+ * A layer's place in its image, as edges and messages name it: counted from 0 at the base, as the
+ * page numbers layers everywhere else (Layers, History, Files, the file viewer).
+ */
+export function layerName(index: number): string {
+  return `layer ${index}`;
+}

@@ -521,6 +521,14 @@ test('a tall graph: the manifest and config in its first screen, a node chosen f
     })
     .toBe(true);
   await other.context().close();
+
+  // The details name its place as the Layers tab numbers it, from 0 (it said "layer 24").
+  await expect(page.getByTestId('node-details').locator('.edge-label')).toHaveText('layer 23');
+  const lastDigest = (await last.getAttribute('data-digest')) as string;
+  await page.getByTestId('tab-layers').click();
+  const row = page.getByTestId('layer-row').nth(23);
+  await expect(row.locator('td').first()).toHaveText('23');
+  await expect(row).toHaveAttribute('data-digest', lastDigest);
 });
 
 test('a dropped file whose name holds a bidirectional override is named spelled out', async ({ page }) => {

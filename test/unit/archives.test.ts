@@ -955,7 +955,7 @@ describe('folders given instead of archives', () => {
     const missing = report.problems.filter((p) => p.code === 'missing-blob').map((p) => p.message);
     expect(missing).toEqual([
       `config ${manifest.config.digest} is missing from the folder`,
-      `layer 1 (${manifest.layers[0]!.digest}) is missing from the folder`,
+      `layer 0 (${manifest.layers[0]!.digest}) is missing from the folder`,
     ]);
   });
 

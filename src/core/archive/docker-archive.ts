@@ -9,6 +9,7 @@
  * Docker 25+ writes an OCI layout plus `manifest.json`: the OCI walk finds the images and
  * this adapter only adds their RepoTags.
  */
+import { layerName } from '../model';
 import type { HistoryEntry, ImageConfigFile, ImageInfo, LayerRef } from '../model';
 import { sha256OfBytes } from '../digest/sha256';
 import type { ArchiveFile } from './archive-files';
@@ -195,7 +196,7 @@ function addLayer(
   const file: ArchiveFile | null = 'file' in r ? r.file : null;
   const claim = claimedDigest(file?.path ?? path);
   const key = claim ?? `path:${file?.path ?? path}`;
-  if (!file) b.problem('missing-blob', `layer ${j + 1}: ${'error' in r ? r.error : 'missing'}`, where);
+  if (!file) b.problem('missing-blob', `${layerName(j)}: ${'error' in r ? r.error : 'missing'}`, where);
   const described = source && source.digest === claim ? source : null;
   const blob = b.blob({
     key,
@@ -218,7 +219,7 @@ function addLayer(
     present: file !== null,
     raw: null,
   });
-  b.edge(parent, key, `layer ${j + 1}`);
+  b.edge(parent, key, layerName(j));
   return { blob: key, mediaType: blob.mediaType, digest: claim, size: file?.size ?? null, diffId };
 }
 

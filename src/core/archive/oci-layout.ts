@@ -4,6 +4,7 @@
  * `podman save --format oci-archive`, buildah, and by `docker save` since Docker 25
  * (which adds a `manifest.json` for compatibility: see docker-archive.ts).
  */
+import { layerName } from '../model';
 import type { GraphNode, ImageConfigFile, ImageInfo, LayerRef, Platform } from '../model';
 import { digestKind } from '../digest/sha256';
 import { counted } from '../text';
@@ -424,7 +425,7 @@ class Walker {
       if (imageLayer && !isLayerType(ld.mediaType) && !isEncryptedLayerType(ld.mediaType)) {
         b.problem(
           'unknown-media-type',
-          `layer ${i + 1} has media type "${ld.mediaType}", which is not a layer type`,
+          `${layerName(i)} has media type "${ld.mediaType}", which is not a layer type`,
           ld.digest,
           'warning',
         );
@@ -449,7 +450,7 @@ class Walker {
       if (!file) {
         b.problem(
           'missing-blob',
-          `layer ${i + 1} (${ld.digest}) is missing from the ${b.files.container}${nonDistributable ? ' (non-distributable)' : ''}`,
+          `${layerName(i)} (${ld.digest}) is missing from the ${b.files.container}${nonDistributable ? ' (non-distributable)' : ''}`,
           lpath,
           nonDistributable ? 'warning' : 'error',
         );
@@ -466,7 +467,7 @@ class Walker {
         present: file !== null,
         raw: JSON.stringify(raw),
       });
-      b.edge(desc.digest, ld.digest, `layer ${i + 1}`);
+      b.edge(desc.digest, ld.digest, layerName(i));
       layers.push({ blob: ld.digest, mediaType: ld.mediaType, digest: ld.digest, size: ld.size, diffId });
     }
     if (artifact) return;

@@ -4,6 +4,7 @@
  * history, layers with the checks as the report recorded them, problems. It carries
  * `origin`, and the page says that none of it was verified on this machine.
  */
+import { layerName } from '../model';
 import type {
   Analysis,
   AnalysisOrigin,
@@ -167,7 +168,7 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
           raw: null,
         });
       }
-      analysis.edges.push({ from: manifestKey, to: key, label: `layer ${j + 1}` });
+      analysis.edges.push({ from: manifestKey, to: key, label: layerName(j) });
       return { blob: key, mediaType: l.mediaType, digest: l.digest, size: l.size, diffId: l.diffId };
     });
     const info: ImageInfo = {

@@ -6,6 +6,7 @@
  * registry (or read from the cache) and verified in one pass by BlobDigester: digest, size,
  * decompression and diff_id, and optionally the tar listing.
  */
+import { layerName } from '../model';
 import type { Analysis, BlobInfo, Platform, Problem, Progress, SourceInfo } from '../model';
 import { ArchiveFiles } from '../archive/archive-files';
 import type { BlobVerifier } from '../archive/analyze';
@@ -613,7 +614,6 @@ function fixUp(
       // schema1 lists a layer per history entry, empty ones included (throwaway).
       if (empty || seen.has(l.blobSum)) continue;
       seen.add(l.blobSum);
-      const n = layers.length + 1;
       b.blob({
         key: l.blobSum,
         role: 'layer',
@@ -634,7 +634,7 @@ function fixUp(
         present: true,
         raw: JSON.stringify({ blobSum: l.blobSum, history: h ?? null }, null, 2),
       });
-      b.edge(digest, l.blobSum, `layer ${n}`);
+      b.edge(digest, l.blobSum, layerName(layers.length));
       layers.push({
         blob: l.blobSum,
         mediaType: MT.dockerLayerGzip,
