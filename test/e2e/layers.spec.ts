@@ -606,6 +606,22 @@ test('limits stop a layer with a clear message and the rest of the image is anal
   await page.getByTestId('tab-layers').click();
   await expect(page.locator('[data-testid="layer-row"][data-digest-state="verified"]')).toHaveCount(3);
 
+  // Raised and applied to the archive on screen: read again, in the same view (layer 2 chosen).
+  await openFiles(page);
+  await selectLayer(page, 2);
+  await page.getByTestId('limits-button').click();
+  await expect(page.getByTestId('limits-form')).toContainText('or to this one read again');
+  await page.getByTestId('limit-entries').fill('1000');
+  await page.getByTestId('limits-apply-again').click();
+  await expect(page.getByTestId('status')).toContainText(/\bdone\b/, { timeout: 60_000 });
+  for (const i of [0, 1, 2]) {
+    await expect(fileLayer(page, i)).toHaveAttribute('data-state', 'listed');
+    await expect(fileLayer(page, i)).toHaveAttribute('data-stopped', '');
+  }
+  await expect(fileLayer(page, 2)).toHaveClass(/current/);
+  await expect(page.getByTestId('tree-incomplete')).toHaveCount(0);
+  await expect(page.getByTestId('file-row').first()).toBeVisible();
+
   // A gzip bomb: 100 MiB of zeros in ~100 KB, far beyond 100× its size, next to a normal layer.
   const archive = makeArchive(
     dir,

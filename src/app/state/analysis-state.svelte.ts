@@ -135,6 +135,8 @@ export class AnalysisState {
   #recallRun = -1;
   /** The latest archive summary made for links, by analysis (trimming it costs a few deflates). */
   #summary: { analysis: Analysis; source: LinkSource } | null = null;
+  /** How the latest run's input is read again (a file, a listed folder, a reference), and that run. */
+  #again = $state.raw<{ run: number; read: () => void } | null>(null);
   #client: WorkerClient;
   /** The Files tab (layer listings live in the worker; this asks for rows and file bytes). */
   readonly files: FilesState;
@@ -219,6 +221,32 @@ export class AnalysisState {
   #openFile(file: Blob, name: string): void {
     const run = this.#beginRun(name, file.size);
     this.#send({ type: 'open', run, file, name, limits: this.files.limitsForOpen() });
+    this.#again = { run, read: () => this.#openFile(file, name) };
+  }
+
+  /**
+   * The analysis on screen was read here from something the page still holds (a file, a folder,
+   * a registry reference), so it can be read again: not a link's summary, nor an earlier analysis
+   * kept on screen after a later input failed.
+   */
+  get canReadAgain(): boolean {
+    const again = this.#again;
+    return (
+      again !== null &&
+      again.run === this.#run &&
+      this.analysis !== null &&
+      !this.analysis.origin &&
+      !this.previousKept
+    );
+  }
+
+  /** Read the analysis on screen again from its input (with the limits set since), in the same view. */
+  readAgain(): void {
+    const again = this.#again;
+    if (!this.canReadAgain || !again || !this.analysis) return;
+    const view = this.#view(this.analysis);
+    again.read();
+    this.#pendingView = view;
   }
 
   /** A new run supersedes the current one: cancel it and reset what belongs to it. */
@@ -297,11 +325,16 @@ export class AnalysisState {
       return;
     }
     if (intent !== this.#intent) return;
+    this.#openListedFolder(folder);
+    this.#compareWith = expected;
+  }
+
+  #openListedFolder(folder: PickedFolder): void {
     const size = folder.files.reduce((sum, f) => sum + f.blob.size, 0);
     const run = this.#beginRun(folder.name, size);
     const { files, name } = folder;
     this.#send({ type: 'open-folder', run, files, name, limits: this.files.limitsForOpen() });
-    this.#compareWith = expected;
+    this.#again = { run, read: () => this.#openListedFolder(folder) };
   }
 
   /**
@@ -342,6 +375,7 @@ export class AnalysisState {
       allPlatforms,
       limits: this.files.limitsForOpen(),
     });
+    this.#again = { run, read: () => this.inspect(reference, platform, allPlatforms) };
   }
 
   /**
