@@ -801,3 +801,63 @@ test('a binary file opens as hex, a text file after it as text; Text shows the b
   await expect(page.getByTestId('file-hidden-chars')).toBeVisible();
   await expect(page.getByTestId('file-content')).toContainText('\\u007FELF');
 });
+
+test('the Problems tab counts problems by severity and shows one severity or code at a time', async ({
+  page,
+  workDir: dir,
+}) => {
+  // One layer packed by GNU tar: a name with a bidirectional override and an appended duplicate
+  // (warnings), an absolute name (a warning: read as relative) and a "../" name kept by -P (an
+  // error: skipped); added by umoci.
+  const root = path.join(dir, 'root');
+  mkdirSync(path.join(root, 'dl'), { recursive: true });
+  mkdirSync(path.join(root, 'etc'), { recursive: true });
+  writeFileSync(path.join(root, 'dl', 'a\u202egnp.exe'), 'x\n');
+  writeFileSync(path.join(root, 'etc', 'motd'), 'hi\n');
+  writeFileSync(path.join(dir, 'escape'), 'out\n');
+  const layer = path.join(dir, 'layer.tar');
+  execFileSync('tar', ['-C', root, '-cf', layer, 'dl', 'etc']);
+  execFileSync('tar', ['-C', root, '-rf', layer, 'etc/motd']);
+  execFileSync('tar', ['-P', '-C', root, '-rf', layer, '../escape', path.join(root, 'etc', 'motd')]);
+  const layout = path.join(dir, 'layout');
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
+  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, layer]);
+  const archive = path.join(dir, 'problems.tar');
+  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+
+  await openAndWait(page, archive);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-report').click(),
+  ]);
+  const report = JSON.parse(readFileSync(await download.path(), 'utf8')) as {
+    problems: { code: string; severity: string }[];
+  };
+  const count = (sev: string) => report.problems.filter((p) => p.severity === sev).length;
+  expect(count('error')).toBe(1);
+  expect(count('warning')).toBe(3);
+
+  await page.getByTestId('tab-problems').click();
+  const problems = page.getByTestId('problem');
+  await expect(problems).toHaveCount(report.problems.length);
+  await expect(page.getByTestId('problems').locator('label').filter({ hasText: 'error' })).toHaveText(
+    '1 error',
+  );
+  await expect(page.getByTestId('problems').locator('label').filter({ hasText: 'warnings' })).toHaveText(
+    '3 warnings',
+  );
+  await expect(page.getByTestId('problems-info')).toHaveCount(0);
+  // Warnings set aside: the error alone.
+  await page.getByTestId('problems-warning').uncheck();
+  await expect(problems).toHaveCount(1);
+  await expect(problems).toHaveAttribute('data-code', 'unsafe-path');
+  await expect(page.getByTestId('problems-shown')).toHaveText(`1 of ${report.problems.length} shown`);
+  // One code, whatever its severity.
+  await page.getByTestId('problems-warning').check();
+  await page.getByTestId('problems-code').selectOption('duplicate-entry');
+  await expect(problems).toHaveCount(1);
+  await expect(problems).toContainText('"etc/motd" appears more than once');
+  await page.getByTestId('problems-code').selectOption('');
+  await expect(problems).toHaveCount(report.problems.length);
+});
