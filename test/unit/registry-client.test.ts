@@ -556,6 +556,15 @@ describe('analyzeRegistry', () => {
       expect(second.layers?.[l.blob]).toEqual(first.layers?.[l.blob]);
     }
     expect(second.filesystems?.[image.id]?.figures).toEqual(first.filesystems?.[image.id]?.figures);
+    // Stricter limits than the stored listings were made under: those layers are listed again and
+    // stop where the limits say, still verified from the cached bytes.
+    const strict = await analyze(ref, { cache, listings: true, limits: { maxEntries: 2 } });
+    for (const l of image.layers) {
+      allVerified(strict, l.blob);
+      const entries = first.layers?.[l.blob]?.entries ?? 0;
+      expect(strict.layers?.[l.blob]?.stopped, l.blob).toBe(entries > 2 ? 'entry-limit' : null);
+    }
+    expect(image.layers.some((l) => (first.layers?.[l.blob]?.entries ?? 0) > 2)).toBe(true);
     // The stored uncompressed side is what the reopen uses: a wrong one shows as a diff_id mismatch…
     const [l0, l1] = image.layers as [LayerRef, LayerRef];
     layers.set(l0.blob, { ...(layers.get(l0.blob) as CachedLayer), diffId: `sha256:${'0'.repeat(64)}` });

@@ -105,6 +105,21 @@ export function uncompressedLimit(compressedSize: number, limits: LayerLimits): 
   );
 }
 
+/**
+ * A complete listing made earlier (kept with its layer's blob) is within `limits`: it may stand in
+ * for reading the layer again under them. One that is not must be read again, so that it stops
+ * where these limits say.
+ */
+export function listingWithin(
+  listing: LayerListing,
+  uncompressedSize: number,
+  compressedSize: number,
+  limits?: Partial<LayerLimits>,
+): boolean {
+  const l = layerLimits(limits);
+  return listing.tarEntries <= l.maxEntries && uncompressedSize <= uncompressedLimit(compressedSize, l);
+}
+
 /** The OCI opaque-whiteout marker (layer.md "Opaque Whiteout"). */
 export const OPAQUE_MARKER = '.wh..wh..opq';
 const WHITEOUT_PREFIX = '.wh.';

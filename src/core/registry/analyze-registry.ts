@@ -19,6 +19,7 @@ import { digestBlob, digestStream } from '../digest/digest-blob';
 import type { DigestStreamOptions } from '../digest/digest-blob';
 import { CancelledError } from '../digest/read-blob';
 import { sha256OfBytes } from '../digest/sha256';
+import { listingWithin } from '../layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../layers/layer-listing';
 import type { ImageFilesystem } from '../layers/filesystem';
 import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from '../archive/checks';
@@ -424,7 +425,13 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
         let result: DigestResult | null = null;
         if (cached) {
           const known = cache?.getLayer ? await cache.getLayer(digest).catch(() => null) : null;
-          if (known && (!listing || known.listing)) {
+          // Its listing stands in only within the limits of this read (stricter ones since, and
+          // the layer is listed again to stop where they say).
+          const fits =
+            !listing ||
+            (known?.listing !== undefined &&
+              listingWithin(known.listing, known.uncompressedSize, cached.size, options.limits));
+          if (known && fits) {
             // Verified and stored earlier: hash the stored bytes again (cheap) and take the
             // uncompressed side as it was found then, instead of decompressing and parsing again.
             const again = await verifier(cached, { diffId: false, signal, onProgress });
@@ -447,7 +454,10 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             });
             if (full.digest === digest) {
               result = full;
-              await rememberLayer(options.cache, digest, full);
+              // A listing stopped by stricter limits does not replace a complete one kept.
+              if (!known?.listing || full.listing?.stopped === null) {
+                await rememberLayer(options.cache, digest, full);
+              }
             }
           }
           // A damaged cache entry is not the layer: it is fetched again below.
