@@ -476,6 +476,17 @@ test('the sample report carries layer entries, changes and the file system; its 
   await expect(page.getByTestId('file-tree')).toBeFocused();
 });
 
+/** An OCI layout archive of one image whose one layer is `layer` (a tar made by a real tool), added by umoci. */
+function oneLayerImage(dir: string, layer: string): string {
+  const layout = path.join(dir, 'layout');
+  execFileSync('umoci', ['init', '--layout', layout]);
+  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
+  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, layer]);
+  const archive = path.join(dir, 'image.tar');
+  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+  return archive;
+}
+
 /** A docker-archive (manifest.json, config, layer blobs) made by Python's tarfile. */
 function makeArchive(dir: string, script: string): string {
   const file = path.join(dir, 'image.tar');
@@ -701,12 +712,7 @@ test('character and block devices show their device numbers, as ls -l does', asy
   execFileSync('mknod', [path.join(rootfs, 'dev', 'loop7'), 'b', '7', '7']);
   const layer = path.join(dir, 'layer.tar');
   execFileSync('tar', ['--format=posix', '-C', rootfs, '-cf', layer, 'dev']);
-  const layout = path.join(dir, 'layout');
-  execFileSync('umoci', ['init', '--layout', layout]);
-  execFileSync('umoci', ['new', '--image', `${layout}:dev`]);
-  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:dev`, layer]);
-  const archive = path.join(dir, 'dev.tar');
-  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+  const archive = oneLayerImage(dir, layer);
   // What GNU tar says about the same layer: "crw-r--r-- 0/0 1,3 … dev/null".
   const tv = execFileSync('tar', ['-tvf', layer]).toString('utf8');
   expect(tv).toMatch(/^c\S+ \S+ +1,3 .* dev\/null$/m);
@@ -770,12 +776,7 @@ test('a binary file opens as hex, a text file after it as text; Text shows the b
   writeFileSync(path.join(root, 'bin', 'true'), binary);
   writeFileSync(path.join(root, 'bin', 'hi'), '#!/bin/sh\necho hi\n');
   execFileSync('tar', ['-C', root, '-cf', path.join(dir, 'layer.tar'), 'bin']);
-  const layout = path.join(dir, 'layout');
-  execFileSync('umoci', ['init', '--layout', layout]);
-  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
-  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, path.join(dir, 'layer.tar')]);
-  const archive = path.join(dir, 'binary.tar');
-  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+  const archive = oneLayerImage(dir, path.join(dir, 'layer.tar'));
 
   await openAndWait(page, archive);
   await openFiles(page);
@@ -819,12 +820,7 @@ test('the Problems tab counts problems by severity and shows one severity or cod
   execFileSync('tar', ['-C', root, '-cf', layer, 'dl', 'etc']);
   execFileSync('tar', ['-C', root, '-rf', layer, 'etc/motd']);
   execFileSync('tar', ['-P', '-C', root, '-rf', layer, '../escape', path.join(root, 'etc', 'motd')]);
-  const layout = path.join(dir, 'layout');
-  execFileSync('umoci', ['init', '--layout', layout]);
-  execFileSync('umoci', ['new', '--image', `${layout}:x`]);
-  execFileSync('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, layer]);
-  const archive = path.join(dir, 'problems.tar');
-  execFileSync('tar', ['-C', layout, '-cf', archive, '.']);
+  const archive = oneLayerImage(dir, layer);
 
   await openAndWait(page, archive);
   const [download] = await Promise.all([
