@@ -474,6 +474,13 @@ test('the sample report carries layer entries, changes and the file system; its 
     'usr/bin/greet',
   );
   await expect(page.getByTestId('file-tree')).toBeFocused();
+  // Type-ahead: letters typed together go to the next row whose name starts with them, wrapping.
+  const focusedRow = page.locator('[data-testid="file-row"].focused');
+  await page.keyboard.type('tm');
+  await expect(focusedRow).toHaveAttribute('data-path', 'tmp');
+  await page.waitForTimeout(1100);
+  await page.keyboard.press('e');
+  await expect(focusedRow).toHaveAttribute('data-path', 'etc');
 });
 
 /** An OCI layout archive of one image whose one layer is `layer` (a tar made by a real tool), added by umoci. */
