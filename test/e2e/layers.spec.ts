@@ -628,6 +628,11 @@ test('limits stop a layer with a clear message and the rest of the image is anal
   await openFiles(page);
   await selectLayer(page, 2);
   await page.getByTestId('limits-button').click();
+  // Escape closes it unchanged, the keyboard back on its button.
+  await page.getByTestId('limit-entries').press('Escape');
+  await expect(page.getByTestId('limits-form')).toHaveCount(0);
+  await expect(page.getByTestId('limits-button')).toBeFocused();
+  await page.getByTestId('limits-button').click();
   await expect(page.getByTestId('limits-form')).toContainText('or to this one read again');
   await page.getByTestId('limit-entries').fill('1000');
   await page.getByTestId('limits-apply-again').click();
