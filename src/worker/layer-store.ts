@@ -6,7 +6,7 @@
 import type { Analysis, BlobInfo, ImageInfo } from '../core/model';
 import { ImageFilesystem } from '../core/layers/filesystem';
 import type { FsNode, MergedTree } from '../core/layers/filesystem';
-import type { LayerListing } from '../core/layers/layer-listing';
+import type { LayerListing, ListingEntry } from '../core/layers/layer-listing';
 import { createDecompressor } from '../core/digest/decompress';
 import { readBlob } from '../core/digest/read-blob';
 import { normalizePath } from '../core/tar/header';
@@ -578,7 +578,7 @@ export class LayerStore {
       if (entry.type === 'symlink' && !followed) {
         // What `cat` shows in the container: the link followed through the file system the view
         // shows (the layers up to `within`), every component's links included.
-        followed = this.followLink(imageId, within, target, entry.linkname);
+        followed = this.followLink(imageId, within, at, target, entry);
         target = followed.path;
         at = followed.layer;
         continue;
@@ -597,23 +597,30 @@ export class LayerStore {
     throw new Error('too many hard links');
   }
 
-  /** The regular file (or hard link) a symbolic link at `path` leads to after layer `within`. */
+  /**
+   * The regular file (or hard link) a symbolic link at `path` (the entry `link` of layer `at`)
+   * leads to after layer `within`; after its own layer when a layer up to `within` removed or
+   * replaced it (a removed row shows what was there).
+   */
   private followLink(
     imageId: string,
     within: number,
+    at: number,
     path: string,
-    linkname: string,
+    link: ListingEntry,
   ): { path: string; layer: number } {
     const { fs } = this.filesystem(imageId, within);
-    const r = this.tree(imageId, fs, within).resolve(path);
-    const link = `"${path}" is a symbolic link to "${linkname}"`;
-    if (!r) throw new Error(`${link}, which leads nowhere: a directory on the way is missing, or links loop`);
-    if (!r.node) throw new Error(`${link}, and "${r.path}" is not in the image (a dangling link)`);
+    let tree = this.tree(imageId, fs, within);
+    if (tree.get(path)?.entry !== link) tree = this.tree(imageId, fs, at);
+    const r = tree.resolve(path);
+    const what = `"${path}" is a symbolic link to "${link.linkname}"`;
+    if (!r) throw new Error(`${what}, which leads nowhere: a directory on the way is missing, or links loop`);
+    if (!r.node) throw new Error(`${what}, and "${r.path}" is not in the image (a dangling link)`);
     if (r.node.children || r.node.type === 'directory') {
-      throw new Error(`${link}, which is the directory "${r.path}"`);
+      throw new Error(`${what}, which is the directory "${r.path}"`);
     }
     if (r.node.type !== 'file' && r.node.type !== 'hardlink') {
-      throw new Error(`${link}: "${r.path}" is a ${r.node.type}, not a regular file`);
+      throw new Error(`${what}: "${r.path}" is a ${r.node.type}, not a regular file`);
     }
     return { path: r.path, layer: r.node.layer };
   }

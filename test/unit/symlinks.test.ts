@@ -29,7 +29,7 @@ describe('symbolic links', () => {
   // Two layers made by umoci from links made by ln: relative and absolute targets, a chain through
   // /etc/alternatives, a directory link on the way, `..` past the root, a loop, a dangling link, a
   // link through a regular file, a link to a hard link. The second layer removes a link's target
-  // and adds a link to a link of the first.
+  // and a link, and adds a link to a link of the first.
   beforeAll(async () => {
     work = join(dir, 'img');
     const layout = join(work, 'layout');
@@ -61,6 +61,7 @@ describe('symbolic links', () => {
     ln('a/b', 'to-dir');
     sh('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:one`, bundle]);
     rmSync(join(r, 'usr/lib/os-release'));
+    rmSync(join(r, 'dots'));
     ln('pager', 'usr/bin/more');
     sh('umoci', ['repack', '--image', `${layout}:two`, bundle]);
     const archive = join(work, 'links.tar');
@@ -145,6 +146,12 @@ describe('symbolic links', () => {
     );
     await expect(read(0, 'to-dir')).rejects.toThrow('which is the directory "a/b"');
     await expect(read(0, 'loop-1')).rejects.toThrow('leads nowhere');
+    // A link the view shows as removed (the second layer removed it) leads where it led in its own
+    // layer: the row shows what was there.
+    expect(fs.at(1).get('dots')).toBeNull();
+    const removed = await read(0, 'dots', 1);
+    expect(Buffer.from(removed.bytes)).toEqual(greet);
+    expect(removed.target).toEqual({ path: 'usr/bin/greet', layer: 0 });
     // A regular file reads as before, with no target.
     expect((await read(0, 'usr/bin/greet')).target).toBeNull();
   });
