@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Page } from '@playwright/test';
+import { decodeLink } from '../../src/core/permalink/link';
 import { expect, test } from './fixtures';
 
 const run = promisify(execFile);
@@ -282,4 +283,19 @@ test('a registry image’s layers are listed as they are verified, and its files
   );
   expect(stdout).toContain('listen');
   await expect(page.getByTestId('file-content')).toHaveText(stdout);
+
+  // Its link says the file is open, and opened in a fresh browser it shows the file again, read
+  // from the registry there.
+  const linkState = async () => {
+    const url = await page.getByTestId('link-url').inputValue();
+    const decoded = decodeLink(new URL(url).hash);
+    return decoded?.ok ? decoded.state.view.files : null;
+  };
+  await expect.poll(linkState).toMatchObject({ path: 'etc/app.conf', open: true });
+  const link = await page.getByTestId('link-url').inputValue();
+  const other = await (await page.context().browser()!.newContext()).newPage();
+  await other.goto(link);
+  await expect(other.getByTestId('file-viewer-path')).toHaveText('etc/app.conf', { timeout: 30_000 });
+  await expect(other.getByTestId('file-content')).toHaveText(stdout);
+  await other.context().close();
 });

@@ -197,6 +197,12 @@ describe('registry links', () => {
       view: { tab: 'layers', image: 1 },
     };
     expect(decodeLink(encodeLink(state))).toEqual({ ok: true, state });
+    // A file open in the viewer, which a registry image's link can open again.
+    const open: LinkState = {
+      ...state,
+      view: { tab: 'files', files: { layer: 2, mode: 'merged', path: 'etc/app.conf', open: true } },
+    };
+    expect(decodeLink(encodeLink(open))).toEqual({ ok: true, state: open });
   });
 
   it('refuse a reference that is not pinned to a sha256 digest', () => {
@@ -244,6 +250,12 @@ describe('hostile links', () => {
         `{"v":1,"source":{"kind":"registry","ref":"a@sha256:${'b'.repeat(64)}"},"view":{"tab":"graph","image":-1}}`,
       ),
       /view\.image/,
+    ],
+    [
+      fragmentOf(
+        `{"v":1,"source":{"kind":"registry","ref":"a@sha256:${'b'.repeat(64)}"},"view":{"tab":"files","files":{"layer":0,"mode":"layer","open":"yes"}}}`,
+      ),
+      /view\.files\.open/,
     ],
     [
       fragmentOf(

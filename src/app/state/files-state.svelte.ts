@@ -199,6 +199,8 @@ export class FilesState {
   #restore: FilesView | null = null;
   /** The path to select once rows arrive (from a permalink). */
   #focusPath: string | null = null;
+  /** The restored view had its selected file open: open it once its row is there. */
+  #openFocus = false;
 
   constructor(send: (msg: ToWorker) => void, image: () => ImageInfo | null) {
     this.#send = send;
@@ -242,6 +244,7 @@ export class FilesState {
       layer: this.layer,
       mode: this.mode,
       ...(path ? { path } : {}),
+      ...(path && this.file?.path === path ? { open: true as const } : {}),
       ...(hidden ? { hidden } : {}),
       ...(this.search ? { search: this.search } : {}),
       ...(this.sort !== 'name' ? { sort: this.sort } : {}),
@@ -405,6 +408,7 @@ export class FilesState {
       const parts = (r.path ?? '').split('/');
       this.toggled = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
       this.#focusPath = r.path ?? null;
+      this.#openFocus = r.open === true && r.path !== undefined;
       this.focused = 0;
     }
     const request: TreeRequest = {
@@ -494,6 +498,8 @@ export class FilesState {
         const i = msg.rows.paths.indexOf(this.#focusPath);
         if (i >= 0) this.focused = i;
         this.#focusPath = null;
+        if (i >= 0 && this.#openFocus) this.openRow(i);
+        this.#openFocus = false;
       }
       if (msg.rows && this.focused >= msg.rows.count) this.focused = Math.max(0, msg.rows.count - 1);
       return;

@@ -39,6 +39,8 @@ export interface LinkView {
     mode: 'layer' | 'merged';
     /** The path selected in the tree. */
     path?: string;
+    /** The selected path is open in the file viewer (it reopens where the files can be read). */
+    open?: true;
     /** Change kinds hidden by the filters: letters of `uamr` (unmodified, added, modified, removed). */
     hidden?: string;
     search?: string;
@@ -294,6 +296,10 @@ function readView(v: unknown): LinkView {
     };
     const path = optStr(f, 'path', 'view.files', { max: 4096 });
     if (path !== undefined) files.path = path;
+    if (f.open !== undefined) {
+      if (f.open !== true) throw new SchemaError('view.files.open', 'not true');
+      files.open = true;
+    }
     const hidden = optStr(f, 'hidden', 'view.files', { pattern: /^[uamr]{0,4}$/ });
     if (hidden !== undefined) files.hidden = hidden;
     const search = optStr(f, 'search', 'view.files', { max: 1024 });
