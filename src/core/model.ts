@@ -161,6 +161,10 @@ export interface ImageConfigFile {
       StartPeriod?: number;
       Retries?: number;
     };
+    /** Docker's image spec (v1.2+), not OCI's: ONBUILD triggers, run by builds FROM this image. */
+    OnBuild?: string[] | null;
+    /** Docker's image spec: the SHELL that RUN, CMD and ENTRYPOINT in shell form use. */
+    Shell?: string[] | null;
     [k: string]: unknown;
   };
   rootfs?: { type?: string; diff_ids?: string[] };

@@ -944,3 +944,46 @@ test('at phone width every tab is reachable and no view makes the page scroll si
     expect(width, `page width on the ${name.trim()} tab`).toBeLessThanOrEqual(360);
   }
 });
+
+test('Summary shows a Docker-format image’s ONBUILD triggers and SHELL, as docker inspect has them', async ({
+  page,
+  workDir,
+}) => {
+  // Set by buildah (in its own storage) on an empty image committed in Docker's format, the only one
+  // that carries them, and saved as a docker-archive.
+  const buildah = [
+    '--root',
+    path.join(workDir, 'root'),
+    '--runroot',
+    path.join(workDir, 'run'),
+    '--storage-driver',
+    'vfs',
+  ];
+  const archive = path.join(workDir, 'onbuild.tar');
+  execFileSync('buildah', [...buildah, 'from', '--name', 'c', 'scratch'], { stdio: 'ignore' });
+  execFileSync(
+    'buildah',
+    [...buildah, 'config', '--onbuild', 'RUN echo built-on-top', '--shell', '/bin/bash -o pipefail -c', 'c'],
+    { stdio: 'ignore' },
+  );
+  execFileSync('buildah', [...buildah, 'commit', '--quiet', '--format', 'docker', 'c', 'localhost/ob:1'], {
+    stdio: 'ignore',
+  });
+  execFileSync('buildah', [
+    ...buildah,
+    'push',
+    '--quiet',
+    'localhost/ob:1',
+    `docker-archive:${archive}:ob:1`,
+  ]);
+  await openFile(page, archive);
+  await waitForDone(page);
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('summary-onbuild').locator('li')).toHaveText(['RUN echo built-on-top']);
+  await expect(page.getByTestId('summary-shell')).toHaveText('["/bin/bash","-o","pipefail","-c"]');
+  // An image without them has neither row.
+  await openFile(page, path.join(dataDir, 'oci-archive.tar'));
+  await waitForDone(page);
+  await expect(page.getByTestId('summary-onbuild')).toHaveCount(0);
+  await expect(page.getByTestId('summary-shell')).toHaveCount(0);
+});
