@@ -614,7 +614,10 @@ export class LayerStore {
     if (tree.get(path)?.entry !== link) tree = this.tree(imageId, fs, at);
     const r = tree.resolve(path);
     const what = `"${path}" is a symbolic link to "${link.linkname}"`;
-    if (!r) throw new Error(`${what}, which leads nowhere: a directory on the way is missing, or links loop`);
+    if (r.broken === 'missing') throw new Error(`${what}, and the directory "${r.path}" is not in the image`);
+    if (r.broken === 'not-directory') throw new Error(`${what}, and "${r.path}" is not a directory`);
+    if (r.broken === 'empty-link') throw new Error(`${what}, and "${r.path}" is an empty link`);
+    if (r.broken === 'loop') throw new Error(`${what}, and its links loop (more than 40 followed)`);
     if (!r.node) throw new Error(`${what}, and "${r.path}" is not in the image (a dangling link)`);
     if (r.node.children || r.node.type === 'directory') {
       throw new Error(`${what}, which is the directory "${r.path}"`);

@@ -100,7 +100,7 @@ describe('symbolic links', () => {
   it('lead where a person reading them would say (checked by hand)', () => {
     const at = (layer: number, path: string) => {
       const r = fs.at(layer).resolve(path);
-      return r && [r.path, r.node === null ? 'missing' : r.node.type];
+      return r.broken ? [r.broken, r.path] : [r.path, r.node === null ? 'missing' : r.node.type];
     };
     expect(at(0, 'usr/bin/hello')).toEqual(['usr/bin/greet', 'file']);
     expect(at(0, 'usr/bin/pager')).toEqual(['usr/bin/greet', 'file']);
@@ -111,9 +111,10 @@ describe('symbolic links', () => {
     expect(at(0, 'to-dir')).toEqual(['a/b', 'directory']);
     expect(at(0, 'bin/hello')).toEqual(['usr/bin/greet', 'file']);
     expect(at(0, 'dangling')).toEqual(['nowhere', 'missing']);
-    expect(at(0, 'dangling-dir')).toBeNull();
-    expect(at(0, 'through-file')).toBeNull();
-    expect(at(0, 'loop-1')).toBeNull();
+    // Where each stops: the missing directory, the file taken for one, the link that loops.
+    expect(at(0, 'dangling-dir')).toEqual(['missing', 'missing']);
+    expect(at(0, 'through-file')).toEqual(['not-directory', 'usr/bin/greet']);
+    expect(at(0, 'loop-1')[0]).toBe('loop');
     // The second layer removed os-release: the same link now dangles.
     expect(at(0, 'etc/os-release')).toEqual(['usr/lib/os-release', 'file']);
     expect(at(1, 'etc/os-release')).toEqual(['usr/lib/os-release', 'missing']);
@@ -145,7 +146,11 @@ describe('symbolic links', () => {
       '"etc/os-release" is a symbolic link to "../usr/lib/os-release", and "usr/lib/os-release" is not in the image (a dangling link)',
     );
     await expect(read(0, 'to-dir')).rejects.toThrow('which is the directory "a/b"');
-    await expect(read(0, 'loop-1')).rejects.toThrow('leads nowhere');
+    await expect(read(0, 'loop-1')).rejects.toThrow('its links loop');
+    await expect(read(0, 'dangling-dir')).rejects.toThrow(
+      '"dangling-dir" is a symbolic link to "missing/file", and the directory "missing" is not in the image',
+    );
+    await expect(read(0, 'through-file')).rejects.toThrow('and "usr/bin/greet" is not a directory');
     // A link the view shows as removed (the second layer removed it) leads where it led in its own
     // layer: the row shows what was there.
     expect(fs.at(1).get('dots')).toBeNull();

@@ -103,15 +103,25 @@ export class MergedTree {
    * link's directory, an absolute one from the image's root, and `..` at the root stays at the root
    * (the root is the container's `/`). `path` is the canonical path, as `readlink -f` run in a
    * chroot of the unpacked root file system prints it; `node` is null when only the last component
-   * is missing (a dangling link). Null when an earlier component is missing or not a directory, a
-   * link is empty, or more than 40 links are followed (Linux's ELOOP limit).
+   * is missing (a dangling link). `broken` says why it leads nowhere, `path` then being where it
+   * stopped: a directory on the way is missing, or is not a directory, a link is empty, or more than
+   * 40 links were followed (Linux's ELOOP limit).
    */
-  resolve(path: string): { path: string; node: FsNode | null } | null {
+  resolve(path: string): {
+    path: string;
+    node: FsNode | null;
+    broken?: 'missing' | 'not-directory' | 'empty-link' | 'loop';
+  } {
     const chain: FsNode[] = [];
     const names: string[] = [];
     // Components still to walk, the next one last.
     const pending = path.split('/').reverse();
     let links = 0;
+    const stop = (broken: 'missing' | 'not-directory' | 'empty-link' | 'loop', name?: string) => ({
+      path: (name === undefined ? names : [...names, name]).join('/'),
+      node: null,
+      broken,
+    });
     while (pending.length > 0) {
       const name = pending.pop() as string;
       if (name === '' || name === '.') continue;
@@ -121,15 +131,16 @@ export class MergedTree {
         continue;
       }
       const dir = chain.at(-1) ?? this.root;
-      if (!dir.children) return null;
+      if (!dir.children) return stop('not-directory');
       const next = dir.children.get(name);
       if (!next) {
-        if (pending.some((c) => c !== '' && c !== '.')) return null;
+        if (pending.some((c) => c !== '' && c !== '.')) return stop('missing', name);
         return { path: [...names, name].join('/'), node: null };
       }
       if (next.entry?.type === 'symlink' && !next.children) {
         const target = next.entry.linkname;
-        if (++links > 40 || target === '') return null;
+        if (target === '') return stop('empty-link', name);
+        if (++links > 40) return stop('loop', name);
         if (target.startsWith('/')) {
           chain.length = 0;
           names.length = 0;

@@ -18,7 +18,7 @@ export function linksOf(tree: MergedTree): LinkEnd[] {
   for (const node of tree.walk()) {
     if (node.type !== 'symlink') continue;
     const r = tree.resolve(node.path);
-    out.push({ path: node.path, to: r?.path ?? null, exists: r?.node != null });
+    out.push({ path: node.path, to: r.broken ? null : r.path, exists: r.node !== null });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
