@@ -37,6 +37,8 @@ interface Row {
   size: number;
   match: boolean;
   link: string;
+  /** The layer that last wrote the path (the Layer column). */
+  layer: number;
 }
 
 async function openAndWait(page: Page, file: string, goto = true): Promise<void> {
@@ -80,6 +82,7 @@ async function gatherRows(page: Page): Promise<{ rows: Row[]; count: number }> {
           size: Number(d.size),
           match: d.match === 'true',
           link: (e.querySelector('.c-link')?.textContent ?? '').trim().replace(/^[→⇒] /, ''),
+          layer: Number(d.layer),
         };
       }),
     );
@@ -218,6 +221,23 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
       expect(r.link, e.path).toBe(e.link);
     }
   }
+  // The Layer column: the last layer whose tar lists the path (directories implied by deeper
+  // paths are listed by none).
+  const lastWriter = new Map<string, number>();
+  appLayers.forEach((l, i) => {
+    const listing = tarListing(path.join(dataDir, 'listings', `${hex(l.diffId)}.txt`));
+    for (const p of listing.entries) lastWriter.set(p, i);
+  });
+  let checked = 0;
+  for (const r of merged) {
+    const want = lastWriter.get(r.path);
+    if (want === undefined) continue;
+    expect(r.layer, r.path).toBe(want);
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(20);
+  expect(mergedBy.get('etc/app.conf')?.layer).toBe(2);
+  expect(mergedBy.get('etc/hostname')?.layer).toBe(0);
 
   // dive's filters: without unmodified paths only the last layer's changes (and their parents) remain.
   const before = await page.getByTestId('file-tree').getAttribute('data-count');
