@@ -501,6 +501,14 @@ test('the sample report carries layer entries, changes and the file system; its 
   await page.waitForTimeout(1100);
   await page.keyboard.press('e');
   await expect(focusedRow).toHaveAttribute('data-path', 'etc');
+  // The copy key copies the focused row's path, and says so.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await expect(focusedRow).toHaveAttribute('data-path', 'etc/group');
+  await page.keyboard.press('ControlOrMeta+c');
+  await expect(page.getByTestId('path-copied')).toHaveText('Copied /etc/group');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('/etc/group');
 });
 
 /** An OCI layout archive of one image whose one layer is `layer` (a tar made by a real tool), added by umoci. */
