@@ -94,10 +94,20 @@ export type FromWorker =
       /** The file's full size. */
       size: number;
       truncated: boolean;
-      /** When `path` is a symbolic link: the file read, at the end of its links, and its layer. */
-      target: { path: string; layer: number } | null;
+      /** When `path` is a link: the file read, at the end of its links, and its layer. */
+      target: FileTarget | null;
       error: string | null;
     };
+
+/**
+ * The file a link opened in the viewer leads to: where a symbolic link led (followed as in the
+ * container), or the regular file whose content a hard link shares.
+ */
+export interface FileTarget {
+  path: string;
+  layer: number;
+  kind: 'symlink' | 'hardlink';
+}
 
 export interface CacheListing {
   entries: { digest: string; size: number; lastUsed: number }[];

@@ -21,7 +21,7 @@ import {
   ROW_OPEN,
   ROW_XATTRS,
 } from '../messages';
-import type { ChangeKind, TreeRequest, TreeRows } from '../messages';
+import type { ChangeKind, FileTarget, TreeRequest, TreeRows } from '../messages';
 
 const UNMODIFIED = 0;
 const ADDED = 1;
@@ -554,7 +554,7 @@ export class LayerStore {
     bytes: Uint8Array;
     size: number;
     truncated: boolean;
-    target: { path: string; layer: number } | null;
+    target: FileTarget | null;
   }> {
     const image = this.image(imageId);
     // A hard link's content is its target's: the last layer up to this one that has it.
@@ -592,7 +592,13 @@ export class LayerStore {
         maxBytes,
         (listing as LayerListing).duplicates > 0,
       );
-      return { ...read, target: followed };
+      // What the viewer names: where a symbolic link led, else the regular file a hard link shares.
+      const shown: FileTarget | null = followed
+        ? { ...followed, kind: 'symlink' }
+        : target !== path
+          ? { path: target, layer: at, kind: 'hardlink' }
+          : null;
+      return { ...read, target: shown };
     }
     throw new Error('too many hard links');
   }

@@ -308,6 +308,12 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   await expect(page.getByTestId('file-viewer-path')).toHaveText('usr/bin/hi');
   await expect(page.getByTestId('file-viewer-target')).toHaveText('→ usr/bin/hello');
   await expect(page.getByTestId('file-content')).toHaveText(hello);
+  // A hard link is the same file: the viewer names the path its content is read from.
+  await search.fill('usr/bin/hello-world');
+  await page.locator('[data-testid="file-row"][data-path="usr/bin/hello-world"]').dblclick();
+  await expect(page.getByTestId('file-viewer-target')).toHaveText('⇒ usr/bin/hello');
+  await expect(page.getByTestId('file-viewer-target')).toHaveAttribute('data-kind', 'hardlink');
+  await expect(page.getByTestId('file-content')).toHaveText(hello);
 
   // Keyboard: Home, ArrowDown, ArrowRight (open, then into), Enter (open a file).
   await search.fill('');

@@ -156,7 +156,12 @@ describe('symbolic links', () => {
     expect(fs.at(1).get('dots')).toBeNull();
     const removed = await read(0, 'dots', 1);
     expect(Buffer.from(removed.bytes)).toEqual(greet);
-    expect(removed.target).toEqual({ path: 'usr/bin/greet', layer: 0 });
+    expect(removed.target).toEqual({ path: 'usr/bin/greet', layer: 0, kind: 'symlink' });
+    // A hard link names the regular file whose content it shares (umoci packed greet first).
+    const hard = await read(0, 'usr/bin/greet-hard');
+    expect(Buffer.from(hard.bytes)).toEqual(greet);
+    expect(hard.target).toEqual({ path: 'usr/bin/greet', layer: 0, kind: 'hardlink' });
+    expect((await read(0, 'usr/bin/to-hard')).target?.kind).toBe('symlink');
     // A regular file reads as before, with no target.
     expect((await read(0, 'usr/bin/greet')).target).toBeNull();
   });

@@ -9,7 +9,7 @@ import { counted } from '../format';
 import { DEFAULT_LAYER_LIMITS } from '../../core/layers/layer-listing';
 import type { LayerLimits } from '../../core/layers/layer-listing';
 import { ROW_DIR, ROW_OPEN } from '../../messages';
-import type { ChangeKind, FromWorker, ToWorker, TreeRequest, TreeRows } from '../../messages';
+import type { ChangeKind, FileTarget, FromWorker, ToWorker, TreeRequest, TreeRows } from '../../messages';
 import type { LinkView } from '../../core/permalink/link';
 
 type FilesView = NonNullable<LinkView['files']>;
@@ -29,8 +29,8 @@ export interface OpenFile {
   bytes: Uint8Array | null;
   size: number;
   truncated: boolean;
-  /** When the path is a symbolic link: the file shown, at the end of its links, and its layer. */
-  target: { path: string; layer: number } | null;
+  /** When the path is a link: the file shown, at the end of its links, and its layer. */
+  target: FileTarget | null;
   error: string | null;
 }
 
