@@ -49,6 +49,7 @@ export type ProblemCode =
   | 'bad-whiteout'
   | 'duplicate-entry'
   | 'hardlink-target'
+  | 'symlink-path'
   | 'nul-in-name'
   | 'bidi-in-name'
   // Registries (src/core/registry/client.ts):

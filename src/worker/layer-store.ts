@@ -560,6 +560,13 @@ export class LayerStore {
     // A hard link's content is its target's: the last layer up to this one that has it.
     let target = path;
     let at = layer;
+    // An entry written through a symbolic link is shown where it landed: read it by its own name.
+    const landed = this.landed(imageId, within, path);
+    if (landed) {
+      target = landed.path;
+      at = landed.layer;
+    }
+    const named = target;
     // Where a symbolic link led: the path shown (a hard link there is the same file, read from its first name).
     let followed: { path: string; layer: number } | null = null;
     for (let hops = 0; hops < 8; hops++) {
@@ -595,12 +602,24 @@ export class LayerStore {
       // What the viewer names: where a symbolic link led, else the regular file a hard link shares.
       const shown: FileTarget | null = followed
         ? { ...followed, kind: 'symlink' }
-        : target !== path
+        : target !== named
           ? { path: target, layer: at, kind: 'hardlink' }
           : null;
       return { ...read, target: shown };
     }
     throw new Error('too many hard links');
+  }
+
+  /** The entry shown at `path` after layer `within`, when its tar entry has another name. */
+  private landed(imageId: string, within: number, path: string): { path: string; layer: number } | null {
+    try {
+      const { fs } = this.filesystem(imageId, within);
+      const node = this.tree(imageId, fs, within).get(path);
+      return node?.entry && node.entry.path !== path ? { path: node.entry.path, layer: node.layer } : null;
+    } catch {
+      // Layers not listed: the caller reads by the path as given and says what is missing.
+      return null;
+    }
   }
 
   /**

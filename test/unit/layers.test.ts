@@ -720,6 +720,45 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(fs.tree.get('hl-missing')!.size).toBe(0);
   });
 
+  it('entries under a symbolic link land where it leads, as umoci unpacks them, with a problem naming the link', async () => {
+    // Real links and files, packed by GNU tar: the base has bin -> usr/bin (relative) and
+    // abs -> /usr/lib (absolute, to a directory no layer has); the next layer writes bin/b and
+    // abs/x, as a tool that packs a directory tree without looking at the image below does.
+    const work = mkdtempSync(join(dir, 'through-'));
+    const base = join(work, 'base');
+    const top = join(work, 'top');
+    mkdirSync(join(base, 'usr/bin'), { recursive: true });
+    writeFileSync(join(base, 'usr/bin/a'), 'a\n');
+    sh('ln', ['-s', 'usr/bin', join(base, 'bin')]);
+    sh('ln', ['-s', '/usr/lib', join(base, 'abs')]);
+    mkdirSync(join(top, 'bin'), { recursive: true });
+    mkdirSync(join(top, 'abs'), { recursive: true });
+    writeFileSync(join(top, 'bin/b'), 'bb\n');
+    writeFileSync(join(top, 'abs/x'), 'xxx\n');
+    const tars = [`${base}.tar`, `${top}.tar`];
+    sh('tar', ['-C', base, '-cf', tars[0]!, 'usr', 'bin', 'abs']);
+    // The files only, not their directories: as GNU tar lists them, the entries are bin/b and abs/x.
+    sh('tar', ['-C', top, '-cf', tars[1]!, 'bin/b', 'abs/x']);
+    expect(parseTv(tarTv(tars[1]!)).map((e) => e.path)).toEqual(['bin/b', 'abs/x']);
+    const layers = await Promise.all(tars.map((t) => listFile(t)));
+    const fs = ImageFilesystem.build(layers);
+    // The links stay links; the files are in usr/bin and in usr/lib, made on the way.
+    expect(rootfsLines(fs.tree)).toEqual(umociRootfs(tars));
+    expect(fs.tree.get('bin')?.type).toBe('symlink');
+    expect(fs.tree.get('usr/bin/b')?.size).toBe(3);
+    expect(fs.tree.get('usr/lib/x')?.size).toBe(4);
+    expect(fs.layers[1]!.paths.added.sort()).toEqual(['usr/lib', 'usr/lib/x', 'usr/bin/b'].sort());
+    // Once per link: a note for the relative link; a warning for the absolute one, which an
+    // extractor that follows links as they are takes out of the root (GNU tar, extracting the
+    // layers one after the other into a directory, writes abs/x to the machine's own /usr/lib).
+    expect(fs.problems.map(({ layer, problem: p }) => [layer, p.code, p.where, p.severity])).toEqual([
+      [1, 'symlink-path', 'bin (layer test)', 'info'],
+      [1, 'symlink-path', 'abs (layer test)', 'warning'],
+    ]);
+    expect(fs.problems[1]!.problem.message).toContain('"abs" → "/usr/lib": they are shown in "/usr/lib"');
+    rmSync(work, { recursive: true, force: true });
+  });
+
   it('whiteouts of "." and ".." are skipped with a problem; umoci fails the unpack on them', async () => {
     // Real files of those names, packed by GNU tar: ok/sub/.wh.. and ok/.wh... under a base layer.
     const work = mkdtempSync(join(dir, 'wh-dots-'));

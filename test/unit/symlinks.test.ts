@@ -166,3 +166,59 @@ describe('symbolic links', () => {
     expect((await read(0, 'usr/bin/greet')).target).toBeNull();
   });
 });
+
+describe('entries written through a symbolic link', () => {
+  it('are listed where they landed, and read by their own name', async () => {
+    // GNU tar packs bin -> usr/bin in the base and bin/b on its own in the next layer; umoci adds both.
+    const work = join(dir, 'through');
+    const base = join(work, 'base');
+    const top = join(work, 'top');
+    mkdirSync(join(base, 'usr/bin'), { recursive: true });
+    writeFileSync(join(base, 'usr/bin/a'), 'a\n');
+    symlinkSync('usr/bin', join(base, 'bin'));
+    mkdirSync(join(top, 'bin'), { recursive: true });
+    writeFileSync(join(top, 'bin/b'), 'bb\n');
+    sh('tar', ['-C', base, '-cf', `${base}.tar`, 'usr', 'bin']);
+    sh('tar', ['-C', top, '-cf', `${top}.tar`, 'bin/b']);
+    const layout = join(work, 'layout');
+    sh('umoci', ['init', '--layout', layout]);
+    sh('umoci', ['new', '--image', `${layout}:x`]);
+    sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, `${base}.tar`]);
+    sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, `${top}.tar`]);
+    const archive = join(work, 'through.tar');
+    sh('tar', ['-C', layout, '-cf', archive, '.']);
+    const listings = new Map<string, LayerListing>();
+    const slices = new Map<string, Blob>();
+    const analysis = await analyzeArchive(await blobOf(archive), {
+      name: 'through.tar',
+      listings: true,
+      onListing: (key, listing) => listings.set(key, listing),
+      verifier: (blob, o) => {
+        if (o.layer) slices.set(o.layer, blob);
+        return digestBlob(blob, o);
+      },
+    });
+    const image = analysis.images[0] as ImageInfo;
+    expect(analysis.problems.filter((p) => p.code === 'symlink-path').map((p) => p.severity)).toEqual([
+      'info',
+    ]);
+    const store = new LayerStore();
+    store.analysis = analysis;
+    for (const [key, listing] of listings) store.listings.set(key, listing);
+    for (const [key, blob] of slices) store.slices.set(key, blob);
+    const rows = store.rows({
+      imageId: image.id,
+      layer: 1,
+      mode: 'merged',
+      filters: { added: true, modified: true, removed: true, unmodified: true },
+      search: '',
+      sort: 'name',
+      expanded: 'all',
+    });
+    expect(rows.paths).toContain('usr/bin/b');
+    expect(rows.paths).not.toContain('bin/b');
+    const r = await store.readFile(image.id, 1, 'usr/bin/b', -1, 1);
+    expect(Buffer.from(r.bytes).toString()).toBe('bb\n');
+    expect(r.target).toBeNull();
+  });
+});

@@ -32,6 +32,13 @@ export interface MergeProblem {
   problem: Problem;
 }
 
+/** Where a path leads: see `MergedTree.resolve`. */
+export interface Resolved {
+  path: string;
+  node: FsNode | null;
+  broken?: 'missing' | 'not-directory' | 'empty-link' | 'loop';
+}
+
 /** A path of the merged file system. */
 export class FsNode {
   /** Directories only (null for everything else). */
@@ -107,51 +114,8 @@ export class MergedTree {
    * stopped: a directory on the way is missing, or is not a directory, a link is empty, or more than
    * 40 links were followed (Linux's ELOOP limit).
    */
-  resolve(path: string): {
-    path: string;
-    node: FsNode | null;
-    broken?: 'missing' | 'not-directory' | 'empty-link' | 'loop';
-  } {
-    const chain: FsNode[] = [];
-    const names: string[] = [];
-    // Components still to walk, the next one last.
-    const pending = path.split('/').reverse();
-    let links = 0;
-    const stop = (broken: 'missing' | 'not-directory' | 'empty-link' | 'loop', name?: string) => ({
-      path: (name === undefined ? names : [...names, name]).join('/'),
-      node: null,
-      broken,
-    });
-    while (pending.length > 0) {
-      const name = pending.pop() as string;
-      if (name === '' || name === '.') continue;
-      if (name === '..') {
-        chain.pop();
-        names.pop();
-        continue;
-      }
-      const dir = chain.at(-1) ?? this.root;
-      if (!dir.children) return stop('not-directory');
-      const next = dir.children.get(name);
-      if (!next) {
-        if (pending.some((c) => c !== '' && c !== '.')) return stop('missing', name);
-        return { path: [...names, name].join('/'), node: null };
-      }
-      if (next.entry?.type === 'symlink' && !next.children) {
-        const target = next.entry.linkname;
-        if (target === '') return stop('empty-link', name);
-        if (++links > 40) return stop('loop', name);
-        if (target.startsWith('/')) {
-          chain.length = 0;
-          names.length = 0;
-        }
-        for (const c of target.split('/').reverse()) pending.push(c);
-        continue;
-      }
-      chain.push(next);
-      names.push(name);
-    }
-    return { path: names.join('/'), node: chain.at(-1) ?? this.root };
+  resolve(path: string): Resolved {
+    return walkPath(this.root, path, false);
   }
 
   /** Every path but the root, parents before children. */
@@ -180,6 +144,62 @@ export interface LayerResult {
   entries: number;
   changes: LayerChanges;
   paths: ChangedPaths;
+}
+
+/**
+ * `path` walked from `root` with every symbolic link followed, as the kernel does in the
+ * container (path_resolution(7); at most 40 links, Linux's ELOOP). With `keepMissing`, a missing
+ * component is kept as named and the walk goes on without nodes (`readlink -m`, and what
+ * securejoin gives umoci and containerd to extract an entry below a link); without, the walk stops
+ * there unless it is the last component (`readlink -f`).
+ */
+function walkPath(root: FsNode, path: string, keepMissing: boolean): Resolved {
+  // Nodes from the root down (null past a missing component), and their names.
+  const chain: (FsNode | null)[] = [];
+  const names: string[] = [];
+  // Components still to walk, the next one last.
+  const pending = path.split('/').reverse();
+  let links = 0;
+  const stop = (broken: NonNullable<Resolved['broken']>, name?: string): Resolved => ({
+    path: (name === undefined ? names : [...names, name]).join('/'),
+    node: null,
+    broken,
+  });
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      chain.pop();
+      names.pop();
+      continue;
+    }
+    const dir = chain.length === 0 ? root : (chain[chain.length - 1] as FsNode | null);
+    if (dir && !dir.children) return stop('not-directory');
+    const next = dir?.children?.get(name);
+    if (!next) {
+      if (keepMissing || !pending.some((c) => c !== '' && c !== '.')) {
+        if (!keepMissing) return { path: [...names, name].join('/'), node: null };
+        chain.push(null);
+        names.push(name);
+        continue;
+      }
+      return stop('missing', name);
+    }
+    if (next.entry?.type === 'symlink' && !next.children) {
+      const target = next.entry.linkname;
+      if (target === '') return stop('empty-link', name);
+      if (++links > 40) return stop('loop', name);
+      if (target.startsWith('/')) {
+        chain.length = 0;
+        names.length = 0;
+      }
+      for (const c of target.split('/').reverse()) pending.push(c);
+      continue;
+    }
+    chain.push(next);
+    names.push(name);
+  }
+  return { path: names.join('/'), node: chain.length === 0 ? root : (chain[chain.length - 1] ?? null) };
 }
 
 function find(root: FsNode, path: string): FsNode | null {
@@ -295,6 +315,11 @@ class Merger {
   /** The parent directory of the previous entry: tars list a directory's entries together. */
   private cachePath: string | null = null;
   private cacheNode: FsNode | null = null;
+  /** Where the cached directory is: `cachePath`, or where its symbolic links lead. */
+  private cacheResolved = '';
+  /** The listing being applied, and the links its entries were written through (one problem each). */
+  private listing: LayerListing | null = null;
+  private linksReported = new Set<string>();
   /** Paths removed while applying the layer → whether they existed below it. */
   private removed = new Map<string, boolean>();
   /** Nodes the layer creates (implied directories included), and their paths. */
@@ -318,6 +343,8 @@ class Merger {
   apply(listing: LayerListing, layer: number): ChangedPaths {
     this.cachePath = null;
     this.cacheNode = null;
+    this.listing = listing;
+    this.linksReported.clear();
     this.listingPaths = null;
     this.layerProblems = 0;
     const holders = this.occurrences ? this.whiteoutOccurrences(listing, layer) : null;
@@ -342,20 +369,23 @@ class Merger {
         continue;
       }
       const slash = e.path.lastIndexOf('/');
-      const parent = slash < 0 ? this.root : this.directory(e.path.slice(0, slash), layer);
+      const dir = slash < 0 ? '' : e.path.slice(0, slash);
+      const parent = slash < 0 ? this.root : this.directory(dir, layer);
       const name = slash < 0 ? e.path : e.path.slice(slash + 1);
+      // Where the entry lands: its own path, unless a symbolic link on the way moved it.
+      const at = slash < 0 || this.cacheResolved === dir ? e.path : join(this.cacheResolved, name);
       const children = parent.children as Map<string, FsNode>;
       const existing = children.get(name);
       if (e.type === 'directory' && existing?.children) {
         if (existing.born < layer && existing.layer < layer) {
           this.merged.push(existing);
-          this.mergedPaths.push(e.path);
+          this.mergedPaths.push(at);
         }
         existing.entry = e;
         existing.layer = layer;
         continue;
       }
-      if (existing) this.remove(existing, e.path, layer);
+      if (existing) this.remove(existing, at, layer);
       const node = new FsNode(name, parent, e, layer, layer, e.type === 'directory');
       if (e.type === 'file') {
         node.ino = this.nextIno++;
@@ -369,7 +399,7 @@ class Merger {
         }
         if (this.problems) this.checkLink(listing, layer, e, target);
       }
-      this.place(children, node, e.path);
+      this.place(children, node, at);
     }
     if (this.problems && this.layerProblems > DEFAULT_LAYER_LIMITS.maxProblems) {
       this.problems.push({
@@ -523,6 +553,10 @@ class Merger {
       let child = children.get(name);
       if (!child?.children) {
         const p = path.slice(0, end);
+        if (child?.entry?.type === 'symlink') {
+          const moved = this.throughLink(path, p, child.entry.linkname, layer);
+          if (moved) return moved;
+        }
         // A non-directory in the way is replaced by a directory, as tar does to extract below it.
         if (child) this.remove(child, p, layer);
         child = new FsNode(name, node, null, layer, layer, true);
@@ -535,6 +569,41 @@ class Merger {
     }
     this.cachePath = path;
     this.cacheNode = node;
+    this.cacheResolved = path;
+    return node;
+  }
+
+  /**
+   * A directory path whose component `link` is a symbolic link: entries below it are extracted
+   * where the link leads inside the root, as containerd and umoci resolve them (securejoin), the
+   * missing directories made on the way. Reported once per link and layer, as a warning when the
+   * link is absolute or climbs with `..`: an extractor that follows it as it is (GNU tar, layer
+   * after layer into a directory) writes outside the root.
+   * Null when the link leads nowhere a directory can be (a loop, a regular file): the link is
+   * then replaced by a directory, as tar does with any non-directory in the way.
+   */
+  private throughLink(path: string, link: string, linkname: string, layer: number): FsNode | null {
+    const r = walkPath(this.root, path, true);
+    if (r.broken) return null;
+    const node = r.path === '' ? this.root : this.directory(r.path, layer);
+    this.cachePath = path;
+    this.cacheNode = node;
+    this.cacheResolved = r.path;
+    if (this.problems && !this.linksReported.has(link)) {
+      this.linksReported.add(link);
+      const unsafe = linkname.startsWith('/') || linkname.split('/').includes('..');
+      const label = this.listing?.layer;
+      const what = shown(link);
+      this.problems.push({
+        layer,
+        problem: {
+          code: 'symlink-path',
+          message: `entries under "${what}" are written through the symbolic link "${what}" → "${shown(linkname)}": they are shown in "/${shown(r.path)}", where containerd and umoci extract them, inside the root${unsafe ? '; an extractor that follows the link as it is (an absolute link, or one that climbs with "..") writes them outside the root' : ''}`,
+          where: label ? `${what} (layer ${label})` : what,
+          severity: unsafe ? 'warning' : 'info',
+        },
+      });
+    }
     return node;
   }
 
