@@ -510,6 +510,8 @@ test('the sample report carries layer entries, changes and the file system; its 
   // The copy key copies the focused row's path, and says so.
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
   await page.keyboard.press('ArrowRight');
+  // The opened directory's rows are the worker's answer: wait for them before moving into it.
+  await expect(row('etc')).toHaveAttribute('aria-expanded', 'true');
   await page.keyboard.press('ArrowRight');
   await expect(focusedRow).toHaveAttribute('data-path', 'etc/group');
   await page.keyboard.press('ControlOrMeta+c');
