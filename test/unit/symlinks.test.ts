@@ -16,6 +16,31 @@ import { kernelLinks, linksOf } from './helpers/links';
 import { blobOf, sh, tempDir } from './helpers/tools';
 
 const dir = tempDir('layerlens-links-');
+
+/**
+ * An archive analysed with its layers listed, and the Files tab's store over it, holding each
+ * layer's blob as the worker keeps it to read single files again.
+ */
+async function opened(archive: string): Promise<{
+  analysis: Analysis;
+  listings: Map<string, LayerListing>;
+  store: LayerStore;
+}> {
+  const listings = new Map<string, LayerListing>();
+  const store = new LayerStore();
+  const analysis = await analyzeArchive(await blobOf(archive), {
+    name: archive.slice(archive.lastIndexOf('/') + 1),
+    listings: true,
+    onListing: (key, listing) => listings.set(key, listing),
+    verifier: (blob, o) => {
+      if (o.layer) store.slices.set(o.layer, blob);
+      return digestBlob(blob, o);
+    },
+  });
+  store.analysis = analysis;
+  for (const [key, listing] of listings) store.listings.set(key, listing);
+  return { analysis, listings, store };
+}
 const isRoot = process.getuid?.() === 0;
 
 describe('symbolic links', () => {
@@ -23,8 +48,7 @@ describe('symbolic links', () => {
   let analysis: Analysis;
   let image: ImageInfo;
   let fs: ImageFilesystem;
-  const listings = new Map<string, LayerListing>();
-  const slices = new Map<string, Blob>();
+  let store: LayerStore;
 
   // Two layers made by umoci from links made by ln: relative and absolute targets, a chain through
   // /etc/alternatives, a directory link on the way, `..` past the root, a loop, a dangling link, a
@@ -66,16 +90,9 @@ describe('symbolic links', () => {
     sh('umoci', ['repack', '--image', `${layout}:two`, bundle]);
     const archive = join(work, 'links.tar');
     sh('tar', ['-C', layout, '-cf', archive, '.']);
-    analysis = await analyzeArchive(await blobOf(archive), {
-      name: 'links.tar',
-      listings: true,
-      onListing: (key, listing) => listings.set(key, listing),
-      // Each layer's blob kept, as the worker keeps it to read single files again.
-      verifier: (blob, o) => {
-        if (o.layer) slices.set(o.layer, blob);
-        return digestBlob(blob, o);
-      },
-    });
+    const got = await opened(archive);
+    ({ analysis, store } = got);
+    const listings = got.listings;
     image = analysis.images.find((i) => i.layers.length === 2) as ImageInfo;
     fs = ImageFilesystem.build(image.layers.map((l) => listings.get(l.blob) as LayerListing));
     // The root file system after each layer, as umoci extracts it.
@@ -122,10 +139,6 @@ describe('symbolic links', () => {
   });
 
   it('open in the Files tab as the file they lead to, or say why they cannot', async () => {
-    const store = new LayerStore();
-    store.analysis = analysis;
-    for (const [key, listing] of listings) store.listings.set(key, listing);
-    for (const [key, blob] of slices) store.slices.set(key, blob);
     const greet = readFileSync(join(work, 'bundle/rootfs/usr/bin/greet'));
     const read = (layer: number, path: string, within = layer) =>
       store.readFile(image.id, layer, path, -1, within);
@@ -187,25 +200,11 @@ describe('entries written through a symbolic link', () => {
     sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, `${top}.tar`]);
     const archive = join(work, 'through.tar');
     sh('tar', ['-C', layout, '-cf', archive, '.']);
-    const listings = new Map<string, LayerListing>();
-    const slices = new Map<string, Blob>();
-    const analysis = await analyzeArchive(await blobOf(archive), {
-      name: 'through.tar',
-      listings: true,
-      onListing: (key, listing) => listings.set(key, listing),
-      verifier: (blob, o) => {
-        if (o.layer) slices.set(o.layer, blob);
-        return digestBlob(blob, o);
-      },
-    });
+    const { analysis, store } = await opened(archive);
     const image = analysis.images[0] as ImageInfo;
     expect(analysis.problems.filter((p) => p.code === 'symlink-path').map((p) => p.severity)).toEqual([
       'info',
     ]);
-    const store = new LayerStore();
-    store.analysis = analysis;
-    for (const [key, listing] of listings) store.listings.set(key, listing);
-    for (const [key, blob] of slices) store.slices.set(key, blob);
     const rows = store.rows({
       imageId: image.id,
       layer: 1,
