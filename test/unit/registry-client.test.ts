@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../proxy/registry-proxy';
 import type { Analysis, ImageInfo, LayerRef } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
+import { PROXY_HEADER, PROXY_RELAYED } from '../../src/core/registry/proxy-protocol';
 import {
   MANIFEST_ACCEPT,
-  PROXY_HEADER,
   RegistryClient,
   RegistryError,
   fetchBlobAndDigest,
@@ -232,7 +232,7 @@ describe('RegistryClient against docker-registry through the proxy', () => {
     // Through the proxy, every answer carries the header, errors included.
     const res = await fetch(`${proxyBase}/registry-insecure/${registry.host}/v2/test/nothing/manifests/1`);
     expect(res.status).toBe(404);
-    expect(res.headers.get(PROXY_HEADER)).toBe('1');
+    expect(res.headers.get(PROXY_HEADER)).toBe(PROXY_RELAYED);
   });
 
   it('lists tags following Link pagination', async () => {

@@ -177,13 +177,14 @@ function walkPath(root: FsNode, path: string, keepMissing: boolean): Resolved {
     if (dir && !dir.children) return stop('not-directory');
     const next = dir?.children?.get(name);
     if (!next) {
-      if (keepMissing || !pending.some((c) => c !== '' && c !== '.')) {
-        if (!keepMissing) return { path: [...names, name].join('/'), node: null };
+      if (keepMissing) {
         chain.push(null);
         names.push(name);
         continue;
       }
-      return stop('missing', name);
+      // Only the last component may be missing (a dangling link); a missing directory stops it.
+      if (pending.some((c) => c !== '' && c !== '.')) return stop('missing', name);
+      return { path: [...names, name].join('/'), node: null };
     }
     if (next.entry?.type === 'symlink' && !next.children) {
       const target = next.entry.linkname;

@@ -13,6 +13,7 @@ import { sha256OfBytes } from '../digest/sha256';
 import type { DigestResult } from '../digest/blob-digester';
 import { digestStream } from '../digest/digest-blob';
 import type { DigestStreamOptions } from '../digest/digest-blob';
+import { PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
 
 export type FetchLike = (
   url: string,
@@ -30,10 +31,6 @@ export const MANIFEST_TYPES = [
 
 /** The single `Accept` header of every manifest request. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
-
-import { PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
-
-export { PROXY_HEADER, PROXY_SELF };
 
 export interface Credentials {
   username: string;
