@@ -987,3 +987,20 @@ test('Summary shows a Docker-format image’s ONBUILD triggers and SHELL, as doc
   await expect(page.getByTestId('summary-onbuild')).toHaveCount(0);
   await expect(page.getByTestId('summary-shell')).toHaveCount(0);
 });
+
+test('a node’s Copy puts its document on the clipboard, says so, and forgets it for the next node', async ({
+  page,
+}) => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await openFile(page, path.join(dataDir, 'oci-archive.tar'));
+  await waitForDone(page);
+  await page.locator('[data-testid="graph-node"][data-kind="config"]').first().click();
+  const details = page.getByTestId('node-details');
+  await details.getByRole('button', { name: 'Copy', exact: true }).click();
+  await expect(details.getByRole('status')).toHaveText('Copied');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expect(JSON.parse(copied)).toEqual(JSON.parse(await page.getByTestId('raw-json').innerText()));
+  expect((JSON.parse(copied) as { rootfs?: unknown }).rootfs).toBeTruthy();
+  await page.locator('[data-testid="graph-node"][data-kind="manifest"]').first().click();
+  await expect(details.getByRole('status')).toHaveText('');
+});

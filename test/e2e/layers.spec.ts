@@ -303,6 +303,13 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   ).toString('utf8');
   expect(hello).toContain('hello from layerlens');
   await expect(page.getByTestId('file-content')).toHaveText(hello);
+  // Download saves what it leads to under the link's own name, as cp would.
+  const [linkDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-file').click(),
+  ]);
+  expect(linkDownload.suggestedFilename()).toBe('hello-link');
+  expect(readFileSync(await linkDownload.path(), 'utf8')).toBe(hello);
   await search.fill('usr/bin/hi');
   await page.locator('[data-testid="file-row"][data-path="usr/bin/hi"]').dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('usr/bin/hi');
