@@ -3,9 +3,13 @@
  * `gzip -dc | sha256sum` / `zstd -dc | sha256sum` for the diff_id.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { constants as zlibConstants, gzipSync, type ZlibOptions } from 'node:zlib';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlobDigester } from '../../src/core/digest/blob-digester';
 import { BlobParts } from '../../src/core/digest/blob-parts';
 import { digestBlob, digestStream } from '../../src/core/digest/digest-blob';
@@ -192,6 +196,51 @@ describe('digestStream', () => {
       expect(await sha256OfBytes(new Uint8Array(await (r.blob as Blob).arrayBuffer()))).toBe(r.digest);
     },
   );
+});
+
+describe('digestStream of a fetch body whose Response is gone', () => {
+  // Node's fetch (undici) cancels the body of a Response that is garbage-collected while that body
+  // is unlocked and unread; the registry client hands on the body alone. Forced collections between
+  // tasks stand in for a busy machine, where this emptied a layer about once in 60 runs.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const collect = async () => {
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  };
+  let server: http.Server;
+  let url: string;
+  let bytes: Buffer;
+  beforeAll(async () => {
+    bytes = readFileSync(`${plain}.zst`);
+    server = http.createServer((_, res) => res.writeHead(200, { 'content-length': bytes.length }).end(bytes));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const bodyOnly = async () => (await fetch(url)).body as ReadableStream<Uint8Array>;
+
+  it('is the hazard: a body left unlocked while the Response is collected reads as empty', async () => {
+    const stream = await bodyOnly();
+    await collect();
+    const r = await digestStream(stream, { diffId: true, size: bytes.length });
+    expect(r.size).toBe(0);
+  });
+
+  it('takes the reader before its first await, and so reads every byte', async () => {
+    for (let i = 0; i < 5; i++) {
+      const stream = await bodyOnly();
+      const pass = digestStream(stream, { diffId: true, size: bytes.length, keep: true });
+      expect(stream.locked).toBe(true);
+      await collect();
+      const r = await pass;
+      expect(r.size).toBe(bytes.length);
+      expect(r.digest).toBe(sha256sum(`${plain}.zst`));
+      expect(r.diffId).toBe(sha256sum(plain));
+    }
+  });
 });
 
 describe('sha256OfBytes', () => {
