@@ -569,17 +569,33 @@ export class LayerStore {
     const named = target;
     // Where a symbolic link led: the path shown (a hard link there is the same file, read from its first name).
     let followed: { path: string; layer: number } | null = null;
-    for (let hops = 0; hops < 8; hops++) {
+    // The last hard link taken, while its target is looked for by the name it gives.
+    let hardLink: { layer: number; linkname: string } | null = null;
+    // Links taken (hard links, which may chain, and one symbolic link); layers stepped down are not counted.
+    let hops = 0;
+    for (;;) {
       const listing = this.listings.get(image.layers[at]?.blob ?? '');
       let entry = null;
       for (const e of listing?.entries ?? []) if (e.path === target && !e.whiteout) entry = e;
       if (!entry) {
+        if (at === 0 && hardLink) {
+          // Not under its own name: a symbolic link in its directories (followed by extraction).
+          const { layer: from, linkname } = hardLink;
+          hardLink = null;
+          target = this.hardLinkTarget(imageId, from, linkname);
+          if (target !== linkname) {
+            at = from;
+            continue;
+          }
+        }
         if (at === 0) throw new Error(`"${target}" is not in layer ${layer} or below`);
         at--;
         continue;
       }
       if (entry.type === 'hardlink') {
+        if (++hops > 8) throw new Error('too many hard links');
         target = entry.linkname;
+        hardLink = { layer: at, linkname: entry.linkname };
         continue;
       }
       if (entry.type === 'symlink' && !followed) {
@@ -607,7 +623,19 @@ export class LayerStore {
           : null;
       return { ...read, target: shown };
     }
-    throw new Error('too many hard links');
+  }
+
+  /**
+   * Where a hard link of layer `at` named `linkname` finds its file: through the symbolic links in
+   * its directories, as extraction makes the link (the name as written when no tree is at hand).
+   */
+  private hardLinkTarget(imageId: string, at: number, linkname: string): string {
+    try {
+      const { fs } = this.filesystem(imageId, at);
+      return this.tree(imageId, fs, at).locate(linkname) ?? linkname;
+    } catch {
+      return linkname;
+    }
   }
 
   /** The entry shown at `path` after layer `within`, when its tar entry has another name. */

@@ -759,6 +759,66 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     rmSync(work, { recursive: true, force: true });
   });
 
+  it('whiteouts and hard links that name a path through a symbolic link apply where it leads, as umoci unpacks them', async () => {
+    // Real files and links, packed by GNU tar. The base has lib -> usr/lib (relative) and
+    // keep -> /usr/lib/keep (absolute). The next layer names them as a tool that packs a tree without
+    // looking at the image below does: lib/.wh.foo, lib/dir/.wh..wh..opq, keep/.wh..wh..opq, and
+    // hard, a hard link to lib/bar (packed with lib/bar, which is then deleted from the tar).
+    const work = mkdtempSync(join(dir, 'wh-through-'));
+    const base = join(work, 'base');
+    const top = join(work, 'top');
+    for (const d of ['usr/lib/dir', 'usr/lib/keep']) mkdirSync(join(base, d), { recursive: true });
+    for (const [f, text] of [
+      ['usr/lib/foo', 'foo\n'],
+      ['usr/lib/bar', 'bar\n'],
+      ['usr/lib/dir/x', 'x\n'],
+      ['usr/lib/keep/k', 'k\n'],
+      ['usr/lib/stays', 'stays\n'],
+    ] as const)
+      writeFileSync(join(base, f), text);
+    sh('ln', ['-s', 'usr/lib', join(base, 'lib')]);
+    sh('ln', ['-s', '/usr/lib/keep', join(base, 'keep')]);
+    for (const d of ['lib/dir', 'keep']) mkdirSync(join(top, d), { recursive: true });
+    for (const f of ['lib/.wh.foo', 'lib/dir/.wh..wh..opq', 'keep/.wh..wh..opq'])
+      writeFileSync(join(top, f), '');
+    writeFileSync(join(top, 'lib/bar'), 'bar\n');
+    sh('ln', [join(top, 'lib/bar'), join(top, 'hard')]);
+    const tars = [`${base}.tar`, `${top}.tar`];
+    sh('tar', ['-C', base, '-cf', tars[0]!, 'usr', 'lib', 'keep']);
+    sh('tar', [
+      '-C',
+      top,
+      '-cf',
+      tars[1]!,
+      'lib/.wh.foo',
+      'lib/dir/.wh..wh..opq',
+      'keep/.wh..wh..opq',
+      'lib/bar',
+      'hard',
+    ]);
+    sh('tar', ['--delete', '-f', tars[1]!, 'lib/bar']);
+    expect(parseTv(tarTv(tars[1]!)).map((e) => [e.path, e.type])).toEqual([
+      ['lib/.wh.foo', '-'],
+      ['lib/dir/.wh..wh..opq', '-'],
+      ['keep/.wh..wh..opq', '-'],
+      ['hard', 'h'],
+    ]);
+    const layers = await Promise.all(tars.map((t) => listFile(t)));
+    const fs = ImageFilesystem.build(layers);
+    expect(rootfsLines(fs.tree)).toEqual(umociRootfs(tars));
+    expect(fs.tree.get('usr/lib/foo')).toBeNull();
+    expect(fs.tree.get('usr/lib/dir')?.children?.size).toBe(0);
+    expect(fs.tree.get('usr/lib/keep')?.children?.size).toBe(0);
+    expect(fs.tree.get('hard')?.size).toBe(4);
+    expect(fs.layers[1]!.paths.removed.sort()).toEqual(['usr/lib/dir/x', 'usr/lib/foo', 'usr/lib/keep/k']);
+    // The hard link's target is found, so no hardlink-target problem; each link is named once.
+    expect(fs.problems.map(({ layer, problem: p }) => [layer, p.code, p.where, p.severity])).toEqual([
+      [1, 'symlink-path', 'lib (layer test)', 'info'],
+      [1, 'symlink-path', 'keep (layer test)', 'warning'],
+    ]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
   it('whiteouts of "." and ".." are skipped with a problem; umoci fails the unpack on them', async () => {
     // Real files of those names, packed by GNU tar: ok/sub/.wh.. and ok/.wh... under a base layer.
     const work = mkdtempSync(join(dir, 'wh-dots-'));

@@ -43,6 +43,17 @@ async function opened(archive: string): Promise<{
 }
 const isRoot = process.getuid?.() === 0;
 
+/** An OCI archive of one image whose layers are these tars, in order, added by umoci. */
+function archiveOf(work: string, tars: string[]): string {
+  const layout = join(work, 'layout');
+  sh('umoci', ['init', '--layout', layout]);
+  sh('umoci', ['new', '--image', `${layout}:x`]);
+  for (const t of tars) sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, t]);
+  const archive = join(work, 'image.tar');
+  sh('tar', ['-C', layout, '-cf', archive, '.']);
+  return archive;
+}
+
 describe('symbolic links', () => {
   let work: string;
   let analysis: Analysis;
@@ -193,14 +204,7 @@ describe('entries written through a symbolic link', () => {
     writeFileSync(join(top, 'bin/b'), 'bb\n');
     sh('tar', ['-C', base, '-cf', `${base}.tar`, 'usr', 'bin']);
     sh('tar', ['-C', top, '-cf', `${top}.tar`, 'bin/b']);
-    const layout = join(work, 'layout');
-    sh('umoci', ['init', '--layout', layout]);
-    sh('umoci', ['new', '--image', `${layout}:x`]);
-    sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, `${base}.tar`]);
-    sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, `${top}.tar`]);
-    const archive = join(work, 'through.tar');
-    sh('tar', ['-C', layout, '-cf', archive, '.']);
-    const { analysis, store } = await opened(archive);
+    const { analysis, store } = await opened(archiveOf(work, [`${base}.tar`, `${top}.tar`]));
     const image = analysis.images[0] as ImageInfo;
     expect(analysis.problems.filter((p) => p.code === 'symlink-path').map((p) => p.severity)).toEqual([
       'info',
@@ -219,5 +223,49 @@ describe('entries written through a symbolic link', () => {
     const r = await store.readFile(image.id, 1, 'usr/bin/b', -1, 1);
     expect(Buffer.from(r.bytes).toString()).toBe('bb\n');
     expect(r.target).toBeNull();
+  });
+
+  it('a hard link opens the file it shares: named through a symbolic link, or many layers above it', async () => {
+    // GNU tar packs lib -> usr/lib and usr/lib/bar in the base; eight layers of one file each
+    // follow; the top layer has `hard` -> lib/bar and `hard2` -> usr/lib/bar, packed with a file
+    // of that name that is then deleted from the tar, so that the links name the base's file.
+    const work = join(dir, 'hard');
+    const base = join(work, 'base');
+    const top = join(work, 'top');
+    mkdirSync(join(base, 'usr/lib'), { recursive: true });
+    writeFileSync(join(base, 'usr/lib/bar'), 'bar\n');
+    symlinkSync('usr/lib', join(base, 'lib'));
+    sh('tar', ['-C', base, '-cf', `${base}.tar`, 'usr', 'lib']);
+    const tars = [`${base}.tar`];
+    for (let i = 1; i <= 8; i++) {
+      const d = join(work, `l${i}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, `f${i}`), `${i}\n`);
+      sh('tar', ['-C', d, '-cf', `${d}.tar`, `f${i}`]);
+      tars.push(`${d}.tar`);
+    }
+    mkdirSync(join(top, 'lib'), { recursive: true });
+    mkdirSync(join(top, 'usr/lib'), { recursive: true });
+    writeFileSync(join(top, 'lib/bar'), 'bar\n');
+    linkSync(join(top, 'lib/bar'), join(top, 'hard'));
+    writeFileSync(join(top, 'usr/lib/bar'), 'bar\n');
+    linkSync(join(top, 'usr/lib/bar'), join(top, 'hard2'));
+    sh('tar', ['-C', top, '-cf', `${top}.tar`, 'lib/bar', 'hard', 'usr/lib/bar', 'hard2']);
+    sh('tar', ['--delete', '-f', `${top}.tar`, 'lib/bar', 'usr/lib/bar']);
+    expect(
+      sh('tar', ['-tf', `${top}.tar`])
+        .split('\n')
+        .filter(Boolean),
+    ).toEqual(['hard', 'hard2']);
+    tars.push(`${top}.tar`);
+    const { analysis, store } = await opened(archiveOf(work, tars));
+    const image = analysis.images[0] as ImageInfo;
+    expect(image.layers).toHaveLength(10);
+    expect(analysis.problems.filter((p) => p.code === 'hardlink-target')).toEqual([]);
+    for (const path of ['hard', 'hard2']) {
+      const r = await store.readFile(image.id, 9, path, -1, 9);
+      expect(Buffer.from(r.bytes).toString(), path).toBe('bar\n');
+      expect(r.target, path).toEqual({ path: 'usr/lib/bar', layer: 0, kind: 'hardlink' });
+    }
   });
 });

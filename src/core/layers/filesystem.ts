@@ -118,6 +118,15 @@ export class MergedTree {
     return walkPath(this.root, path, false);
   }
 
+  /**
+   * The path an entry naming `path` acts on, as extraction resolves it: symbolic links in its
+   * directories followed inside the root, the last component not (a hard link's target, a
+   * whiteout). Null when nothing is there.
+   */
+  locate(path: string): string | null {
+    return located(this.root, path, false)?.path ?? null;
+  }
+
   /** Every path but the root, parents before children. */
   *walk(): IterableIterator<FsNode> {
     const stack: FsNode[] = [this.root];
@@ -218,6 +227,43 @@ function find(root: FsNode, path: string): FsNode | null {
 }
 
 const join = (dir: string, name: string) => (dir ? `${dir}/${name}` : name);
+
+/**
+ * What an entry naming `path` acts on in the file system below it: the symbolic links in its
+ * directories followed inside the root, as umoci and containerd resolve an entry's parent
+ * (securejoin) before they apply a whiteout or make a hard link; the last component too when
+ * `whole` (an opaque whiteout's directory, which umoci resolves as a whole). With `path` where
+ * that is, and `link`, the first component that is a symbolic link (null when none is).
+ */
+function located(
+  root: FsNode,
+  path: string,
+  whole: boolean,
+): { node: FsNode; path: string; link: FsNode | null; linkPath: string } | null {
+  const direct = find(root, path);
+  // Found without a link on the way: every directory of the path is a real one.
+  if (direct && (!whole || direct.children)) return { node: direct, path, link: null, linkPath: '' };
+  const slash = whole ? path.length : path.lastIndexOf('/');
+  if (slash < 0) return null;
+  const r = walkPath(root, path.slice(0, slash), false);
+  const dir = r.broken ? null : r.node;
+  const node = whole ? dir : dir?.children?.get(path.slice(slash + 1));
+  if (!node) return null;
+  // The first link on the way, as named (the walk above may have followed several).
+  const names = path.split('/');
+  let link: FsNode | null = null;
+  let depth = 0;
+  for (let n: FsNode | undefined = root; depth < names.length; depth++) {
+    n = n?.children?.get(names[depth] as string);
+    if (!n) break;
+    if (n.entry?.type === 'symlink' && !n.children) {
+      link = n;
+      break;
+    }
+  }
+  const linkPath = link ? names.slice(0, depth + 1).join('/') : '';
+  return { node, path: whole ? r.path : join(r.path, node.name), link, linkPath };
+}
 
 /** Tar sizes of everything in a subtree (directories and hard links have none). */
 function tarBytes(node: FsNode): number {
@@ -351,14 +397,13 @@ class Merger {
     const holders = this.occurrences ? this.whiteoutOccurrences(listing, layer) : null;
     // Whiteouts first: they apply to the lower layers only, wherever they sit in the tar.
     for (const e of listing.entries) {
+      if (!e.whiteout) continue;
+      const at = this.lower(e.target as string, e.whiteout === 'opaque', layer);
+      if (!at) continue;
       if (e.whiteout === 'file') {
-        const n = find(this.root, e.target as string);
-        if (n && n !== this.root) this.remove(n, e.target as string, layer);
-      } else if (e.whiteout === 'opaque') {
-        const n = find(this.root, e.target as string);
-        if (n?.children) {
-          for (const c of [...n.children.values()]) this.remove(c, join(e.target as string, c.name), layer);
-        }
+        if (at.node !== this.root) this.remove(at.node, at.path, layer);
+      } else if (at.node.children) {
+        for (const c of [...at.node.children.values()]) this.remove(c, join(at.path, c.name), layer);
       }
     }
     for (const e of listing.entries) {
@@ -393,7 +438,7 @@ class Merger {
         node.size = e.size;
       } else if (e.type === 'hardlink') {
         // The link shares the file it names: in this layer (earlier entries) or below.
-        const target = find(this.root, e.linkname);
+        const target = this.lower(e.linkname, false, layer)?.node ?? null;
         if (target && target.ino) {
           node.ino = target.ino;
           node.size = target.size;
@@ -466,13 +511,14 @@ class Merger {
         if (holders.has(dir)) break;
         holders.add(dir);
       }
-      const target = e.target as string;
-      const n = find(this.root, target);
+      const at = located(this.root, e.target as string, e.whiteout === 'opaque');
+      if (!at) continue;
+      const n = at.node;
       if (e.whiteout === 'file') {
-        if (n && n !== this.root) occurrences.add(n, target, n.children ? tarBytes(n) : 0, layer);
-      } else if (n?.children) {
+        if (n !== this.root) occurrences.add(n, at.path, n.children ? tarBytes(n) : 0, layer);
+      } else if (n.children) {
         for (const c of n.children.values()) {
-          occurrences.add(c, join(target, c.name), c.children ? tarBytes(c) : 0, layer);
+          occurrences.add(c, join(at.path, c.name), c.children ? tarBytes(c) : 0, layer);
         }
       }
     }
@@ -590,22 +636,43 @@ class Merger {
     this.cachePath = path;
     this.cacheNode = node;
     this.cacheResolved = r.path;
-    if (this.problems && !this.linksReported.has(link)) {
-      this.linksReported.add(link);
-      const unsafe = linkname.startsWith('/') || linkname.split('/').includes('..');
-      const label = this.listing?.layer;
-      const what = shown(link);
-      this.problems.push({
-        layer,
-        problem: {
-          code: 'symlink-path',
-          message: `entries under "${what}" are written through the symbolic link "${what}" → "${shown(linkname)}": they are shown in "/${shown(r.path)}", where containerd and umoci extract them, inside the root${unsafe ? '; an extractor that follows the link as it is (an absolute link, or one that climbs with "..") writes them outside the root' : ''}`,
-          where: label ? `${what} (layer ${label})` : what,
-          severity: unsafe ? 'warning' : 'info',
-        },
-      });
-    }
+    this.noteLink(link, linkname, r.path, layer);
     return node;
+  }
+
+  /**
+   * What a whiteout or a hard link of this layer names in the file system below (`located`); a
+   * symbolic link on the way is reported as for entries written through it.
+   */
+  private lower(path: string, whole: boolean, layer: number): ReturnType<typeof located> {
+    const at = located(this.root, path, whole);
+    if (at?.link?.entry) {
+      const dir = whole ? at.path : at.path.slice(0, Math.max(0, at.path.lastIndexOf('/')));
+      this.noteLink(at.linkPath, at.link.entry.linkname, dir, layer);
+    }
+    return at;
+  }
+
+  /**
+   * Once per link and layer: entries named through the symbolic link `link` act where it leads,
+   * `landed`. A warning when the link is absolute or climbs with `..`: an extractor that follows
+   * it as it is (GNU tar, layer after layer into a directory) writes outside the root.
+   */
+  private noteLink(link: string, linkname: string, landed: string, layer: number): void {
+    if (!this.problems || this.linksReported.has(link)) return;
+    this.linksReported.add(link);
+    const unsafe = linkname.startsWith('/') || linkname.split('/').includes('..');
+    const label = this.listing?.layer;
+    const what = shown(link);
+    this.problems.push({
+      layer,
+      problem: {
+        code: 'symlink-path',
+        message: `entries under "${what}" are written through the symbolic link "${what}" → "${shown(linkname)}": they are shown in "/${shown(landed)}", where containerd and umoci extract them, inside the root${unsafe ? '; an extractor that follows the link as it is (an absolute link, or one that climbs with "..") writes them outside the root' : ''}`,
+        where: label ? `${what} (layer ${label})` : what,
+        severity: unsafe ? 'warning' : 'info',
+      },
+    });
   }
 
   /** Detach a subtree, noting every path in it as removed. */
