@@ -13,7 +13,12 @@ import { pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { canonicalAddress, classifyAddress } from './address-guard';
 import { rewriteBearerRealms } from './www-authenticate';
-import { PROXY_HEADER, PROXY_RELAYED, PROXY_SELF } from '../src/core/registry/proxy-protocol';
+import {
+  MAX_DOCUMENT_BYTES,
+  PROXY_HEADER,
+  PROXY_RELAYED,
+  PROXY_SELF,
+} from '../src/core/registry/proxy-protocol';
 
 /** Same shape as `Mount` in scripts/static-server.ts; repeated so the proxy deploys on its own. */
 export type Mount = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -60,7 +65,7 @@ export interface RegistryProxy extends Mount {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENT_BYTES = MAX_DOCUMENT_BYTES;
 export const MAX_REDIRECTS = 10;
 
 const REGISTRY_PREFIX = '/registry/';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryProxy } from '../../proxy/registry-proxy';
 import type { Analysis, ImageInfo, LayerRef } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
-import { PROXY_HEADER, PROXY_RELAYED } from '../../src/core/registry/proxy-protocol';
+import { MAX_DOCUMENT_BYTES, PROXY_HEADER, PROXY_RELAYED } from '../../src/core/registry/proxy-protocol';
 import {
   MANIFEST_ACCEPT,
   RegistryClient,
@@ -153,6 +153,62 @@ describe('RegistryClient against docker-registry through the proxy', () => {
     const c = client(`127.0.0.1:${evil.port}`);
     const wanted = `sha256:${'a'.repeat(64)}`;
     await expect(c.manifest('x/y', wanted)).rejects.toMatchObject({ problem: { code: 'digest-mismatch' } });
+  });
+
+  it('reads no more of an answer than it means to: a manifest over the document limit, a config longer than its descriptor, a huge error page', async () => {
+    // A server that streams four times the document limit in 1 MiB writes (without Content-Length,
+    // so only reading tells the length), and records how much it got to write before the client
+    // stopped reading and the connection closed. The client talks to it directly, as if through the
+    // proxy: the proxy has a limit of its own for manifests, and the client must not rely on it.
+    const written = new Map<string, number>();
+    const total = MAX_DOCUMENT_BYTES * 4;
+    const flood = await startServer((req, res) => {
+      const key = (req.url ?? '').slice((req.url ?? '').indexOf('/v2/'));
+      res.writeHead(key.endsWith('/broken') ? 500 : 200, {
+        'Content-Type': 'application/json',
+        [PROXY_HEADER]: PROXY_RELAYED,
+      });
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      written.set(key, 0);
+      const pump = () => {
+        while ((written.get(key) as number) < total) {
+          written.set(key, (written.get(key) as number) + chunk.length);
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    servers.push(flood);
+    const c = new RegistryClient({ fetch: (u, i) => fetch(u, i), base: flood.origin, host: 'flood.test' });
+    const big = (await c.manifest('x/y', 'big').catch((e: unknown) => e)) as RegistryError;
+    expect(big.problem).toMatchObject({
+      code: 'invalid-document',
+      message: `the manifest is more than ${MAX_DOCUMENT_BYTES} bytes, the limit for a JSON document; it was not read further`,
+    });
+    const tags = (await c.tags('x/y').catch((e: unknown) => e)) as RegistryError;
+    expect(tags.problem).toMatchObject({ code: 'invalid-document' });
+    expect(tags.problem.message).toMatch(/^the tag list is more than/);
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const config = (await c.blobBytes('x/y', digest, 1234).catch((e: unknown) => e)) as RegistryError;
+    expect(config.problem).toMatchObject({
+      code: 'size-mismatch',
+      message: 'the blob is longer than the 1234 bytes its descriptor gives; it was not read further',
+    });
+    const broken = (await c.manifest('x/y', 'broken').catch((e: unknown) => e)) as RegistryError;
+    expect(broken.problem.code).toBe('registry-server');
+    expect(broken.problem.message).toBe('the registry failed (500)');
+    // Each answer was dropped long before its end: the server never got to write it all.
+    expect([...written.keys()].sort()).toEqual(
+      [
+        '/v2/x/y/manifests/big',
+        '/v2/x/y/tags/list?n=1000',
+        `/v2/x/y/blobs/${digest}`,
+        '/v2/x/y/manifests/broken',
+      ].sort(),
+    );
+    for (const [key, n] of written) expect(n, key).toBeLessThan(total);
   });
 
   it('maps 404, 429 with Retry-After, 5xx and network errors to clear problems, and captures rate limits', async () => {

@@ -220,7 +220,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           const cached = await options.cache?.get(config.digest);
           const bytes = cached
             ? new Uint8Array(await cached.arrayBuffer())
-            : await client.blobBytes(repo, config.digest, signal);
+            : await client.blobBytes(repo, config.digest, config.size, signal);
           put(config.digest, bytes);
           if (!cached && options.cache && (await sha256OfBytes(bytes)) === config.digest)
             await options.cache.put(config.digest, new Blob([bytes as BlobPart])).catch(cacheFailed);

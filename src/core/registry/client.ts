@@ -13,7 +13,7 @@ import { sha256OfBytes } from '../digest/sha256';
 import type { DigestResult } from '../digest/blob-digester';
 import { digestStream } from '../digest/digest-blob';
 import type { DigestStreamOptions } from '../digest/digest-blob';
-import { PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
+import { MAX_DOCUMENT_BYTES, PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
 
 export type FetchLike = (
   url: string,
@@ -31,6 +31,51 @@ export const MANIFEST_TYPES = [
 
 /** The single `Accept` header of every manifest request. */
 export const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
+
+/** What is read of an error answer's body: enough for its message. */
+const MAX_ERROR_BODY = 64 << 10;
+
+/**
+ * A response's body read whole, unless it holds more than `max` bytes: then what fits is kept, the
+ * rest is never read (the stream is cancelled), and `complete` is false. A broken or hostile
+ * registry cannot make the worker hold more of an answer than it means to read.
+ */
+export async function readCapped(
+  res: Response,
+  max: number,
+): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  const body = res.body;
+  if (!body) return { bytes: new Uint8Array(0), complete: true };
+  const declared = res.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > max) {
+    await body.cancel().catch(() => undefined);
+    return { bytes: new Uint8Array(0), complete: false };
+  }
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  let complete = true;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > max) {
+      parts.push(value.subarray(0, max - length));
+      length = max;
+      complete = false;
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+    parts.push(value);
+    length += value.length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return { bytes, complete };
+}
 
 export interface Credentials {
   username: string;
@@ -303,7 +348,9 @@ export class RegistryClient {
     if (!res.ok) throw await this.errorFor(res, `${path} (token)`);
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
-      body = (await res.json()) as typeof body;
+      const read = await readCapped(res, MAX_DOCUMENT_BYTES);
+      if (!read.complete) throw new Error('too long');
+      body = JSON.parse(new TextDecoder().decode(read.bytes)) as typeof body;
     } catch {
       throw new RegistryError(
         this.problem('registry-auth', 'the token service answered something that is not JSON', path),
@@ -343,7 +390,7 @@ export class RegistryClient {
   private async errorFor(res: Response, path: string): Promise<RegistryError> {
     let detail = '';
     try {
-      const text = (await res.text()).slice(0, 2000);
+      const text = new TextDecoder().decode((await readCapped(res, MAX_ERROR_BODY)).bytes).slice(0, 2000);
       try {
         const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[]; error?: string };
         if (Array.isArray(j.errors) && j.errors[0])
@@ -402,7 +449,7 @@ export class RegistryClient {
   async manifest(repo: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const path = `/v2/${repo}/manifests/${reference}`;
     const res = await this.request(repo, path, { Accept: MANIFEST_ACCEPT }, signal);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const bytes = await this.document(res, path, 'the manifest');
     const text = new TextDecoder('utf-8').decode(bytes);
     let value: Record<string, unknown> | null = null;
     try {
@@ -468,11 +515,38 @@ export class RegistryClient {
     return { url: this.url(`/v2/${repo}/blobs/${digest}`), headers: auth ? { Authorization: auth } : {} };
   }
 
-  /** GET a small blob (config) whole. */
-  async blobBytes(repo: string, digest: string, signal?: AbortSignal): Promise<Uint8Array> {
+  /**
+   * GET a small blob (config) whole: at most `size` bytes, the size its descriptor gives. A longer
+   * answer is not read past that (its digest could not match anyway).
+   */
+  async blobBytes(repo: string, digest: string, size: number, signal?: AbortSignal): Promise<Uint8Array> {
     const path = `/v2/${repo}/blobs/${digest}`;
     const res = await this.request(repo, path, {}, signal);
-    return new Uint8Array(await res.arrayBuffer());
+    const read = await readCapped(res, size);
+    if (!read.complete)
+      throw new RegistryError(
+        this.problem(
+          'size-mismatch',
+          `the blob is longer than the ${size} bytes its descriptor gives; it was not read further`,
+          path,
+        ),
+        res.status,
+      );
+    return read.bytes;
+  }
+
+  /** A JSON answer's bytes, read whole up to MAX_DOCUMENT_BYTES, else a problem saying so. */
+  private async document(res: Response, path: string, what: string): Promise<Uint8Array> {
+    const read = await readCapped(res, MAX_DOCUMENT_BYTES);
+    if (read.complete) return read.bytes;
+    throw new RegistryError(
+      this.problem(
+        'invalid-document',
+        `${what} is more than ${MAX_DOCUMENT_BYTES} bytes, the limit for a JSON document; it was not read further`,
+        path,
+      ),
+      res.status,
+    );
   }
 
   /** Every tag, following `Link: <…>; rel="next"` pages. */
@@ -481,7 +555,9 @@ export class RegistryClient {
     let path = `/v2/${repo}/tags/list?n=${pageSize}`;
     for (let pages = 0; pages < 100; pages++) {
       const res = await this.request(repo, path, { Accept: 'application/json' }, signal);
-      const body = (await res.json()) as { tags?: unknown };
+      const body = JSON.parse(new TextDecoder().decode(await this.document(res, path, 'the tag list'))) as {
+        tags?: unknown;
+      };
       if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === 'string') out.push(t);
       const next = parseLinkNext(res.headers.get('link'));
       if (!next || !next.startsWith('/v2/')) break;
@@ -529,7 +605,9 @@ export class RegistryClient {
           signal,
         );
         const ct = res.headers.get('content-type') ?? '';
-        const text = await res.text();
+        const text = new TextDecoder().decode(
+          await this.document(res, `/v2/${repo}/referrers/${digest}`, 'the referrers index'),
+        );
         if (ct.includes('application/vnd.oci.image.index.v1+json')) {
           api = true;
           fromIndex(JSON.parse(text) as Record<string, unknown>, 'referrers-api');

@@ -1,7 +1,7 @@
 /**
  * What the registry proxy (proxy/registry-proxy.ts) and the page's registry client
- * (client.ts) agree on: one header on every answer of the proxy. Pure constants, so that the
- * Node server and the browser code import the same values.
+ * (client.ts) agree on: one header on every answer of the proxy, and how large a JSON document
+ * may be. Pure constants, so that the Node server and the browser code import the same values.
  */
 
 /**
@@ -17,3 +17,10 @@ export const PROXY_RELAYED = '1';
  * timeout): the registry was not reached, so its status says nothing of the registry.
  */
 export const PROXY_SELF = 'self';
+
+/**
+ * The most bytes of a JSON document read whole: a manifest or index, a referrers index, a token,
+ * a tag list. Docker's registry refuses to store a manifest over 4 MiB (distribution's
+ * `maxManifestBodySize`), and containers/image (skopeo, podman) reads no more of one.
+ */
+export const MAX_DOCUMENT_BYTES = 4 << 20;
