@@ -266,9 +266,13 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
   await expect(page.getByTestId('tree-summary')).toContainText('"*.conf"');
   expect((await allRows(page)).filter((r) => r.match).map((r) => r.path)).toEqual(['etc/app.conf']);
 
-  // Open the file: text, hex, download, against tar -xO of its layer.
+  // Open the file: text, hex, download, against tar -xO of its layer. Until one is open, the page
+  // says how; the double click opens it without selecting a word of the row.
+  await expect(page.getByTestId('open-hint')).toHaveText(/^Double-click a file, or press Enter on it/);
   await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/app.conf');
+  await expect(page.getByTestId('open-hint')).toHaveCount(0);
+  expect(await page.evaluate(() => window.getSelection()?.toString())).toBe('');
   await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
   // The viewer sits below the tree: opening a file brings it into view.
   await expect(page.getByTestId('file-content')).toBeInViewport();
