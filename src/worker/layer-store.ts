@@ -568,9 +568,11 @@ export class LayerStore {
     }
     const named = target;
     // Where a symbolic link led: the path shown (a hard link there is the same file, read from its first name).
-    let followed: { path: string; layer: number } | null = null;
+    let followed: { path: string; layer: number; name: string } | null = null;
     // The last hard link taken, while its target is looked for by the name it gives.
     let hardLink: { layer: number; linkname: string } | null = null;
+    // The name the last hard link gives, or where it led when it named a path through a link.
+    let shownPath = target;
     // Links taken (hard links, which may chain, and one symbolic link); layers stepped down are not counted.
     let hops = 0;
     for (;;) {
@@ -580,11 +582,10 @@ export class LayerStore {
       if (!entry) {
         if (at === 0 && hardLink) {
           // Not under its own name: a symbolic link in its directories (followed by extraction).
-          const { layer: from, linkname } = hardLink;
+          const file = this.hardLinkTarget(imageId, hardLink.layer, hardLink.linkname);
           hardLink = null;
-          target = this.hardLinkTarget(imageId, from, linkname);
-          if (target !== linkname) {
-            at = from;
+          if (file) {
+            ({ name: target, layer: at, path: shownPath } = file);
             continue;
           }
         }
@@ -595,6 +596,7 @@ export class LayerStore {
       if (entry.type === 'hardlink') {
         if (++hops > 8) throw new Error('too many hard links');
         target = entry.linkname;
+        shownPath = target;
         hardLink = { layer: at, linkname: entry.linkname };
         continue;
       }
@@ -602,7 +604,7 @@ export class LayerStore {
         // What `cat` shows in the container: the link followed through the file system the view
         // shows (the layers up to `within`), every component's links included.
         followed = this.followLink(imageId, within, at, target, entry);
-        target = followed.path;
+        target = followed.name;
         at = followed.layer;
         continue;
       }
@@ -617,24 +619,46 @@ export class LayerStore {
       );
       // What the viewer names: where a symbolic link led, else the regular file a hard link shares.
       const shown: FileTarget | null = followed
-        ? { ...followed, kind: 'symlink' }
+        ? { path: followed.path, layer: followed.layer, kind: 'symlink' }
         : target !== named
-          ? { path: target, layer: at, kind: 'hardlink' }
+          ? { path: this.shownAt(imageId, within, shownPath), layer: at, kind: 'hardlink' }
           : null;
       return { ...read, target: shown };
     }
   }
 
   /**
-   * Where a hard link of layer `at` named `linkname` finds its file: through the symbolic links in
-   * its directories, as extraction makes the link (the name as written when no tree is at hand).
+   * The file a hard link of layer `at` shares when `linkname` goes through symbolic links in its
+   * directories, as extraction makes the link: its tar entry's name and layer, and where it is
+   * shown. Null when nothing is there (or the layers are not all listed).
    */
-  private hardLinkTarget(imageId: string, at: number, linkname: string): string {
+  private hardLinkTarget(
+    imageId: string,
+    at: number,
+    linkname: string,
+  ): { name: string; layer: number; path: string } | null {
     try {
       const { fs } = this.filesystem(imageId, at);
-      return this.tree(imageId, fs, at).locate(linkname) ?? linkname;
+      const found = this.tree(imageId, fs, at).locate(linkname);
+      // Read by the name its own tar entry gives, in its own layer.
+      return found?.node.entry
+        ? { name: found.node.entry.path, layer: found.node.layer, path: found.path }
+        : null;
     } catch {
-      return linkname;
+      return null;
+    }
+  }
+
+  /**
+   * Where `path` is shown after layer `within`: itself, unless a symbolic link in its directories
+   * leads elsewhere (a hard link's target, named as bin/b over bin -> usr/bin, is in usr/bin).
+   */
+  private shownAt(imageId: string, within: number, path: string): string {
+    try {
+      const { fs } = this.filesystem(imageId, within);
+      return this.tree(imageId, fs, within).locate(path)?.path ?? path;
+    } catch {
+      return path;
     }
   }
 
@@ -652,7 +676,7 @@ export class LayerStore {
 
   /**
    * The regular file (or hard link) a symbolic link at `path` (the entry `link` of layer `at`)
-   * leads to after layer `within`; after its own layer when a layer up to `within` removed or
+   * leads to after layer `within`, and the layer that wrote it; after its own layer when a layer up to `within` removed or
    * replaced it (a removed row shows what was there).
    */
   private followLink(
@@ -661,7 +685,7 @@ export class LayerStore {
     at: number,
     path: string,
     link: ListingEntry,
-  ): { path: string; layer: number } {
+  ): { path: string; layer: number; name: string } {
     const { fs } = this.filesystem(imageId, within);
     let tree = this.tree(imageId, fs, within);
     if (tree.get(path)?.entry !== link) tree = this.tree(imageId, fs, at);
@@ -678,7 +702,9 @@ export class LayerStore {
     if (r.node.type !== 'file' && r.node.type !== 'hardlink') {
       throw new Error(`${what}: "${r.path}" is a ${r.node.type}, not a regular file`);
     }
-    return { path: r.path, layer: r.node.layer };
+    // `name`: its tar entry's own, which differs from where it is shown when it was written
+    // through a symbolic link (bin/b, shown in usr/bin).
+    return { path: r.path, layer: r.node.layer, name: r.node.entry?.path ?? r.path };
   }
 
   private async readEntry(

@@ -193,20 +193,32 @@ describe('symbolic links', () => {
 
 describe('entries written through a symbolic link', () => {
   it('are listed where they landed, and read by their own name', async () => {
-    // GNU tar packs bin -> usr/bin in the base and bin/b on its own in the next layer; umoci adds both.
+    // GNU tar packs bin -> usr/bin in the base and bin/b on its own in the next layer; a third layer
+    // has x -> /usr/bin/b and h, a hard link to bin/b (packed with a bin/b deleted from the tar
+    // after); umoci adds the three.
     const work = join(dir, 'through');
     const base = join(work, 'base');
     const top = join(work, 'top');
+    const third = join(work, 'third');
     mkdirSync(join(base, 'usr/bin'), { recursive: true });
     writeFileSync(join(base, 'usr/bin/a'), 'a\n');
     symlinkSync('usr/bin', join(base, 'bin'));
     mkdirSync(join(top, 'bin'), { recursive: true });
     writeFileSync(join(top, 'bin/b'), 'bb\n');
+    mkdirSync(join(third, 'bin'), { recursive: true });
+    symlinkSync('/usr/bin/b', join(third, 'x'));
+    writeFileSync(join(third, 'bin/b'), 'bb\n');
+    linkSync(join(third, 'bin/b'), join(third, 'h'));
     sh('tar', ['-C', base, '-cf', `${base}.tar`, 'usr', 'bin']);
     sh('tar', ['-C', top, '-cf', `${top}.tar`, 'bin/b']);
-    const { analysis, store } = await opened(archiveOf(work, [`${base}.tar`, `${top}.tar`]));
+    sh('tar', ['-C', third, '-cf', `${third}.tar`, 'x', 'bin/b', 'h']);
+    sh('tar', ['--delete', '-f', `${third}.tar`, 'bin/b']);
+    const tars = [`${base}.tar`, `${top}.tar`, `${third}.tar`];
+    const { analysis, store } = await opened(archiveOf(work, tars));
     const image = analysis.images[0] as ImageInfo;
+    // Once per layer: bin/b written through bin, and h linked through it.
     expect(analysis.problems.filter((p) => p.code === 'symlink-path').map((p) => p.severity)).toEqual([
+      'info',
       'info',
     ]);
     const rows = store.rows({
@@ -223,6 +235,13 @@ describe('entries written through a symbolic link', () => {
     const r = await store.readFile(image.id, 1, 'usr/bin/b', -1, 1);
     expect(Buffer.from(r.bytes).toString()).toBe('bb\n');
     expect(r.target).toBeNull();
+    // A symbolic link and a hard link to it, in the layer above: each opens it where it is shown.
+    const viaLink = await store.readFile(image.id, 2, 'x', -1, 2);
+    expect(Buffer.from(viaLink.bytes).toString()).toBe('bb\n');
+    expect(viaLink.target).toEqual({ path: 'usr/bin/b', layer: 1, kind: 'symlink' });
+    const viaHard = await store.readFile(image.id, 2, 'h', -1, 2);
+    expect(Buffer.from(viaHard.bytes).toString()).toBe('bb\n');
+    expect(viaHard.target).toEqual({ path: 'usr/bin/b', layer: 1, kind: 'hardlink' });
   });
 
   it('a hard link opens the file it shares: named through a symbolic link, or many layers above it', async () => {

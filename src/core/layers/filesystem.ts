@@ -119,12 +119,13 @@ export class MergedTree {
   }
 
   /**
-   * The path an entry naming `path` acts on, as extraction resolves it: symbolic links in its
+   * What an entry naming `path` acts on, as extraction resolves it: symbolic links in its
    * directories followed inside the root, the last component not (a hard link's target, a
-   * whiteout). Null when nothing is there.
+   * whiteout); with the path where that is. Null when nothing is there.
    */
-  locate(path: string): string | null {
-    return located(this.root, path, false)?.path ?? null;
+  locate(path: string): { node: FsNode; path: string } | null {
+    const at = located(this.root, path, false);
+    return at && { node: at.node, path: at.path };
   }
 
   /** Every path but the root, parents before children. */
