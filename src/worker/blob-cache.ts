@@ -168,22 +168,30 @@ export class IdbBlobCache implements BlobCache {
     if (!DIGEST.test(digest)) return;
     const { blobs, meta } = this.stores();
     void this.persist();
-    for (let attempt = 0; attempt < 64; attempt++) {
-      try {
-        await this.kv.set(digest, blob, blobs);
-        await this.kv.set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta);
-        return;
-      } catch (e) {
-        if (!isQuotaError(e)) throw e;
-        const evicted = await this.evictOldest(digest);
-        if (!evicted) {
-          throw new CacheFullError(
-            `the cache is full: the browser's storage quota leaves no room for this ${blob.size}-byte blob, even after evicting every older blob`,
-          );
+    try {
+      for (let attempt = 0; attempt < 64; attempt++) {
+        try {
+          await this.kv.set(digest, blob, blobs);
+          await this.kv.set(digest, { size: blob.size, lastUsed: this.now() } satisfies Meta, meta);
+          return;
+        } catch (e) {
+          if (!isQuotaError(e)) throw e;
+          const evicted = await this.evictOldest(digest);
+          if (!evicted) {
+            throw new CacheFullError(
+              `the cache is full: the browser's storage quota leaves no room for this ${blob.size}-byte blob, even after evicting every older blob`,
+            );
+          }
         }
       }
+      throw new CacheFullError('the cache is full: evicting older blobs did not make room');
+    } catch (e) {
+      // The bytes may be stored without their record (the record's write refused): eviction and
+      // the panel go by records, so such bytes would hold quota that nothing ever frees.
+      if (!(await this.kv.get<Meta>(digest, meta).catch(() => null)))
+        await this.kv.del(digest, blobs).catch(() => undefined);
+      throw e;
     }
-    throw new CacheFullError('the cache is full: evicting older blobs did not make room');
   }
 
   /** Evict the least-recently-used blob other than `keep`; false when there is none. */

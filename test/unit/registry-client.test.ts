@@ -863,6 +863,20 @@ describe('IdbBlobCache', () => {
     expect(await cache.get(d('a'))).not.toBeNull();
   });
 
+  it('a blob whose record cannot be written is not left behind, unlisted, taking up the quota', async () => {
+    // Room for the blob's bytes but not for its last-used record after them, and nothing older to
+    // evict: the put fails, and the bytes written go with it (eviction only sees recorded blobs).
+    const kv = memoryBackend(100, true);
+    const cache = new IdbBlobCache(kv);
+    await expect(cache.put(d('a'), new Blob([new Uint8Array(100)]))).rejects.toBeInstanceOf(CacheFullError);
+    expect(kv.blobBytes()).toBe(0);
+    expect((await cache.list()).entries).toEqual([]);
+    // With room for both, the same blob is stored and listed.
+    kv.setQuota(101);
+    await cache.put(d('a'), new Blob([new Uint8Array(100)]));
+    expect((await cache.list()).entries.map((e) => e.digest)).toEqual([d('a')]);
+  });
+
   it('stores a layer’s listing packed, gives it back whole, and still reads records stored unpacked', async () => {
     const kv = memoryBackend(1000);
     const cache = new IdbBlobCache(kv);
