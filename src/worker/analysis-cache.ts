@@ -5,10 +5,10 @@
  * (so the Files trees come back) unless they are very large; never the archive itself, so file
  * contents need the file.
  */
-import { clear, createStore, entries, get, set, del } from 'idb-keyval';
-import type { UseStore } from 'idb-keyval';
 import type { LayerListing } from '../core/layers/layer-listing';
 import type { Analysis } from '../core/model';
+import { IDB } from './key-value';
+import type { KeyValueBackend, UseStore } from './key-value';
 
 const KEEP = 20;
 /** Listings above this many entries in all are not kept (about 200 bytes each in storage). */
@@ -24,24 +24,40 @@ interface Saved {
 }
 
 export class AnalysisCache {
-  #store: UseStore | null = null;
+  #analyses: UseStore | null = null;
+  #times: UseStore | null = null;
 
-  #db(): UseStore {
-    this.#store ??= createStore('layerlens-analyses', 'analyses');
-    return this.#store;
+  constructor(
+    private readonly kv: KeyValueBackend = IDB,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  #stores(): { analyses: UseStore; times: UseStore } {
+    this.#analyses ??= this.kv.createStore('layerlens-analyses', 'analyses');
+    // When each was saved, apart: choosing the ones to drop must not read every analysis kept,
+    // listings and all (tens of MB each for a large image), on every save.
+    this.#times ??= this.kv.createStore('layerlens-analysis-times', 'times');
+    return { analyses: this.#analyses, times: this.#times };
   }
 
   async save(sha256: string, analysis: Analysis, listings: Map<string, LayerListing>): Promise<void> {
     if (!DIGEST.test(sha256) || !analysis.complete) return;
     let listed = 0;
     for (const l of listings.values()) listed += l.entries.length;
-    const saved: Saved = { analysis, savedAt: Date.now() };
+    const saved: Saved = { analysis, savedAt: this.now() };
     if (listed <= MAX_LISTED_ENTRIES) saved.listings = [...listings];
+    const { analyses, times } = this.#stores();
     try {
-      await set(sha256, saved, this.#db());
-      const all = await entries<string, Saved>(this.#db());
-      all.sort((a, b) => b[1].savedAt - a[1].savedAt);
-      for (const [key] of all.slice(KEEP)) await del(key, this.#db());
+      await this.kv.set(sha256, saved, analyses);
+      await this.kv.set(sha256, saved.savedAt, times);
+      const when = new Map(await this.kv.entries<number>(times));
+      // Kept before their times were: the oldest.
+      for (const key of await this.kv.keys(analyses)) if (!when.has(key)) when.set(key, 0);
+      const old = [...when].sort((a, b) => b[1] - a[1]).slice(KEEP);
+      for (const [key] of old) {
+        await this.kv.del(key, analyses);
+        await this.kv.del(key, times);
+      }
     } catch {
       // A cache that cannot be written only means the summary is shown next time.
     }
@@ -50,7 +66,7 @@ export class AnalysisCache {
   async load(sha256: string): Promise<Saved | null> {
     if (!DIGEST.test(sha256)) return null;
     try {
-      const saved = await get<Saved>(sha256, this.#db());
+      const saved = await this.kv.get<Saved>(sha256, this.#stores().analyses);
       return saved && saved.analysis?.source?.sha256 === sha256 ? saved : null;
     } catch {
       return null;
@@ -59,13 +75,15 @@ export class AnalysisCache {
 
   async count(): Promise<number> {
     try {
-      return (await entries(this.#db())).length;
+      return (await this.kv.keys(this.#stores().analyses)).length;
     } catch {
       return 0;
     }
   }
 
   async clear(): Promise<void> {
-    await clear(this.#db());
+    const { analyses, times } = this.#stores();
+    await this.kv.clear(analyses);
+    await this.kv.clear(times);
   }
 }

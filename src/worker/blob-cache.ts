@@ -7,8 +7,8 @@
  * When the quota is exceeded the least-recently-used blobs are evicted; when that is not
  * enough, the cache says clearly that it is full.
  */
-import { clear, createStore, del, entries, get, set } from 'idb-keyval';
-import type { UseStore } from 'idb-keyval';
+import { IDB } from './key-value';
+import type { KeyValueBackend, UseStore } from './key-value';
 import type { BlobCache, CachedLayer } from '../core/registry/analyze-registry';
 import type { CacheListing } from '../messages';
 import { packListing, unpackListing } from '../core/layers/listing-transfer';
@@ -61,25 +61,6 @@ async function answerWithin<T>(read: Promise<T | undefined>, ms: number): Promis
     clearTimeout(timer);
   }
 }
-
-/** The idb-keyval calls the cache makes; tests give an in-memory one with a quota. */
-export interface KeyValueBackend {
-  get<T>(key: string, store: UseStore): Promise<T | undefined>;
-  set(key: string, value: unknown, store: UseStore): Promise<void>;
-  del(key: string, store: UseStore): Promise<void>;
-  entries<V>(store: UseStore): Promise<[string, V][]>;
-  clear(store: UseStore): Promise<void>;
-  createStore(db: string, store: string): UseStore;
-}
-
-const IDB: KeyValueBackend = {
-  get,
-  set,
-  del,
-  entries: <V>(store: UseStore) => entries<string, V>(store),
-  clear,
-  createStore,
-};
 
 export class IdbBlobCache implements BlobCache {
   private blobs: UseStore | null = null;

@@ -37,7 +37,9 @@ import {
   type TokenIssuer,
 } from './helpers/registry';
 import { DATA } from './helpers/tools';
-import { CacheFullError, IdbBlobCache, type KeyValueBackend } from '../../src/worker/blob-cache';
+import { CacheFullError, IdbBlobCache } from '../../src/worker/blob-cache';
+import type { KeyValueBackend } from '../../src/worker/key-value';
+import { memoryBackend } from './helpers/key-value';
 
 const TESTREPO = '/work/shared/fixtures/regclient/testdata/testrepo';
 const SERVICE = 'layerlens-client-test';
@@ -766,46 +768,6 @@ async function fillTag(dest: string, from: string): Promise<void> {
 // ---- the worker's blob cache over an in-memory idb-keyval stand-in with a quota ----------------
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
-
-/**
- * idb-keyval's calls over maps, with a quota on blob bytes. `strict`: as in Chromium, a full
- * quota refuses every write, the small last-used records included (counted as a byte each).
- */
-function memoryBackend(
-  quota: number,
-  strict = false,
-): KeyValueBackend & { blobBytes(): number; setQuota(q: number): void } {
-  const stores = new Map<string, Map<string, unknown>>();
-  const of = (s: unknown) => stores.get(s as string) as Map<string, unknown>;
-  const blobBytes = () =>
-    [...(stores.get('layerlens-blobs/blobs')?.values() ?? [])].reduce<number>(
-      (n, v) => n + (v as Blob).size,
-      0,
-    );
-  const backend = {
-    createStore: (db: string, store: string) => {
-      const key = `${db}/${store}`;
-      if (!stores.has(key)) stores.set(key, new Map());
-      return key as never;
-    },
-    get: async <T>(k: string, s: unknown) => of(s).get(k) as T | undefined,
-    set: async (k: string, v: unknown, s: unknown) => {
-      if (v instanceof Blob) {
-        const old = (of(s).get(k) as Blob | undefined)?.size ?? 0;
-        if (blobBytes() - old + v.size > quota) throw new DOMException('quota', 'QuotaExceededError');
-      } else if (strict && blobBytes() + 1 > quota) throw new DOMException('', 'QuotaExceededError');
-      of(s).set(k, v);
-    },
-    del: async (k: string, s: unknown) => {
-      of(s).delete(k);
-    },
-    entries: async <V>(s: unknown) => [...of(s).entries()] as [string, V][],
-    clear: async (s: unknown) => of(s).clear(),
-    blobBytes,
-    setQuota: (q: number) => void (quota = q),
-  };
-  return backend as unknown as KeyValueBackend & { blobBytes(): number; setQuota(q: number): void };
-}
 
 describe('IdbBlobCache', () => {
   it('stores by digest, lists sizes, evicts the least recently used on quota errors, and clears', async () => {
