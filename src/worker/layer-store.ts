@@ -87,6 +87,29 @@ function dirName(path: string): string {
 }
 
 /**
+ * The bracket expression opened at `open`, as fnmatch(3) reads one: `[!…]` (or `[^…]`) negates,
+ * a `]` first is a member, ranges are ranges; as a regular expression that never matches the `/`
+ * between names, and where it closes. Null when it does not close or is no valid class (a range
+ * out of order): the `[` is then a character like any other.
+ */
+function bracket(q: string, open: number): { re: string; end: number } | null {
+  let j = open + 1;
+  const negate = q[j] === '!' || q[j] === '^';
+  if (negate) j++;
+  if (q[j] === ']') j++;
+  const end = q.indexOf(']', j);
+  if (end < 0) return null;
+  const members = q.slice(open + (negate ? 2 : 1), end).replace(/[\\\]^[]/g, '\\$&');
+  const re = `(?!/)[${negate ? '^' : ''}${members}]`;
+  try {
+    new RegExp(re);
+  } catch {
+    return null;
+  }
+  return { re, end };
+}
+
+/**
  * A matcher for the search box: a glob when it has `*`, `?` or `[`, else a substring
  * (case-insensitive). `lower` gives the lowercased paths, by index.
  */
@@ -104,7 +127,11 @@ export function pathMatcher(
   let re = '';
   for (let i = 0; i < q.length; i++) {
     const c = q[i] as string;
-    if (c === '*') {
+    const b = c === '[' ? bracket(q, i) : null;
+    if (b) {
+      re += b.re;
+      i = b.end;
+    } else if (c === '*') {
       if (q[i + 1] === '*') {
         i++;
         if (q[i + 1] === '/') {
