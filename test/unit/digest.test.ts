@@ -200,8 +200,10 @@ describe('digestStream', () => {
 
 describe('digestStream of a fetch body whose Response is gone', () => {
   // Node's fetch (undici) cancels the body of a Response that is garbage-collected while that body
-  // is unlocked and unread; the registry client hands on the body alone. Forced collections between
-  // tasks stand in for a busy machine, where this emptied a layer about once in 60 runs.
+  // is unlocked and unread ("Response object has been garbage collected"); the registry client
+  // hands on the body alone. Forced collections between tasks stand in for a busy machine, where
+  // this emptied a layer about once in 60 runs. (Whether a collection empties an unlocked body in
+  // a given number of rounds is up to V8's scheduling of finalizers, so that is not asserted.)
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   const collect = async () => {
@@ -221,13 +223,6 @@ describe('digestStream of a fetch body whose Response is gone', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const bodyOnly = async () => (await fetch(url)).body as ReadableStream<Uint8Array>;
-
-  it('is the hazard: a body left unlocked while the Response is collected reads as empty', async () => {
-    const stream = await bodyOnly();
-    await collect();
-    const r = await digestStream(stream, { diffId: true, size: bytes.length });
-    expect(r.size).toBe(0);
-  });
 
   it('takes the reader before its first await, and so reads every byte', async () => {
     for (let i = 0; i < 5; i++) {
