@@ -9,7 +9,12 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pathMatcher } from '../../src/worker/layer-store';
 
-const names = [...readdirSync('/usr/bin'), ...readdirSync('/usr/share/doc'), 'a]b', '[x]', 'x[1'];
+// Real names, and a few made up so that every pattern below matches something on any machine.
+const names = [
+  ...readdirSync('/usr/bin'),
+  ...readdirSync('/usr/share/doc'),
+  ...['a]b', '[x]', 'x[1', 'build.sh', 'zeta', 'xzed', 'libz9', 'v2'],
+];
 const paths = names.map((n, i) => `${i % 2 ? 'usr/bin' : 'usr/share/doc'}/${n}`);
 const matches = (search: string, among = paths) => {
   const m = pathMatcher(search, () => among.map((p) => p.toLowerCase()));
