@@ -268,7 +268,9 @@ test('layer changes and the merged tree match tar and umoci; files open as text,
 
   // Open the file: text, hex, download, against tar -xO of its layer. Until one is open, the page
   // says how; the double click opens it without selecting a word of the row.
-  await expect(page.getByTestId('open-hint')).toHaveText(/^Double-click a file, or press Enter on it/);
+  await expect(page.getByTestId('open-hint')).toHaveText(
+    'Double-click a file (double-tap on a touch screen), or press Enter on it, to read it here.',
+  );
   await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
   await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/app.conf');
   await expect(page.getByTestId('open-hint')).toHaveCount(0);
@@ -915,4 +917,27 @@ test('the Problems tab counts problems by severity and shows one severity or cod
   await expect(problems).toContainText('"etc/motd" appears more than once');
   await page.getByTestId('problems-code').selectOption('');
   await expect(problems).toHaveCount(report.problems.length);
+});
+
+test.describe('on a touch screen', () => {
+  test.use({ hasTouch: true, isMobile: true, viewport: { width: 412, height: 839 } });
+
+  test('a double tap opens a file, as a double click does; a single tap only focuses it', async ({
+    page,
+  }) => {
+    await page.goto('/');
+    await page.getByTestId('sample-button').first().click();
+    await expect(page.getByTestId('status')).toContainText(/\bdone\b/);
+    await openFiles(page);
+    await page.getByTestId('mode-merged').tap();
+    await page.locator('[data-testid="file-row"][data-path="etc"]').tap();
+    const file = page.locator('[data-testid="file-row"][data-path="etc/os-release"]');
+    await file.tap();
+    await expect(file).toHaveClass(/focused/);
+    await expect(page.getByTestId('file-viewer')).toHaveCount(0);
+    const box = (await file.boundingBox()) as { x: number; y: number };
+    await page.touchscreen.tap(box.x + 30, box.y + 10);
+    await page.touchscreen.tap(box.x + 30, box.y + 10);
+    await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/os-release');
+  });
 });
