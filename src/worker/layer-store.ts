@@ -594,13 +594,14 @@ export class LayerStore {
       at = landed.layer;
     }
     const named = target;
-    // Where a symbolic link led: the path shown (a hard link there is the same file, read from its first name).
+    // Where a symbolic link led: the path shown (a hard link there is the same file, read from
+    // its first name).
     let followed: { path: string; layer: number; name: string } | null = null;
     // The last hard link taken, while its target is looked for by the name it gives.
     let hardLink: { layer: number; linkname: string } | null = null;
     // The name the last hard link gives, or where it led when it named a path through a link.
     let shownPath = target;
-    // Links taken (hard links, which may chain, and one symbolic link); layers stepped down are not counted.
+    // Links taken (hard links, which may chain); layers stepped down are not counted.
     let hops = 0;
     for (;;) {
       const listing = this.listings.get(image.layers[at]?.blob ?? '');
@@ -703,8 +704,8 @@ export class LayerStore {
 
   /**
    * The regular file (or hard link) a symbolic link at `path` (the entry `link` of layer `at`)
-   * leads to after layer `within`, and the layer that wrote it; after its own layer when a layer up to `within` removed or
-   * replaced it (a removed row shows what was there).
+   * leads to after layer `within`, and the layer that wrote it; after its own layer when a layer
+   * up to `within` removed or replaced it (a removed row shows what was there).
    */
   private followLink(
     imageId: string,
