@@ -214,6 +214,69 @@ describe('RegistryClient against docker-registry through the proxy', () => {
     for (const [key, n] of written) expect(n, key).toBeLessThan(total);
   });
 
+  it('a config the registry will not give whole is said so, and the image stays with its layers verified', async () => {
+    // test/app:1's own manifest and blobs, from the real registry, served by a stand-in that gives
+    // the config with bytes after it, or answers 404 for it as docker-registry does.
+    const raw = await skopeoInspectRaw(`${registry.host}/test/app:1`);
+    const m = JSON.parse(raw) as {
+      mediaType?: string;
+      config: { digest: string; size: number };
+      layers: { digest: string }[];
+    };
+    const blobs = new Map<string, Buffer>();
+    for (const d of [m.config.digest, ...m.layers.map((l) => l.digest)]) {
+      const res = await fetch(`http://${registry.host}/v2/test/app/blobs/${d}`);
+      blobs.set(d, Buffer.from(await res.arrayBuffer()));
+    }
+    for (const mode of ['longer', 'missing'] as const) {
+      const stand = await startServer((req, res) => {
+        const url = req.url ?? '';
+        const relayed = { [PROXY_HEADER]: PROXY_RELAYED };
+        if (url.endsWith('/manifests/1')) {
+          res.writeHead(200, {
+            ...relayed,
+            'Content-Type': m.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+          });
+          return void res.end(raw);
+        }
+        const digest = url.slice(url.lastIndexOf('/') + 1);
+        const bytes = blobs.get(digest);
+        if (!bytes || (digest === m.config.digest && mode === 'missing')) {
+          res.writeHead(404, { ...relayed, 'Content-Type': 'application/json' });
+          return void res.end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}');
+        }
+        res.writeHead(200, relayed);
+        res.end(digest === m.config.digest ? Buffer.concat([bytes, Buffer.alloc(64, 0x20)]) : bytes);
+      });
+      servers.push(stand);
+      const a = await analyzeRegistry(`127.0.0.1:${stand.port}/test/app:1`, {
+        fetch: (u, i) => fetch(u, i),
+        base: stand.origin,
+        insecure: true,
+      });
+      const about = a.problems.filter((p) => p.where.endsWith(m.config.digest));
+      expect(
+        about.map((p) => [p.code, p.severity]),
+        mode,
+      ).toEqual([[mode === 'longer' ? 'size-mismatch' : 'registry-not-found', 'error']]);
+      // Not "missing from the archive": there is no archive.
+      expect(a.problems.filter((p) => p.code === 'missing-blob')).toEqual([]);
+      const config = a.blobs[m.config.digest];
+      if (mode === 'longer') {
+        expect(config?.sizeCheck).toEqual({
+          state: 'mismatch',
+          expected: String(m.config.size),
+          actual: `more than ${m.config.size}`,
+        });
+      } else {
+        expect(config?.sizeCheck).toMatchObject({ state: 'unchecked', reason: expect.stringMatching(/404/) });
+      }
+      const image = a.images[0] as ImageInfo;
+      expect(image.layers.map((l) => l.digest)).toEqual(m.layers.map((l) => l.digest));
+      for (const l of image.layers) expect(a.blobs[l.blob]?.digestCheck.state, l.blob).toBe('verified');
+    }
+  });
+
   it('maps 404, 429 with Retry-After, 5xx and network errors to clear problems, and captures rate limits', async () => {
     const c = client();
     await expect(c.manifest('test/nothing', '1')).rejects.toMatchObject({

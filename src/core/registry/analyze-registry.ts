@@ -155,6 +155,8 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   const referrerEdges: { subject: string; referrer: string; label: string }[] = [];
   const schema1 = new Map<string, Record<string, unknown>>();
   const early: Problem[] = [];
+  /** Configs that could not be fetched, and why (the walker would call them missing). */
+  const configFailures = new Map<string, Problem>();
   let fetched = 0;
 
   let cacheProblem = false;
@@ -226,7 +228,9 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             await options.cache.put(config.digest, new Blob([bytes as BlobPart])).catch(cacheFailed);
         } catch (e) {
           if (!(e instanceof RegistryError)) throw e;
-          early.push({ ...e.problem, severity: 'warning' });
+          // Without its config the image has no history, no diff_ids to check its layers against.
+          early.push({ ...e.problem, severity: 'error' });
+          configFailures.set(config.digest, e.problem);
         }
       } else placeholder(config.digest, config.size);
     }
@@ -334,6 +338,22 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   await loadOciLayout(b);
   fixUp(b, root.digest, artifactLabels, referrerEdges, schema1);
   for (const img of b.analysis.images) img.refs = img.refs.filter((r) => r !== 'referrer');
+  // A config the registry would not give whole is not "missing from the archive": its checks say
+  // what went wrong, and the fetch's problem is the one reported.
+  for (const [digest, p] of configFailures) {
+    const path = blobPath(digest);
+    b.analysis.problems = b.analysis.problems.filter((x) => !(x.code === 'missing-blob' && x.where === path));
+    const blob = b.analysis.blobs[digest];
+    if (!blob) continue;
+    const size = blob.expectedSize;
+    if (p.code === 'size-mismatch' && size !== null) {
+      blob.sizeCheck = { state: 'mismatch', expected: String(size), actual: `more than ${size}` };
+      blob.digestCheck = { state: 'unchecked', reason: 'not read past the size its descriptor gives' };
+    } else {
+      blob.sizeCheck = { state: 'unchecked', reason: p.message };
+      blob.digestCheck = { state: 'unchecked', reason: p.message };
+    }
+  }
 
   // 5. Pick the platform to analyse.
   const candidates = b.analysis.images.filter((i) => i.present && !artifactLabels.has(i.id));
