@@ -277,6 +277,71 @@ describe('RegistryClient against docker-registry through the proxy', () => {
     }
   });
 
+  it('a platform whose manifest the registry will not give is said so, not as one left out of an archive', async () => {
+    // An index of two real manifests (test/app:1 and test/docker:1, from the real registry), served
+    // by a stand-in that answers 404 for the second, as docker-registry does for an unknown manifest.
+    const manifests = await Promise.all(
+      ['test/app:1', 'test/docker:1'].map(async (ref) => {
+        const raw = await skopeoInspectRaw(`${registry.host}/${ref}`);
+        const m = JSON.parse(raw) as { mediaType?: string; config: { digest: string } };
+        const mediaType = m.mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+        return { ref, raw, digest: sha(raw), mediaType, config: m.config.digest };
+      }),
+    );
+    const [present, gone] = manifests as [(typeof manifests)[0], (typeof manifests)[0]];
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        [present, 'amd64'],
+        [gone, 'arm64'],
+      ].map(([m, architecture]) => {
+        const { mediaType, digest, raw } = m as (typeof manifests)[0];
+        return { mediaType, digest, size: Buffer.byteLength(raw), platform: { os: 'linux', architecture } };
+      }),
+    });
+    const config = Buffer.from(
+      await (await fetch(`http://${registry.host}/v2/test/app/blobs/${present.config}`)).arrayBuffer(),
+    );
+    const stand = await startServer((req, res) => {
+      const url = req.url ?? '';
+      const relayed = { [PROXY_HEADER]: PROXY_RELAYED };
+      if (url.endsWith('/manifests/1')) {
+        res.writeHead(200, { ...relayed, 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
+        return void res.end(index);
+      }
+      if (url.endsWith(`/manifests/${present.digest}`)) {
+        res.writeHead(200, { ...relayed, 'Content-Type': present.mediaType });
+        return void res.end(present.raw);
+      }
+      if (url.endsWith(`/blobs/${present.config}`)) {
+        res.writeHead(200, relayed);
+        return void res.end(config);
+      }
+      res.writeHead(404, { ...relayed, 'Content-Type': 'application/json' });
+      res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+    });
+    servers.push(stand);
+    const a = await analyzeRegistry(`127.0.0.1:${stand.port}/test/multi:1`, {
+      fetch: (u, i) => fetch(u, i),
+      base: stand.origin,
+      insecure: true,
+      layers: false,
+    });
+    expect(a.problems.filter((p) => p.where.endsWith(gone.digest)).map((p) => [p.code, p.severity])).toEqual([
+      ['registry-not-found', 'warning'],
+    ]);
+    const absent = a.images.find((i) => i.id === gone.digest);
+    expect(absent?.present).toBe(false);
+    expect(absent?.absentReason).toMatch(
+      /^The registry lists platform linux\/arm64, but its manifest could not be fetched: not found \(404\)/,
+    );
+    expect(a.blobs[gone.digest]?.digestCheck).toMatchObject({
+      reason: expect.stringMatching(/^its manifest could not be fetched/),
+    });
+    expect(a.images.find((i) => i.id === present.digest)?.present).toBe(true);
+  });
+
   it('maps 404, 429 with Retry-After, 5xx and network errors to clear problems, and captures rate limits', async () => {
     const c = client();
     await expect(c.manifest('test/nothing', '1')).rejects.toMatchObject({

@@ -157,6 +157,8 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   const early: Problem[] = [];
   /** Configs that could not be fetched, and why (the walker would call them missing). */
   const configFailures = new Map<string, Problem>();
+  /** Manifests an index lists that were not fetched, and why (the walker would call them left out). */
+  const unfetched = new Map<string, string>();
   let fetched = 0;
 
   let cacheProblem = false;
@@ -203,7 +205,18 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           if (buildkit.subject)
             referrerEdges.push({ subject: buildkit.subject, referrer: raw.digest, label: buildkit.label });
         }
-        if (contents.has(blobPath(raw.digest)) || ++fetched > MAX_DOCUMENTS) continue;
+        if (contents.has(blobPath(raw.digest))) continue;
+        if (++fetched > MAX_DOCUMENTS) {
+          if (fetched === MAX_DOCUMENTS + 1)
+            early.push({
+              code: 'limit',
+              message: `the image lists more than ${MAX_DOCUMENTS} manifests; the others were not fetched`,
+              where: digest,
+              severity: 'info',
+            });
+          unfetched.set(raw.digest, `was not fetched: the image lists more than ${MAX_DOCUMENTS} manifests`);
+          continue;
+        }
         try {
           const child = await client.manifest(repo, raw.digest, signal);
           put(child.digest, child.bytes);
@@ -211,6 +224,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
         } catch (e) {
           if (!(e instanceof RegistryError)) throw e;
           early.push({ ...e.problem, severity: e.problem.code === 'digest-mismatch' ? 'error' : 'warning' });
+          unfetched.set(raw.digest, `could not be fetched: ${e.problem.message}`);
         }
       }
       return;
@@ -340,6 +354,21 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   for (const img of b.analysis.images) img.refs = img.refs.filter((r) => r !== 'referrer');
   // A config the registry would not give whole is not "missing from the archive": its checks say
   // what went wrong, and the fetch's problem is the one reported.
+  // Likewise a platform whose manifest was not fetched: not "listed but not included".
+  for (const [digest, why] of unfetched) {
+    b.analysis.problems = b.analysis.problems.filter(
+      (x) => !(x.code === 'absent-image' && x.where === digest),
+    );
+    const image = b.analysis.images.find((i) => i.id === digest && !i.present);
+    if (image) {
+      const what = image.platform ? `platform ${platformLabel(image.platform)}` : 'this image';
+      image.absentReason = `The registry lists ${what}, but its manifest ${why}.`;
+    }
+    const blob = b.analysis.blobs[digest];
+    if (blob)
+      for (const k of ['sizeCheck', 'digestCheck'] as const)
+        if (blob[k].state === 'unchecked') blob[k] = { state: 'unchecked', reason: `its manifest ${why}` };
+  }
   for (const [digest, p] of configFailures) {
     const path = blobPath(digest);
     b.analysis.problems = b.analysis.problems.filter((x) => !(x.code === 'missing-blob' && x.where === path));
