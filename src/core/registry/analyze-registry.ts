@@ -352,12 +352,16 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   await loadOciLayout(b);
   fixUp(b, root.digest, artifactLabels, referrerEdges, schema1);
   for (const img of b.analysis.images) img.refs = img.refs.filter((r) => r !== 'referrer');
-  // A config the registry would not give whole is not "missing from the archive": its checks say
-  // what went wrong, and the fetch's problem is the one reported.
-  // Likewise a platform whose manifest was not fetched: not "listed but not included".
+  // A platform whose manifest was not fetched is not one "listed but not included" (as docker
+  // save leaves platforms out), nor a nested index "missing from the archive": say why.
   for (const [digest, why] of unfetched) {
+    const path = blobPath(digest);
     b.analysis.problems = b.analysis.problems.filter(
-      (x) => !(x.code === 'absent-image' && x.where === digest),
+      (x) =>
+        !(
+          (x.code === 'absent-image' && x.where === digest) ||
+          (x.code === 'missing-blob' && x.where === path)
+        ),
     );
     const image = b.analysis.images.find((i) => i.id === digest && !i.present);
     if (image) {
@@ -369,6 +373,8 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
       for (const k of ['sizeCheck', 'digestCheck'] as const)
         if (blob[k].state === 'unchecked') blob[k] = { state: 'unchecked', reason: `its manifest ${why}` };
   }
+  // Likewise a config the registry would not give whole: its checks say what went wrong, and the
+  // fetch's problem is the one reported.
   for (const [digest, p] of configFailures) {
     const path = blobPath(digest);
     b.analysis.problems = b.analysis.problems.filter((x) => !(x.code === 'missing-blob' && x.where === path));
