@@ -951,12 +951,18 @@ describe('folders given instead of archives', () => {
     ) as { config: { digest: string }; layers: { digest: string }[] };
     rmSync(join(dir, 'blobs/sha256', manifest.config.digest.slice(7)));
     rmSync(join(dir, 'blobs/sha256', manifest.layers[0]!.digest.slice(7)));
-    const { report } = await analyzeDir(dir, 'oci-archive');
+    const { analysis, report } = await analyzeDir(dir, 'oci-archive');
     const missing = report.problems.filter((p) => p.code === 'missing-blob').map((p) => p.message);
     expect(missing).toEqual([
       `config ${manifest.config.digest} is missing from the folder`,
       `layer 0 (${manifest.layers[0]!.digest}) is missing from the folder`,
     ]);
+    // The blobs' own checks say so too.
+    for (const d of [manifest.config.digest, manifest.layers[0]!.digest])
+      expect(analysis.blobs[d]?.digestCheck, d).toEqual({
+        state: 'unchecked',
+        reason: 'the blob is not in the folder',
+      });
   });
 
   it('a folder that holds no image layout says what it holds', async () => {

@@ -49,7 +49,12 @@ export class ArchiveFiles {
     files: ArchiveFile[],
     private readonly backend: Backend,
     /** What holds the files, as messages name it. */
-    readonly container: 'archive' | 'folder' = 'archive',
+    readonly container: 'archive' | 'folder' | 'registry' = 'archive',
+    /**
+     * Paths the source could not provide, and why ("could not be fetched: …"), as it has already
+     * reported them: a registry's failed fetches.
+     */
+    private readonly unavailable: ReadonlyMap<string, string> = new Map(),
   ) {
     // Later entries replace earlier ones with the same path, as extraction would.
     for (const f of files) this.byPath.set(f.path, f);
@@ -67,12 +72,19 @@ export class ArchiveFiles {
     files: ArchiveFile[],
     contents: Map<string, Uint8Array>,
     digests: Map<string, DigestResult>,
+    container: 'archive' | 'registry' = 'archive',
+    unavailable: ReadonlyMap<string, string> = new Map(),
   ): ArchiveFiles {
-    return new ArchiveFiles(files, {
-      read: async (f) => contents.get(f.path) ?? null,
-      slice: () => null,
-      digest: (f) => digests.get(f.path) ?? null,
-    });
+    return new ArchiveFiles(
+      files,
+      {
+        read: async (f) => contents.get(f.path) ?? null,
+        slice: () => null,
+        digest: (f) => digests.get(f.path) ?? null,
+      },
+      container,
+      unavailable,
+    );
   }
 
   /** A folder's files: read whole or streamed from their own Blobs. */
@@ -104,6 +116,17 @@ export class ArchiveFiles {
       },
       'folder',
     );
+  }
+
+  /**
+   * Why a blob the documents name is not here: what the source said when it could not provide it
+   * (`reported`: it is already a problem of its own), else that the container does not hold it.
+   */
+  absence(path: string): { reason: string; reported: boolean } {
+    const said = this.unavailable.get(normalizePath(path));
+    return said !== undefined
+      ? { reason: said, reported: true }
+      : { reason: `the blob is not in the ${this.container}`, reported: false };
   }
 
   get size(): number {

@@ -56,7 +56,7 @@ export class AnalysisBuilder {
       return existing;
     }
     const absent = claim.file === null;
-    const why = claim.absentReason ?? 'the blob is not in the archive';
+    const why = claim.absentReason ?? `the blob is not in the ${this.files.container}`;
     const info: BlobInfo = {
       key: claim.key,
       role: claim.role,

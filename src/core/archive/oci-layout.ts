@@ -220,8 +220,13 @@ class Walker {
         ? 'manifest'
         : 'artifact';
     if (!('file' in resolved)) {
-      // docker save keeps only the platforms it has; the index still lists the others.
-      const absentReason = `its ${isIndex ? 'index' : 'manifest'} blob is not in the ${b.files.container}`;
+      // docker save keeps only the platforms it has; the index still lists the others. A registry
+      // says why it could not give one, and has reported it.
+      const absence = b.files.absence(path);
+      const document = isIndex ? 'index' : 'manifest';
+      const absentReason = absence.reported
+        ? `its ${document} ${absence.reason}`
+        : `its ${document} blob is not in the ${b.files.container}`;
       b.blob({
         key: desc.digest,
         role: isIndex ? 'index' : 'manifest',
@@ -244,6 +249,7 @@ class Walker {
         raw: null,
       });
       b.edge(parent, desc.digest, edgeLabel);
+      const what = desc.platform ? `platform ${platformLabel(desc.platform)}` : 'this image';
       if (nodeKind === 'manifest') {
         b.image({
           id: desc.digest,
@@ -256,14 +262,17 @@ class Walker {
           config: null,
           layers: [],
           present: false,
-          absentReason: `The archive lists ${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'this image'} but does not include it (${absentReason}).`,
+          absentReason: absence.reported
+            ? `The ${b.files.container} lists ${what}, but ${absentReason}.`
+            : `The ${b.files.container} lists ${what} but does not include it (${absentReason}).`,
         });
-        b.problem(
-          'absent-image',
-          `${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'an image'} is listed but not included in the ${b.files.container}`,
-          desc.digest,
-          'info',
-        );
+        if (!absence.reported)
+          b.problem(
+            'absent-image',
+            `${desc.platform ? `platform ${platformLabel(desc.platform)}` : 'an image'} is listed but not included in the ${b.files.container}`,
+            desc.digest,
+            'info',
+          );
       } else if (buildkit) {
         // As for a platform docker save left out: the containerd store keeps the attestations
         // of the images it pulled only when asked to.
@@ -273,7 +282,7 @@ class Walker {
           desc.digest,
           'info',
         );
-      } else {
+      } else if (!absence.reported) {
         b.problem(
           'missing-blob',
           `${nodeKind} ${desc.digest} is referenced but missing from the ${b.files.container}`,
@@ -370,6 +379,7 @@ class Walker {
       const cfgPath = blobPath(configDesc.digest);
       const r = b.files.resolve(cfgPath);
       const file = 'file' in r ? r.file : null;
+      const absence = b.files.absence(cfgPath);
       b.blob({
         key: configDesc.digest,
         role: 'config',
@@ -377,8 +387,9 @@ class Walker {
         mediaType: configDesc.mediaType,
         expectedDigest: configDesc.digest,
         expectedSize: configDesc.size,
+        absentReason: absence.reason,
       });
-      if (!file)
+      if (!file && !absence.reported)
         b.problem(
           'missing-blob',
           `config ${configDesc.digest} is missing from the ${b.files.container}`,

@@ -155,10 +155,13 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
   const referrerEdges: { subject: string; referrer: string; label: string }[] = [];
   const schema1 = new Map<string, Record<string, unknown>>();
   const early: Problem[] = [];
-  /** Configs that could not be fetched, and why (the walker would call them missing). */
-  const configFailures = new Map<string, Problem>();
-  /** Manifests an index lists that were not fetched, and why (the walker would call them left out). */
-  const unfetched = new Map<string, string>();
+  /**
+   * Blobs the documents name that were not fetched, by path, and why: the walker gives that reason
+   * (the fetch's problem is reported) instead of calling them missing from an archive.
+   */
+  const unavailable = new Map<string, string>();
+  /** Configs the registry gave longer than their descriptor says. */
+  const longConfigs = new Set<string>();
   let fetched = 0;
 
   let cacheProblem = false;
@@ -214,7 +217,10 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
               where: digest,
               severity: 'info',
             });
-          unfetched.set(raw.digest, `was not fetched: the image lists more than ${MAX_DOCUMENTS} manifests`);
+          unavailable.set(
+            blobPath(raw.digest),
+            `was not fetched: the image lists more than ${MAX_DOCUMENTS} manifests`,
+          );
           continue;
         }
         try {
@@ -224,7 +230,7 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
         } catch (e) {
           if (!(e instanceof RegistryError)) throw e;
           early.push({ ...e.problem, severity: e.problem.code === 'digest-mismatch' ? 'error' : 'warning' });
-          unfetched.set(raw.digest, `could not be fetched: ${e.problem.message}`);
+          unavailable.set(blobPath(raw.digest), `could not be fetched: ${e.problem.message}`);
         }
       }
       return;
@@ -244,7 +250,8 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
           if (!(e instanceof RegistryError)) throw e;
           // Without its config the image has no history, no diff_ids to check its layers against.
           early.push({ ...e.problem, severity: 'error' });
-          configFailures.set(config.digest, e.problem);
+          unavailable.set(blobPath(config.digest), `could not be fetched: ${e.problem.message}`);
+          if (e.problem.code === 'size-mismatch') longConfigs.add(config.digest);
         }
       } else placeholder(config.digest, config.size);
     }
@@ -345,49 +352,20 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
     rateLimit: client.rateLimit,
     tags: tags ?? undefined,
   };
-  const files = ArchiveFiles.streamed(entries, contents, new Map());
+  const files = ArchiveFiles.streamed(entries, contents, new Map(), 'registry', unavailable);
   const b = new AnalysisBuilder(source, files);
   builder = b;
   b.analysis.problems.push(...early);
   await loadOciLayout(b);
   fixUp(b, root.digest, artifactLabels, referrerEdges, schema1);
   for (const img of b.analysis.images) img.refs = img.refs.filter((r) => r !== 'referrer');
-  // A platform whose manifest was not fetched is not one "listed but not included" (as docker
-  // save leaves platforms out), nor a nested index "missing from the archive": say why.
-  for (const [digest, why] of unfetched) {
-    const path = blobPath(digest);
-    b.analysis.problems = b.analysis.problems.filter(
-      (x) =>
-        !(
-          (x.code === 'absent-image' && x.where === digest) ||
-          (x.code === 'missing-blob' && x.where === path)
-        ),
-    );
-    const image = b.analysis.images.find((i) => i.id === digest && !i.present);
-    if (image) {
-      const what = image.platform ? `platform ${platformLabel(image.platform)}` : 'this image';
-      image.absentReason = `The registry lists ${what}, but its manifest ${why}.`;
-    }
+  // A config longer than its descriptor is moreover a size seen not to match.
+  for (const digest of longConfigs) {
     const blob = b.analysis.blobs[digest];
-    if (blob)
-      for (const k of ['sizeCheck', 'digestCheck'] as const)
-        if (blob[k].state === 'unchecked') blob[k] = { state: 'unchecked', reason: `its manifest ${why}` };
-  }
-  // Likewise a config the registry would not give whole: its checks say what went wrong, and the
-  // fetch's problem is the one reported.
-  for (const [digest, p] of configFailures) {
-    const path = blobPath(digest);
-    b.analysis.problems = b.analysis.problems.filter((x) => !(x.code === 'missing-blob' && x.where === path));
-    const blob = b.analysis.blobs[digest];
-    if (!blob) continue;
-    const size = blob.expectedSize;
-    if (p.code === 'size-mismatch' && size !== null) {
-      blob.sizeCheck = { state: 'mismatch', expected: String(size), actual: `more than ${size}` };
-      blob.digestCheck = { state: 'unchecked', reason: 'not read past the size its descriptor gives' };
-    } else {
-      blob.sizeCheck = { state: 'unchecked', reason: p.message };
-      blob.digestCheck = { state: 'unchecked', reason: p.message };
-    }
+    const size = blob?.expectedSize ?? null;
+    if (!blob || size === null) continue;
+    blob.sizeCheck = { state: 'mismatch', expected: String(size), actual: `more than ${size}` };
+    blob.digestCheck = { state: 'unchecked', reason: 'not read past the size its descriptor gives' };
   }
 
   // 5. Pick the platform to analyse.
