@@ -665,13 +665,17 @@ export class LayerStore {
     at: number,
     linkname: string,
   ): { name: string; layer: number; path: string } | null {
+    const found = this.treeAt(imageId, at)?.locate(linkname);
+    // Read by the name its own tar entry gives, in its own layer.
+    return found?.node.entry
+      ? { name: found.node.entry.path, layer: found.node.layer, path: found.path }
+      : null;
+  }
+
+  /** The merged file system after `layer`; null while it or a layer below is not listed. */
+  private treeAt(imageId: string, layer: number): MergedTree | null {
     try {
-      const { fs } = this.filesystem(imageId, at);
-      const found = this.tree(imageId, fs, at).locate(linkname);
-      // Read by the name its own tar entry gives, in its own layer.
-      return found?.node.entry
-        ? { name: found.node.entry.path, layer: found.node.layer, path: found.path }
-        : null;
+      return this.tree(imageId, this.filesystem(imageId, layer).fs, layer);
     } catch {
       return null;
     }
@@ -682,24 +686,14 @@ export class LayerStore {
    * leads elsewhere (a hard link's target, named as bin/b over bin -> usr/bin, is in usr/bin).
    */
   private shownAt(imageId: string, within: number, path: string): string {
-    try {
-      const { fs } = this.filesystem(imageId, within);
-      return this.tree(imageId, fs, within).locate(path)?.path ?? path;
-    } catch {
-      return path;
-    }
+    return this.treeAt(imageId, within)?.locate(path)?.path ?? path;
   }
 
   /** The entry shown at `path` after layer `within`, when its tar entry has another name. */
   private landed(imageId: string, within: number, path: string): { path: string; layer: number } | null {
-    try {
-      const { fs } = this.filesystem(imageId, within);
-      const node = this.tree(imageId, fs, within).get(path);
-      return node?.entry && node.entry.path !== path ? { path: node.entry.path, layer: node.layer } : null;
-    } catch {
-      // Layers not listed: the caller reads by the path as given and says what is missing.
-      return null;
-    }
+    // Layers not listed: the caller reads by the path as given and says what is missing.
+    const node = this.treeAt(imageId, within)?.get(path);
+    return node?.entry && node.entry.path !== path ? { path: node.entry.path, layer: node.layer } : null;
   }
 
   /**

@@ -37,6 +37,8 @@ export interface Resolved {
   path: string;
   node: FsNode | null;
   broken?: 'missing' | 'not-directory' | 'empty-link' | 'loop';
+  /** The first symbolic link followed on the way, and its path. */
+  firstLink?: { node: FsNode; path: string };
 }
 
 /** A path of the merged file system. */
@@ -170,10 +172,12 @@ function walkPath(root: FsNode, path: string, keepMissing: boolean): Resolved {
   // Components still to walk, the next one last.
   const pending = path.split('/').reverse();
   let links = 0;
+  let firstLink: Resolved['firstLink'];
   const stop = (broken: NonNullable<Resolved['broken']>, name?: string): Resolved => ({
     path: (name === undefined ? names : [...names, name]).join('/'),
     node: null,
     broken,
+    firstLink,
   });
   while (pending.length > 0) {
     const name = pending.pop() as string;
@@ -200,6 +204,7 @@ function walkPath(root: FsNode, path: string, keepMissing: boolean): Resolved {
       const target = next.entry.linkname;
       if (target === '') return stop('empty-link', name);
       if (++links > 40) return stop('loop', name);
+      firstLink ??= { node: next, path: [...names, name].join('/') };
       if (target.startsWith('/')) {
         chain.length = 0;
         names.length = 0;
@@ -210,7 +215,11 @@ function walkPath(root: FsNode, path: string, keepMissing: boolean): Resolved {
     chain.push(next);
     names.push(name);
   }
-  return { path: names.join('/'), node: chain.length === 0 ? root : (chain[chain.length - 1] ?? null) };
+  return {
+    path: names.join('/'),
+    node: chain.length === 0 ? root : (chain[chain.length - 1] ?? null),
+    firstLink,
+  };
 }
 
 function find(root: FsNode, path: string): FsNode | null {
@@ -250,20 +259,12 @@ function located(
   const dir = r.broken ? null : r.node;
   const node = whole ? dir : dir?.children?.get(path.slice(slash + 1));
   if (!node) return null;
-  // The first link on the way, as named (the walk above may have followed several).
-  const names = path.split('/');
-  let link: FsNode | null = null;
-  let depth = 0;
-  for (let n: FsNode | undefined = root; depth < names.length; depth++) {
-    n = n?.children?.get(names[depth] as string);
-    if (!n) break;
-    if (n.entry?.type === 'symlink' && !n.children) {
-      link = n;
-      break;
-    }
-  }
-  const linkPath = link ? names.slice(0, depth + 1).join('/') : '';
-  return { node, path: whole ? r.path : join(r.path, node.name), link, linkPath };
+  return {
+    node,
+    path: whole ? r.path : join(r.path, node.name),
+    link: r.firstLink?.node ?? null,
+    linkPath: r.firstLink?.path ?? '',
+  };
 }
 
 /** Tar sizes of everything in a subtree (directories and hard links have none). */
