@@ -5,11 +5,14 @@
  */
 export class ClipboardNote {
   state = $state<'copied' | 'failed' | null>(null);
+  /** What the last copy was of. */
+  text = $state('');
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly showMs = 4000) {}
 
   async copy(text: string): Promise<void> {
+    this.text = text;
     try {
       await navigator.clipboard.writeText(text);
       this.state = 'copied';
