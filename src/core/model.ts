@@ -39,6 +39,7 @@ export type ProblemCode =
   | 'invalid-json'
   | 'invalid-document'
   | 'unknown-media-type'
+  | 'unsupported-manifest'
   | 'unsupported-digest'
   | 'read-error'
   | 'cancelled'
@@ -226,7 +227,7 @@ export interface GraphEdge {
   label: string;
 }
 
-export type SourceKind = 'docker-archive' | 'oci-archive' | 'registry' | 'unknown';
+export type SourceKind = 'docker-archive' | 'oci-archive' | 'dir' | 'registry' | 'unknown';
 
 export interface SourceInfo {
   kind: SourceKind;

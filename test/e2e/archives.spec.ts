@@ -341,6 +341,42 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('link-pending')).toHaveCount(0);
 });
 
+test("skopeo's dir: folder, dropped: its image verified, its files read, its link named by manifest.json", async ({
+  page,
+}, testInfo) => {
+  const dir = testInfo.outputPath('app-dir');
+  execFileSync('skopeo', [
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    `oci-archive:${path.join(dataDir, 'oci-archive.tar')}`,
+    `dir:${dir}`,
+  ]);
+  await page.goto('/');
+  await dragFromDisk(page, [dir]);
+  await expect(page.getByTestId('status')).toContainText(
+    'folder · dir · containers/image dir: (skopeo), Directory Transport Version 1.1',
+  );
+  // The same image as the archive it was copied from: skopeo keeps the manifest's bytes.
+  await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
+  await openFiles(page);
+  await page.locator('[data-testid="file-layer"][data-index="2"]').getByRole('button').click();
+  await page.getByTestId('file-search').fill('app.conf');
+  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  await expect(page.getByTestId('copy-link')).toBeEnabled();
+  const { report } = await downloadReport(page);
+  expect(report.source).toMatchObject({
+    kind: 'dir',
+    folder: true,
+    name: 'app-dir',
+    sha256: `sha256:${createHash('sha256')
+      .update(readFileSync(path.join(dir, 'manifest.json')))
+      .digest('hex')}`,
+  });
+  expect(report.problems).toEqual([]);
+});
+
 test('the contents of a layout folder, selected and dropped together, open as the folder would', async ({
   page,
 }, testInfo) => {

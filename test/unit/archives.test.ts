@@ -4,7 +4,7 @@
  * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
  * of their blobs, extracted with GNU tar at test time.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -13,7 +13,6 @@ import {
   analyzeFolder,
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
-import type { FolderFile } from '../../src/core/archive/archive-files';
 import type { PipedVerifier } from '../../src/core/archive/analyze';
 import { digestBlob, digestPiped } from '../../src/core/digest/digest-blob';
 import { execFileSync } from 'node:child_process';
@@ -23,7 +22,7 @@ import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
 import { blobRandomAccess } from '../../src/core/tar/random-access';
 import { indexTar } from '../../src/core/tar/tar-index';
-import { DATA, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
+import { DATA, SHARED, blobOf, folderOf, sh, sha256sum, tempDir } from './helpers/tools';
 import { listed } from '../../src/core/text';
 
 interface ExpectedImage {
@@ -867,20 +866,6 @@ describe('archives compressed as a whole', () => {
 });
 
 describe('folders given instead of archives', () => {
-  /** The files of a folder as a browser gives them: symbolic links followed, paths inside it. */
-  async function folderOf(dir: string): Promise<FolderFile[]> {
-    const out: FolderFile[] = [];
-    const walk = async (sub: string) => {
-      for (const name of readdirSync(join(dir, sub)).sort()) {
-        const rel = sub ? `${sub}/${name}` : name;
-        if (statSync(join(dir, rel)).isDirectory()) await walk(rel);
-        else out.push({ path: rel, blob: await blobOf(join(dir, rel)) });
-      }
-    };
-    await walk('');
-    return out;
-  }
-
   /** The archive unpacked by GNU tar: `skopeo copy … oci:<dir>` writes the same files. */
   function unpacked(name: string): string {
     const dir = join(tempDir('layerlens-folder-'), name);

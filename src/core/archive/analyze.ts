@@ -41,6 +41,7 @@ import type { ArchiveFile, FolderFile } from './archive-files';
 import { AnalysisBuilder } from './builder';
 import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
 import { isOciLayout, loadOciLayout } from './oci-layout';
+import { dirTransportVersion, loadDirLayout } from './dir-layout';
 import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from './checks';
 
 /** Streams one blob and digests it, as digestBlob does; the worker runs these in a pool of workers. */
@@ -460,7 +461,10 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
   const files = b.files;
   const src = b.analysis.source;
   const hasDockerManifest = files.has('manifest.json');
-  if (isOciLayout(files)) {
+  const dirVersion = isOciLayout(files) ? null : await dirTransportVersion(b);
+  if (dirVersion) {
+    await loadDirLayout(b, dirVersion);
+  } else if (isOciLayout(files)) {
     src.kind = hasDockerManifest ? 'docker-archive' : 'oci-archive';
     src.layout = hasDockerManifest ? 'docker save (Docker 25+, OCI image layout)' : 'OCI image layout';
     await loadOciLayout(b);

@@ -32,7 +32,7 @@ interface RawDescriptor {
   artifactType?: unknown;
 }
 
-interface Desc {
+export interface Desc {
   mediaType: string;
   digest: string;
   size: number;
@@ -103,6 +103,22 @@ export function blobPath(digest: string): string {
   return `blobs/${digest.slice(0, i)}/${digest.slice(i + 1)}`;
 }
 
+/** Where a layout keeps what a descriptor names: manifests and indexes, and other blobs. */
+export interface LayoutPaths {
+  document(digest: string): string;
+  blob(digest: string): string;
+}
+
+const OCI_PATHS: LayoutPaths = { document: blobPath, blob: blobPath };
+
+/**
+ * A document the walk starts from that no descriptor names (skopeo's `dir:` manifest.json): it
+ * is read from `path`, and its digest, computed, claims nothing to check.
+ */
+export interface Unnamed {
+  path: string;
+}
+
 export function platformLabel(p: Platform | null): string {
   if (!p) return '';
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
@@ -149,7 +165,7 @@ export async function loadOciLayout(b: AnalysisBuilder): Promise<void> {
     );
     return;
   }
-  const walker = new Walker(b);
+  const walker = new Walker(b, OCI_PATHS);
   for (const [i, raw] of manifests.entries()) {
     const desc = parseDescriptor(raw, b, `index.json manifests[${i}]`);
     if (desc) await walker.walk(desc, root.id, [], 0);
@@ -190,13 +206,23 @@ export function markArtifacts(b: AnalysisBuilder, labels: ReadonlyMap<string, st
     if (labels.has(edge.to) && edge.label === 'unknown/unknown') edge.label = labels.get(edge.to) as string;
 }
 
-class Walker {
+export class Walker {
   private readonly visited = new Set<string>();
   /** Manifests some descriptor marks as buildkit attestations → their label. */
   readonly buildkit = new Map<string, string>();
-  constructor(private readonly b: AnalysisBuilder) {}
+  constructor(
+    private readonly b: AnalysisBuilder,
+    private readonly paths: LayoutPaths,
+  ) {}
 
-  async walk(desc: Desc, parent: string, inheritedRefs: string[], depth: number): Promise<void> {
+  /** Walk what `desc` names, drawn under `parent` (null: a root of the graph). */
+  async walk(
+    desc: Desc,
+    parent: string | null,
+    inheritedRefs: string[],
+    depth: number,
+    unnamed: Unnamed | null = null,
+  ): Promise<void> {
     const b = this.b;
     const own = REF_ANNOTATIONS.map((k) => desc.annotations[k]).filter(
       (v): v is string => typeof v === 'string',
@@ -211,7 +237,7 @@ class Walker {
       return;
     }
     const kind = digestKind(desc.digest);
-    const path = blobPath(desc.digest);
+    const path = unnamed?.path ?? this.paths.document(desc.digest);
     const resolved = b.files.resolve(path);
     const isIndex = isIndexType(desc.mediaType);
     const nodeKind = isIndex
@@ -248,7 +274,7 @@ class Walker {
         present: false,
         raw: null,
       });
-      b.edge(parent, desc.digest, edgeLabel);
+      if (parent) b.edge(parent, desc.digest, edgeLabel);
       const what = desc.platform ? `platform ${platformLabel(desc.platform)}` : 'this image';
       if (nodeKind === 'manifest') {
         b.image({
@@ -298,8 +324,8 @@ class Walker {
       role: isIndex ? 'index' : 'manifest',
       file,
       mediaType: desc.mediaType,
-      expectedDigest: desc.digest,
-      expectedSize: desc.size,
+      expectedDigest: unnamed ? null : desc.digest,
+      expectedSize: unnamed ? null : desc.size,
     });
     if (doc) b.documents.set(desc.digest, doc.bytes);
     if (kind !== 'sha256') {
@@ -348,7 +374,7 @@ class Walker {
       present: true,
       raw: doc?.text ?? null,
     });
-    b.edge(parent, desc.digest, edgeLabel);
+    if (parent) b.edge(parent, desc.digest, edgeLabel);
     if (!value || this.visited.has(desc.digest)) {
       if (value && looksManifest && !isArtifact) b.image({ ...emptyImage(desc.digest), refs: [...refs] });
       return;
@@ -376,7 +402,7 @@ class Walker {
     const configDesc = parseDescriptor(m.config, b, `${where} config`);
     let config: ImageConfigFile | null = null;
     if (configDesc) {
-      const cfgPath = blobPath(configDesc.digest);
+      const cfgPath = this.paths.blob(configDesc.digest);
       const r = b.files.resolve(cfgPath);
       const file = 'file' in r ? r.file : null;
       const absence = b.files.absence(cfgPath);
@@ -429,7 +455,7 @@ class Walker {
     for (const [i, raw] of rawLayers.entries()) {
       const ld = parseDescriptor(raw, b, `${where} layers[${i}]`);
       if (!ld) continue;
-      const lpath = blobPath(ld.digest);
+      const lpath = this.paths.blob(ld.digest);
       const r = b.files.resolve(lpath);
       const file = 'file' in r ? r.file : null;
       const imageLayer = !artifact;

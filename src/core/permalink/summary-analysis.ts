@@ -20,7 +20,7 @@ import type {
 } from '../model';
 import type { Report, ReportImage } from '../report';
 
-const KINDS: SourceKind[] = ['docker-archive', 'oci-archive', 'registry', 'unknown'];
+const KINDS: SourceKind[] = ['docker-archive', 'oci-archive', 'dir', 'registry', 'unknown'];
 
 /** A report's flag as a check: what the machine that made the report found. */
 function check(flag: boolean | null, expected: string | null, what: string): Check {

@@ -1,9 +1,10 @@
 /** Helpers for tests that compare against real tools (GNU tar, gzip, zstd, sha256sum). */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, openAsBlob, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openAsBlob, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
+import type { FolderFile } from '../../../src/core/archive/archive-files';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SHARED = resolve(ROOT, '../shared/fixtures');
@@ -26,6 +27,20 @@ export function tempDir(prefix = 'layerlens-'): string {
 
 export function blobOf(path: string): Promise<Blob> {
   return openAsBlob(path);
+}
+
+/** The files of a folder as a browser gives them: symbolic links followed, paths inside it. */
+export async function folderOf(dir: string): Promise<FolderFile[]> {
+  const out: FolderFile[] = [];
+  const walk = async (sub: string) => {
+    for (const name of readdirSync(join(dir, sub)).sort()) {
+      const rel = sub ? `${sub}/${name}` : name;
+      if (statSync(join(dir, rel)).isDirectory()) await walk(rel);
+      else out.push({ path: rel, blob: await blobOf(join(dir, rel)) });
+    }
+  };
+  await walk('');
+  return out;
 }
 
 /**

@@ -1,0 +1,120 @@
+/**
+ * The `dir:` transport of containers/image (`skopeo copy … dir:<path>`), a folder or a tar of one:
+ *  - `version`: "Directory Transport Version: 1.1";
+ *  - `manifest.json`: the image's manifest, or its index (`--multi-arch all|index-only`), its
+ *    bytes as the source served them, so its digest is the manifest digest;
+ *  - the manifests an index lists: `<encoded>.manifest.json`;
+ *  - every other blob (configs, layers): `<encoded>`, with no extension (version 1.1; before it,
+ *    `<encoded>.tar`);
+ *  - signatures: `signature-<n>`, `<encoded>.signature-<n>` (not read).
+ * The documents are those of the OCI image layout walk (image-spec manifest.md, image-index.md);
+ * only where they are stored differs.
+ */
+import { sha256OfBytes } from '../digest/sha256';
+import type { AnalysisBuilder } from './builder';
+import { isObject } from './builder';
+import { MT } from './media-types';
+import type { LayoutPaths } from './oci-layout';
+import { Walker, markArtifacts } from './oci-layout';
+
+const VERSION = /^Directory Transport Version: ([^\s]+)\s*$/;
+
+/**
+ * The version a `dir:` folder's `version` file states, or null when it is not one; 'missing'
+ * when a manifest.json that is a manifest object, not docker save's array, has no `version`
+ * beside it (its files are named as skopeo names them). A `version` file beside a docker save's
+ * manifest.json does not make it a `dir:` folder.
+ */
+export async function dirTransportVersion(b: AnalysisBuilder): Promise<string | null> {
+  const files = b.files;
+  let version: string | null = null;
+  const versionFile = files.resolve('version');
+  if ('file' in versionFile && versionFile.file.size <= 256) {
+    const bytes = await files.read(versionFile.file);
+    version = (bytes && VERSION.exec(new TextDecoder().decode(bytes))?.[1]) ?? null;
+  }
+  const manifest = files.resolve('manifest.json');
+  if (!('file' in manifest) || manifest.file.size > 4 << 20) return version;
+  const bytes = await files.read(manifest.file);
+  let value: unknown = null;
+  try {
+    value = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : null;
+  } catch {
+    return version; // reported as invalid JSON by whichever adapter reads it
+  }
+  if (Array.isArray(value)) return null;
+  return isObject(value) && typeof value.schemaVersion === 'number' ? (version ?? 'missing') : version;
+}
+
+export async function loadDirLayout(b: AnalysisBuilder, version: string): Promise<void> {
+  const files = b.files;
+  const src = b.analysis.source;
+  src.kind = 'dir';
+  src.layout =
+    version === 'missing'
+      ? 'containers/image dir: (skopeo), without its version file'
+      : `containers/image dir: (skopeo), Directory Transport Version ${version}`;
+  if (version === 'missing')
+    b.problem(
+      'invalid-document',
+      `the ${files.container} has a manifest.json that is a manifest, as skopeo's dir: writes it, but no version file`,
+      'version',
+      'warning',
+    );
+  const top = files.resolve('manifest.json');
+  if (!('file' in top)) {
+    b.problem('missing-blob', `manifest.json is not in the ${files.container}`, 'manifest.json');
+    return;
+  }
+  const doc = await b.readJson<unknown>(top.file, 'manifest.json');
+  if (!doc) return;
+  if (!isObject(doc.value)) {
+    b.problem(
+      'invalid-document',
+      `manifest.json must be a manifest or an index, a JSON object, but it is ${Array.isArray(doc.value) ? 'an array' : doc.value === null ? 'null' : typeof doc.value}`,
+      'manifest.json',
+    );
+    return;
+  }
+  const value = doc.value;
+  if (value.schemaVersion === 1) {
+    b.problem(
+      'unsupported-manifest',
+      'manifest.json is a Docker schema 1 manifest, which Layerlens reads only from registries; `skopeo copy --format v2s2` converts it',
+      'manifest.json',
+    );
+    return;
+  }
+  const mediaType =
+    typeof value.mediaType === 'string'
+      ? value.mediaType
+      : Array.isArray(value.manifests)
+        ? MT.ociIndex
+        : MT.ociManifest;
+  const walker = new Walker(b, dirPaths(b.files));
+  await walker.walk(
+    {
+      mediaType,
+      digest: await sha256OfBytes(doc.bytes),
+      size: doc.bytes.length,
+      annotations: {},
+      platform: null,
+      artifactType: null,
+    },
+    null,
+    [],
+    0,
+    { path: 'manifest.json' },
+  );
+  markArtifacts(b, walker.buildkit);
+}
+
+/** containers/image `dirReference.manifestPath` and `layerPath`. */
+function dirPaths(files: AnalysisBuilder['files']): LayoutPaths {
+  const encoded = (digest: string) => digest.slice(digest.indexOf(':') + 1);
+  const first = (...candidates: string[]) => candidates.find((p) => files.has(p)) ?? candidates[0]!;
+  return {
+    document: (digest) => first(`${encoded(digest)}.manifest.json`, encoded(digest)),
+    blob: (digest) => first(encoded(digest), `${encoded(digest)}.tar`),
+  };
+}

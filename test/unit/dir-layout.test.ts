@@ -1,0 +1,205 @@
+/**
+ * containers/image's `dir:` transport: folders written by `skopeo copy … dir:<path>`, given as a
+ * folder, as a tar of it and as a gzip-compressed tar, checked against what skopeo itself says of
+ * the same folder (`skopeo inspect --raw`, `--config --raw`) and `sha256sum`.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeArchive, analyzeFolder } from '../../src/core/archive/analyze';
+import type { Analysis } from '../../src/core/model';
+import { buildReport } from '../../src/core/report';
+import type { Report } from '../../src/core/report';
+import { DATA, SHARED, blobOf, folderOf, sh, sha256sum, tempDir } from './helpers/tools';
+
+const work = tempDir('layerlens-dir-');
+let made = 0;
+
+/** `skopeo copy <source> dir:<new folder>`; returns the folder. */
+function skopeoDir(source: string, ...extra: string[]): string {
+  const dir = join(work, `dir-${made++}`);
+  sh('skopeo', ['--insecure-policy', 'copy', '--quiet', ...extra, source, `dir:${dir}`]);
+  return dir;
+}
+
+function inspect(dir: string, config = false): Record<string, unknown> {
+  return JSON.parse(
+    sh('skopeo', ['inspect', '--raw', ...(config ? ['--config'] : []), `dir:${dir}`]),
+  ) as Record<string, unknown>;
+}
+
+async function fromFolder(dir: string): Promise<{ analysis: Analysis; report: Report }> {
+  const analysis = await analyzeFolder(await folderOf(dir), { name: 'image', listings: true });
+  return { analysis, report: buildReport(analysis) };
+}
+
+async function fromTar(dir: string, gzip = false): Promise<Report> {
+  const path = `${dir}${gzip ? '.tar.gz' : '.tar'}`;
+  sh('tar', ['-C', dir, gzip ? '-czf' : '-cf', path, '.']);
+  return buildReport(await analyzeArchive(await blobOf(path), { name: 'image.tar', listings: true }));
+}
+
+interface Descriptor {
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+describe("skopeo's dir: folders", () => {
+  it.each([
+    ['oci-archive', 'oci-archive.tar'],
+    ['oci-archive', 'oci-archive-zstd.tar'],
+    ['docker-archive', 'docker-archive.tar'],
+  ])('%s:%s copied to dir: reads as skopeo inspect says, every check verified', async (transport, name) => {
+    const dir = skopeoDir(`${transport}:${join(DATA, name)}`);
+    const manifest = inspect(dir) as { config: Descriptor; layers: Descriptor[] };
+    const config = inspect(dir, true) as { rootfs: { diff_ids: string[] } };
+    const { analysis, report } = await fromFolder(dir);
+    expect(report.source).toMatchObject({
+      kind: 'dir',
+      layout: 'containers/image dir: (skopeo), Directory Transport Version 1.1',
+      folder: true,
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.complete).toBe(true);
+    expect(report.images).toHaveLength(1);
+    const image = report.images[0]!;
+    // manifest.json holds the manifest's bytes: its digest is the manifest digest.
+    expect(image.manifestDigest).toBe(sha256sum(join(dir, 'manifest.json')));
+    expect(image.configDigest).toBe(manifest.config.digest);
+    expect(image.layers.map((l) => [l.digest, l.size, l.mediaType, l.diffId])).toEqual(
+      manifest.layers.map((l, i) => [l.digest, l.size, l.mediaType, config.rootfs.diff_ids[i]]),
+    );
+    for (const l of image.layers) expect(l.verified).toEqual({ size: true, digest: true, diffId: true });
+    // Each blob is the file skopeo named by its digest, and hashes to it.
+    for (const d of [manifest.config, ...manifest.layers]) {
+      const blob = analysis.blobs[d.digest]!;
+      expect(blob.path).toBe(d.digest.slice(7));
+      expect(sha256sum(join(dir, blob.path!))).toBe(d.digest);
+    }
+    // manifest.json is named by no descriptor: its digest is computed, not checked.
+    const top = analysis.blobs[image.manifestDigest!]!;
+    expect(top.path).toBe('manifest.json');
+    expect(top.digestCheck).toEqual({ state: 'unchecked', reason: 'nothing claims a digest for this blob' });
+    expect(analysis.nodes.find((n) => n.id === image.manifestDigest)?.kind).toBe('manifest');
+    // Every layer was listed, as for any other input.
+    expect(report.images[0]!.filesystem?.entries).toBeGreaterThan(0);
+
+    // The same folder as a tar, and as a tar compressed as a whole (read in one stream).
+    for (const gzip of [false, true]) {
+      const tarred = await fromTar(dir, gzip);
+      expect(tarred.source.kind).toBe('dir');
+      expect(tarred.problems).toEqual([]);
+      expect(tarred.images).toEqual(report.images);
+    }
+  });
+
+  it('an index copied with --multi-arch all: every platform, its manifest from <encoded>.manifest.json', async () => {
+    const dir = skopeoDir(`oci:${join(SHARED, 'regclient/testdata/testrepo')}:v3`, '--multi-arch', 'all');
+    const index = inspect(dir) as { manifests: (Descriptor & { platform?: { architecture: string } })[] };
+    const { analysis, report } = await fromFolder(dir);
+    expect(report.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+    expect(report.images.map((i) => i.manifestDigest).sort()).toEqual(
+      index.manifests.map((m) => m.digest).sort(),
+    );
+    for (const image of report.images) {
+      const blob = analysis.blobs[image.manifestDigest!]!;
+      expect(blob.path).toBe(`${image.manifestDigest!.slice(7)}.manifest.json`);
+      expect(blob.digestCheck.state).toBe('verified');
+      expect(image.layers.length).toBeGreaterThan(0);
+      for (const l of image.layers) expect(l.verified).toEqual({ size: true, digest: true, diffId: true });
+    }
+    // The index is the root of the graph, each platform's manifest drawn under it.
+    const root = sha256sum(join(dir, 'manifest.json'));
+    expect(analysis.nodes.find((n) => n.id === root)?.kind).toBe('index');
+    expect(
+      analysis.edges
+        .filter((e) => e.from === root)
+        .map((e) => e.to)
+        .sort(),
+    ).toEqual(index.manifests.map((m) => m.digest).sort());
+  });
+
+  it('an index copied with --multi-arch index-only: its platforms are absent, not errors', async () => {
+    const dir = skopeoDir(
+      `oci:${join(SHARED, 'regclient/testdata/testrepo')}:v3`,
+      '--multi-arch',
+      'index-only',
+    );
+    expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'version']);
+    const { report } = await fromFolder(dir);
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    expect(report.images.length).toBeGreaterThan(1);
+    expect(report.images.every((i) => !i.present)).toBe(true);
+    expect(report.problems.filter((p) => p.code === 'absent-image')).toHaveLength(report.images.length);
+    expect(report.problems[0]!.message).toMatch(/is listed but not included in the folder$/);
+  });
+
+  it('a layer changed in the folder is a mismatch naming its file', async () => {
+    const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`);
+    const layer = (inspect(dir) as { layers: Descriptor[] }).layers[0]!;
+    const path = join(dir, layer.digest.slice(7));
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(path, bytes);
+    const { report } = await fromFolder(dir);
+    const bad = report.problems.find((p) => p.code === 'digest-mismatch');
+    expect(bad?.where).toContain(layer.digest.slice(7));
+    expect(bad?.message).toContain(`named ${layer.digest}`);
+  });
+
+  it('a blob missing from the folder is said to be, by its digest and file name', async () => {
+    const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`);
+    const manifest = inspect(dir) as { config: Descriptor };
+    rmSync(join(dir, manifest.config.digest.slice(7)));
+    const { report } = await fromFolder(dir);
+    expect(report.problems.filter((p) => p.code === 'missing-blob')).toEqual([
+      {
+        code: 'missing-blob',
+        message: `config ${manifest.config.digest} is missing from the folder`,
+        where: manifest.config.digest.slice(7),
+        severity: 'error',
+      },
+    ]);
+  });
+
+  it('without its version file, a manifest.json that is a manifest still reads, with a warning', async () => {
+    const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`);
+    rmSync(join(dir, 'version'));
+    const { report } = await fromFolder(dir);
+    expect(report.source.kind).toBe('dir');
+    expect(report.images).toHaveLength(1);
+    expect(report.images[0]!.layers.every((l) => l.verified.diffId === true)).toBe(true);
+    expect(report.problems.map((p) => [p.code, p.severity, p.where])).toEqual([
+      ['invalid-document', 'warning', 'version'],
+    ]);
+  });
+
+  it('a Docker schema 1 manifest (skopeo --format v2s1) is named as such, not misread', async () => {
+    const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`, '--format', 'v2s1');
+    expect((inspect(dir) as { schemaVersion: number }).schemaVersion).toBe(1);
+    const { report } = await fromFolder(dir);
+    expect(report.source.kind).toBe('dir');
+    expect(report.problems.map((p) => [p.code, p.where])).toContainEqual([
+      'unsupported-manifest',
+      'manifest.json',
+    ]);
+  });
+
+  it("a docker save's manifest.json (an array) is still a docker-archive", async () => {
+    const dir = join(work, 'docker-save');
+    sh('mkdir', [dir]);
+    sh('tar', ['-xf', join(DATA, 'docker-archive.tar'), '-C', dir]);
+    writeFileSync(join(dir, 'version'), 'Directory Transport Version: 1.1\n');
+    // A version file beside a docker save's manifest.json does not make it a dir: folder.
+    const { report } = await fromFolder(dir);
+    expect(
+      execFileSync('jq', ['-r', 'type', join(dir, 'manifest.json')])
+        .toString()
+        .trim(),
+    ).toBe('array');
+    expect(report.source.kind).toBe('docker-archive');
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+});
