@@ -950,6 +950,35 @@ describe('folders given instead of archives', () => {
       });
   });
 
+  it.each([
+    ['oci-archive.tar', 'oci-archive', 'index.json'],
+    ['docker-archive.tar', 'docker-archive', 'manifest.json'],
+  ])(
+    '%s packed with its folder (tar -cf x.tar dir/): refused as skopeo refuses it, naming the folder and the command',
+    async (name, transport, mark) => {
+      const parent = join(tempDir('layerlens-folder-'), 'parent');
+      mkdirSync(join(parent, 'img'), { recursive: true });
+      sh('tar', ['-xf', join(DATA, name), '-C', join(parent, 'img')]);
+      const tarPath = `${parent}.tar`;
+      sh('tar', ['-C', parent, '-cf', tarPath, 'img']);
+      expect(() =>
+        execFileSync('skopeo', ['inspect', '--raw', `${transport}:${tarPath}`], { stdio: 'pipe' }),
+      ).toThrow();
+      const { report } = await analyze(tarPath);
+      expect(report.problems.map((p) => p.code)).toEqual(['unknown-layout']);
+      expect(report.problems[0]!.message).toMatch(
+        new RegExp(
+          `\\. Its files are all in the folder img/, which holds img/${mark.replace('.', '\\.')}; .*: pack it again with \`tar -C img -cf <archive> \\.\`$`,
+        ),
+      );
+      // The folder above the image's folder, dropped instead of it.
+      const { report: folder } = await analyzeDir(parent, 'parent');
+      expect(folder.problems[0]!.message).toMatch(
+        / \(it holds: img\/.*\)\. Its files are all in its folder img, which holds img\/\S+: open that folder instead$/,
+      );
+    },
+  );
+
   it('a folder that holds no image layout says what it holds', async () => {
     const dir = tempDir('layerlens-folder-');
     sh('tar', ['-xf', join(SHARED, 'go-containerregistry/pkg/v1/tarball/testdata/content.tar'), '-C', dir]);

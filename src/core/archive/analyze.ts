@@ -236,6 +236,21 @@ async function analyzeFiles(
   return b.analysis;
 }
 
+/**
+ * The one folder every file is in, when it holds what an image layout has at its top: an archive
+ * made with `tar -cf x.tar layout/` rather than `tar -C layout -cf x.tar .`, or the folder above
+ * a layout dropped.
+ */
+function layoutInside(files: ArchiveFiles): { folder: string; mark: string } | null {
+  const all = files.list();
+  const folder = all[0]?.path.split('/')[0];
+  if (!folder || all.some((f) => f.path !== folder && !f.path.startsWith(`${folder}/`))) return null;
+  const mark = ['index.json', 'manifest.json', 'repositories']
+    .map((m) => `${folder}/${m}`)
+    .find((m) => files.has(m));
+  return mark ? { folder, mark } : null;
+}
+
 function looksLikeTar(head: Uint8Array): boolean {
   // v7 tars have no "ustar" magic; a valid header checksum is the only sign.
   return head.length >= 512 && !isZeroBlock(head) && checksumMatches(head);
@@ -495,13 +510,19 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .map((f) => f.path)
       .join(', ');
     const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || streamError(p));
+    const inside = layoutInside(files);
+    const hint = !inside
+      ? ''
+      : files.container === 'folder'
+        ? `. Its files are all in its folder ${inside.folder}, which holds ${inside.mark}: open that folder instead`
+        : `. Its files are all in the folder ${inside.folder}/, which holds ${inside.mark}; an image archive has them at its top, as docker load and skopeo read it: pack it again with \`tar -C ${inside.folder} -cf <archive> .\``;
     b.problem(
       'unknown-layout',
       truncated
         ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; ${files.size === 1 ? 'the one entry before the cut is' : `the ${files.size} entries before the cut start with`}: ${names}`
         : files.container === 'folder'
-          ? `this folder is not an image layout: it has no index.json, manifest.json or repositories at its top${names ? ` (it holds: ${names})` : ' (it is empty)'}`
-          : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}`,
+          ? `this folder is not an image layout: it has no index.json, manifest.json or repositories at its top${names ? ` (it holds: ${names})` : ' (it is empty)'}${hint}`
+          : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}${hint}`,
       b.analysis.source.name,
     );
   }
