@@ -39,7 +39,6 @@ export type ProblemCode =
   | 'invalid-json'
   | 'invalid-document'
   | 'unknown-media-type'
-  | 'unsupported-manifest'
   | 'unsupported-digest'
   | 'read-error'
   | 'cancelled'

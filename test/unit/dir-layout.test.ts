@@ -13,6 +13,11 @@ import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
 import { DATA, SHARED, blobOf, folderOf, sh, sha256sum, tempDir } from './helpers/tools';
 
+const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as Record<
+  string,
+  { images: { layers: { digest: string; diffId: string }[] }[] }
+>;
+
 const work = tempDir('layerlens-dir-');
 let made = 0;
 
@@ -176,15 +181,35 @@ describe("skopeo's dir: folders", () => {
     ]);
   });
 
-  it('a Docker schema 1 manifest (skopeo --format v2s1) is named as such, not misread', async () => {
+  it('a Docker schema 1 manifest (skopeo --format v2s1): its digest and layers as skopeo inspect gives them', async () => {
     const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`, '--format', 'v2s1');
     expect((inspect(dir) as { schemaVersion: number }).schemaVersion).toBe(1);
-    const { report } = await fromFolder(dir);
+    const skopeo = JSON.parse(sh('skopeo', ['inspect', `dir:${dir}`])) as {
+      Digest: string;
+      Layers: string[];
+      Architecture: string;
+      Created: string;
+    };
+    const { analysis, report } = await fromFolder(dir);
     expect(report.source.kind).toBe('dir');
-    expect(report.problems.map((p) => [p.code, p.where])).toContainEqual([
-      'unsupported-manifest',
-      'manifest.json',
-    ]);
+    expect(report.problems).toEqual([]);
+    expect(report.images).toHaveLength(1);
+    const image = report.images[0]!;
+    // The digest of a signed schema 1 manifest covers it without its signatures: not manifest.json's SHA-256.
+    expect(image.manifestDigest).toBe(skopeo.Digest);
+    expect(image.manifestDigest).not.toBe(sha256sum(join(dir, 'manifest.json')));
+    expect(image.platform).toMatchObject({ os: 'linux', architecture: skopeo.Architecture });
+    expect(image.config?.created).toBe(skopeo.Created);
+    // skopeo lists an empty layer for each history entry that made none; the image's layers are
+    // the archive's own, oldest first, their contents those the archive's config names.
+    const source = expected['oci-archive.tar']!.images[0]!;
+    expect(image.layers.map((l) => l.digest)).toEqual(source.layers.map((l) => l.digest));
+    expect(skopeo.Layers).toEqual(expect.arrayContaining(source.layers.map((l) => l.digest)));
+    expect(image.layers.map((l) => analysis.blobs[l.digest!]!.actualDiffId)).toEqual(
+      source.layers.map((l) => l.diffId),
+    );
+    for (const l of image.layers) expect(l.verified.digest).toBe(true);
+    expect(image.filesystem?.entries).toBeGreaterThan(0);
   });
 
   it("a docker save's manifest.json (an array) is still a docker-archive", async () => {

@@ -16,6 +16,7 @@ import { isObject } from './builder';
 import { MT } from './media-types';
 import type { LayoutPaths } from './oci-layout';
 import { Walker, markArtifacts } from './oci-layout';
+import { addSchema1Image, schema1Payload } from './schema1';
 
 const VERSION = /^Directory Transport Version: ([^\s]+)\s*$/;
 
@@ -77,12 +78,37 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
     return;
   }
   const value = doc.value;
+  const paths = dirPaths(files);
   if (value.schemaVersion === 1) {
-    b.problem(
-      'unsupported-manifest',
-      'manifest.json is a Docker schema 1 manifest, which Layerlens reads only from registries; `skopeo copy --format v2s2` converts it',
-      'manifest.json',
-    );
+    // Its digest covers the manifest without its signatures (manifest-v2-1.md "Signed Manifests").
+    const digest = await sha256OfBytes(schema1Payload(doc.bytes, value) ?? doc.bytes);
+    const mediaType = value.signatures ? MT.dockerSchema1Signed : MT.dockerSchema1;
+    b.blob({
+      key: digest,
+      role: 'manifest',
+      file: top.file,
+      mediaType,
+      expectedDigest: null,
+      expectedSize: null,
+    });
+    b.documents.set(digest, doc.bytes);
+    b.node({
+      id: digest,
+      kind: 'manifest',
+      label: 'manifest (schema1)',
+      blob: digest,
+      digest,
+      mediaType,
+      size: doc.bytes.length,
+      platform: null,
+      present: true,
+      raw: doc.text,
+    });
+    addSchema1Image(b, digest, value, (blobSum) => {
+      const path = paths.blob(blobSum);
+      const r = files.resolve(path);
+      return { file: 'file' in r ? r.file : null, path };
+    });
     return;
   }
   const mediaType =
@@ -91,7 +117,7 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
       : Array.isArray(value.manifests)
         ? MT.ociIndex
         : MT.ociManifest;
-  const walker = new Walker(b, dirPaths(b.files));
+  const walker = new Walker(b, paths);
   await walker.walk(
     {
       mediaType,

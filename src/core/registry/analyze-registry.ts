@@ -6,8 +6,7 @@
  * registry (or read from the cache) and verified in one pass by BlobDigester: digest, size,
  * decompression and diff_id, and optionally the tar listing.
  */
-import { layerName } from '../model';
-import type { Analysis, BlobInfo, Platform, Problem, Progress, SourceInfo } from '../model';
+import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
 import { ArchiveFiles } from '../archive/archive-files';
 import type { BlobVerifier } from '../archive/analyze';
 import type { ArchiveFile } from '../archive/archive-files';
@@ -25,7 +24,8 @@ import type { ImageFilesystem } from '../layers/filesystem';
 import { applyResult, checkSize, finishDigest, mergeImages, recordListing } from '../archive/checks';
 import { parseReference } from './reference';
 import type { ImageReference } from './reference';
-import { RegistryClient, RegistryError, isLocalRegistry, schema1Payload } from './client';
+import { RegistryClient, RegistryError, isLocalRegistry } from './client';
+import { addSchema1Image, schema1Payload } from '../archive/schema1';
 import type { BlobRequest, Credentials, FetchLike, Referrer } from './client';
 
 /** Verified blobs by digest (the worker's IndexedDB cache; none in Node tests unless given). */
@@ -621,122 +621,11 @@ function fixUp(
   // Artifacts are not images: their layers are attestation/signature payloads.
   markArtifacts(b, artifactLabels);
   // Schema 1: fsLayers (newest first) and history with v1Compatibility.
-  for (const [digest, m] of schema1) {
-    a.problems = a.problems.filter((p) => !(p.where === digest && p.code === 'unknown-media-type'));
-    const node = a.nodes.find((n) => n.id === digest);
-    if (node) {
-      node.kind = 'manifest';
-      node.label = `manifest (schema1)${node.platform ? ` ${platformLabel(node.platform)}` : ''}`;
-    }
-    const fsLayers = Array.isArray(m.fsLayers) ? m.fsLayers : [];
-    const history = Array.isArray(m.history) ? m.history : [];
-    let config: Record<string, unknown> | null = null;
-    const v1 = history[0];
-    if (isObject(v1) && typeof v1.v1Compatibility === 'string') {
-      try {
-        const parsed = JSON.parse(v1.v1Compatibility) as unknown;
-        if (isObject(parsed)) config = parsed;
-      } catch {
-        b.problem('invalid-json', 'history[0].v1Compatibility is not valid JSON', digest, 'warning');
-      }
-    }
-    const layers = [];
-    const seen = new Set<string>();
-    for (let i = fsLayers.length - 1; i >= 0; i--) {
-      const l = fsLayers[i];
-      if (!isObject(l) || typeof l.blobSum !== 'string') continue;
-      const h = history[i];
-      let empty = false;
-      if (isObject(h) && typeof h.v1Compatibility === 'string') {
-        try {
-          empty = (JSON.parse(h.v1Compatibility) as { throwaway?: unknown }).throwaway === true;
-        } catch {
-          /* shown raw */
-        }
-      }
-      // schema1 lists a layer per history entry, empty ones included (throwaway).
-      if (empty || seen.has(l.blobSum)) continue;
-      seen.add(l.blobSum);
-      b.blob({
-        key: l.blobSum,
-        role: 'layer',
-        file: file(blobPath(l.blobSum), 0),
-        mediaType: MT.dockerLayerGzip,
-        expectedDigest: l.blobSum,
-        expectedSize: null,
-      }).diffIdCheck = { state: 'pending' };
-      b.node({
-        id: l.blobSum,
-        kind: 'layer',
-        label: 'layer',
-        blob: l.blobSum,
-        digest: l.blobSum,
-        mediaType: MT.dockerLayerGzip,
-        size: null,
-        platform: null,
-        present: true,
-        raw: JSON.stringify({ blobSum: l.blobSum, history: h ?? null }, null, 2),
-      });
-      b.edge(digest, l.blobSum, layerName(layers.length));
-      layers.push({
-        blob: l.blobSum,
-        mediaType: MT.dockerLayerGzip,
-        digest: l.blobSum,
-        size: null,
-        diffId: null,
-      });
-    }
-    const platform: Platform | null =
-      typeof m.architecture === 'string'
-        ? { os: typeof config?.os === 'string' ? config.os : 'linux', architecture: m.architecture }
-        : null;
-    const image = a.images.find((i) => i.id === digest);
-    const info = {
-      id: digest,
-      refs: image?.refs ?? [],
-      manifestDigest: digest,
-      manifestBlob: digest,
-      configDigest: null,
-      configBlob: null,
-      platform,
-      config: config
-        ? {
-            created: typeof config.created === 'string' ? config.created : undefined,
-            architecture: typeof config.architecture === 'string' ? config.architecture : undefined,
-            os: typeof config.os === 'string' ? config.os : undefined,
-            config: isObject(config.config) ? (config.config as Record<string, unknown>) : undefined,
-            history: history
-              .map((h) => {
-                if (!isObject(h) || typeof h.v1Compatibility !== 'string') return {};
-                try {
-                  const c = JSON.parse(h.v1Compatibility) as {
-                    created?: string;
-                    author?: string;
-                    comment?: string;
-                    throwaway?: boolean;
-                    container_config?: { Cmd?: string[] };
-                  };
-                  return {
-                    created: c.created,
-                    created_by: c.container_config?.Cmd?.join(' '),
-                    author: c.author,
-                    comment: c.comment,
-                    empty_layer: c.throwaway === true,
-                  };
-                } catch {
-                  return {};
-                }
-              })
-              .reverse(),
-          }
-        : null,
-      layers,
-      present: true,
-    };
-    if (image) Object.assign(image, info);
-    else a.images.push(info);
-    if (b.analysis.blobs[digest]) b.analysis.blobs[digest].role = 'manifest';
-  }
+  for (const [digest, m] of schema1)
+    addSchema1Image(b, digest, m, (blobSum) => ({
+      file: file(blobPath(blobSum), 0),
+      path: blobPath(blobSum),
+    }));
   // The root is named by the reference even when it is an index.
   void rootDigest;
 }

@@ -7,13 +7,15 @@
  * Every manifest's digest comes from its bytes: a by-digest fetch must hash to the digest asked for,
  * and a tag's digest is computed, never taken from `Docker-Content-Digest`.
  */
-import { base64Decode, base64Encode } from '../base64';
+import { base64Encode } from '../base64';
 import type { Descriptor, Problem, ProblemCode } from '../model';
 import { sha256OfBytes } from '../digest/sha256';
 import type { DigestResult } from '../digest/blob-digester';
 import { digestStream } from '../digest/digest-blob';
 import type { DigestStreamOptions } from '../digest/digest-blob';
 import { MAX_DOCUMENT_BYTES, PROXY_HEADER, PROXY_SELF } from './proxy-protocol';
+import { schema1Payload } from '../archive/schema1';
+import { MT } from '../archive/media-types';
 
 export type FetchLike = (
   url: string,
@@ -21,12 +23,12 @@ export type FetchLike = (
 ) => Promise<Response>;
 
 export const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws',
-  'application/vnd.docker.distribution.manifest.v1+json',
+  MT.ociIndex,
+  MT.ociManifest,
+  MT.dockerList,
+  MT.dockerManifest,
+  MT.dockerSchema1Signed,
+  MT.dockerSchema1,
 ] as const;
 
 /** The single `Accept` header of every manifest request. */
@@ -163,35 +165,6 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
 
 function b64(text: string): string {
   return base64Encode(new TextEncoder().encode(text), 'base64');
-}
-
-function b64urlDecode(text: string): Uint8Array {
-  return base64Decode(text, 'base64url');
-}
-
-/**
- * The bytes a signed schema1 manifest's digest covers (distribution's libtrust JSONSignature
- * payload): the first `formatLength` bytes followed by the decoded `formatTail`.
- */
-export function schema1Payload(bytes: Uint8Array, value: Record<string, unknown> | null): Uint8Array | null {
-  const sigs = value?.signatures;
-  if (!Array.isArray(sigs) || sigs.length === 0) return null;
-  const first = sigs[0] as { protected?: unknown };
-  if (typeof first.protected !== 'string') return null;
-  try {
-    const header = JSON.parse(new TextDecoder().decode(b64urlDecode(first.protected))) as {
-      formatLength?: unknown;
-      formatTail?: unknown;
-    };
-    if (typeof header.formatLength !== 'number' || typeof header.formatTail !== 'string') return null;
-    const tail = b64urlDecode(header.formatTail);
-    const out = new Uint8Array(header.formatLength + tail.length);
-    out.set(bytes.subarray(0, header.formatLength), 0);
-    out.set(tail, header.formatLength);
-    return out;
-  } catch {
-    return null;
-  }
 }
 
 const SECONDS = 1000;
@@ -466,8 +439,8 @@ export class RegistryClient {
           ? contentType
           : value?.schemaVersion === 1
             ? value.signatures
-              ? 'application/vnd.docker.distribution.manifest.v1+prettyjws'
-              : 'application/vnd.docker.distribution.manifest.v1+json'
+              ? MT.dockerSchema1Signed
+              : MT.dockerSchema1
             : contentType;
     let digest = await sha256OfBytes(bytes);
     if (value?.schemaVersion === 1 && reference !== digest) {
