@@ -198,6 +198,11 @@ describe("skopeo's dir: folders", () => {
     // The digest of a signed schema 1 manifest covers it without its signatures: not manifest.json's SHA-256.
     expect(image.manifestDigest).toBe(skopeo.Digest);
     expect(image.manifestDigest).not.toBe(sha256sum(join(dir, 'manifest.json')));
+    expect(analysis.blobs[image.manifestDigest!]).toMatchObject({
+      path: 'manifest.json',
+      actualDigest: skopeo.Digest,
+      digestCheck: { state: 'unchecked', reason: 'nothing claims a digest for this blob' },
+    });
     expect(image.platform).toMatchObject({ os: 'linux', architecture: skopeo.Architecture });
     expect(image.config?.created).toBe(skopeo.Created);
     // skopeo lists an empty layer for each history entry that made none; the image's layers are

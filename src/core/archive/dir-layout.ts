@@ -81,7 +81,8 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
   const paths = dirPaths(files);
   if (value.schemaVersion === 1) {
     // Its digest covers the manifest without its signatures (manifest-v2-1.md "Signed Manifests").
-    const digest = await sha256OfBytes(schema1Payload(doc.bytes, value) ?? doc.bytes);
+    const payload = schema1Payload(doc.bytes, value) ?? doc.bytes;
+    const digest = await sha256OfBytes(payload);
     const mediaType = value.signatures ? MT.dockerSchema1Signed : MT.dockerSchema1;
     b.blob({
       key: digest,
@@ -91,7 +92,8 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
       expectedDigest: null,
       expectedSize: null,
     });
-    b.documents.set(digest, doc.bytes);
+    // Verified as what its digest covers, so its computed digest is the one it is named by.
+    b.documents.set(digest, payload);
     b.node({
       id: digest,
       kind: 'manifest',
