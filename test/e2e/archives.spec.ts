@@ -355,7 +355,7 @@ test("skopeo's dir: folder, dropped: its image verified, its files read, its lin
   await page.goto('/');
   await dragFromDisk(page, [dir]);
   await expect(page.getByTestId('status')).toContainText(
-    'folder · dir · containers/image dir: (skopeo), Directory Transport Version 1.1',
+    'folder · dir · containers/image dir: layout (skopeo, podman docker-dir), version 1.1',
   );
   // The same image as the archive it was copied from: skopeo keeps the manifest's bytes.
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));

@@ -63,7 +63,7 @@ describe("skopeo's dir: folders", () => {
     const { analysis, report } = await fromFolder(dir);
     expect(report.source).toMatchObject({
       kind: 'dir',
-      layout: 'containers/image dir: (skopeo), Directory Transport Version 1.1',
+      layout: 'containers/image dir: layout (skopeo, podman docker-dir), version 1.1',
       folder: true,
     });
     expect(report.problems).toEqual([]);
@@ -98,6 +98,37 @@ describe("skopeo's dir: folders", () => {
       expect(tarred.problems).toEqual([]);
       expect(tarred.images).toEqual(report.images);
     }
+  });
+
+  it('podman save --format docker-dir writes the same layout: read as skopeo inspect says', async () => {
+    // podman's own store for this test: nothing of the machine's is read or changed.
+    const store = join(work, 'podman');
+    const podman = (...args: string[]) =>
+      sh('podman', [
+        '--root',
+        join(store, 'root'),
+        '--runroot',
+        join(store, 'run'),
+        '--storage-driver',
+        'vfs',
+        '--events-backend',
+        'none',
+        ...args,
+      ]);
+    podman('load', '--quiet', '--input', join(DATA, 'oci-archive.tar'));
+    const dir = join(work, 'podman-docker-dir');
+    podman('save', '--quiet', '--format', 'docker-dir', '--output', dir, 'localhost/app:1');
+    const manifest = inspect(dir) as { mediaType: string; config: Descriptor; layers: Descriptor[] };
+    expect(manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const { report } = await fromFolder(dir);
+    expect(report.source.kind).toBe('dir');
+    expect(report.problems).toEqual([]);
+    expect(report.images.map((i) => [i.manifestDigest, i.configDigest])).toEqual([
+      [sha256sum(join(dir, 'manifest.json')), manifest.config.digest],
+    ]);
+    expect(report.images[0]!.layers.map((l) => [l.digest, l.verified])).toEqual(
+      manifest.layers.map((l) => [l.digest, { size: true, digest: true, diffId: true }]),
+    );
   });
 
   it('an index copied with --multi-arch all: every platform, its manifest from <encoded>.manifest.json', async () => {

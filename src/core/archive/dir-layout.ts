@@ -53,8 +53,8 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
   src.kind = 'dir';
   src.layout =
     version === 'missing'
-      ? 'containers/image dir: (skopeo), without its version file'
-      : `containers/image dir: (skopeo), Directory Transport Version ${version}`;
+      ? 'containers/image dir: layout (skopeo, podman docker-dir), without its version file'
+      : `containers/image dir: layout (skopeo, podman docker-dir), version ${version}`;
   if (version === 'missing')
     b.problem(
       'invalid-document',
