@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
@@ -341,7 +341,7 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('link-pending')).toHaveCount(0);
 });
 
-test("skopeo's dir: folder, dropped: its image verified, its files read, its link named by manifest.json", async ({
+test("skopeo's dir: folders: dropped, verified, files read, named by manifest.json; a schema 1 one picked", async ({
   page,
 }, testInfo) => {
   const dir = testInfo.outputPath('app-dir');
@@ -375,6 +375,35 @@ test("skopeo's dir: folder, dropped: its image verified, its files read, its lin
       .digest('hex')}`,
   });
   expect(report.problems).toEqual([]);
+
+  // The same image with a Docker schema 1 manifest (--format v2s1): named by the digest skopeo
+  // gives it, its layers sized by their files (schema 1 gives no sizes), its history from v1Compatibility.
+  const s1 = testInfo.outputPath('app-s1');
+  execFileSync('skopeo', [
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    '--format',
+    'v2s1',
+    `oci-archive:${path.join(dataDir, 'oci-archive.tar')}`,
+    `dir:${s1}`,
+  ]);
+  const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `dir:${s1}`]).toString()) as {
+    Digest: string;
+  };
+  await page.getByTestId('open-folder-input').setInputFiles(s1);
+  await expect(page.getByTestId('status')).toContainText('app-s1');
+  await waitForDone(page);
+  await page.getByTestId('tab-graph').click();
+  await expect(page.locator(`[data-kind="manifest"][data-digest="${inspected.Digest}"]`)).toContainText(
+    'manifest (schema1)',
+  );
+  for (const layer of expectedFor('oci-archive.tar').images![0]!.layers) {
+    const size = formatBytes(statSync(path.join(s1, layer.digest.slice(7))).size);
+    await expect(page.locator(`[data-kind="layer"][data-digest="${layer.digest}"]`)).toContainText(size);
+  }
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByText('EXPOSE 8080/tcp 9090/udp')).toBeVisible();
 });
 
 test('the contents of a layout folder, selected and dropped together, open as the folder would', async ({
