@@ -253,6 +253,15 @@ function unpack(name: string, dir: string): string {
   return dir;
 }
 
+/** oci-archive.tar's layer 2 writes etc/app.conf: opened in the viewer, read from wherever the blob is. */
+async function openAppConf(page: Page): Promise<void> {
+  await openFiles(page);
+  await page.locator('[data-testid="file-layer"][data-index="2"]').getByRole('button').click();
+  await page.getByTestId('file-search').fill('app.conf');
+  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
+  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+}
+
 /**
  * Files and folders dragged from the disk onto the page by the browser itself (Chrome DevTools
  * Protocol), so the page gets directory entries as from a file manager.
@@ -276,11 +285,7 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
   await expect(page.getByTestId('status')).toContainText('folder · oci-archive');
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
   // Its files are read from the folder's own blobs.
-  await openFiles(page);
-  await page.locator('[data-testid="file-layer"][data-index="2"]').getByRole('button').click();
-  await page.getByTestId('file-search').fill('app.conf');
-  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
-  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  await openAppConf(page);
   // The report says it was a folder, named by its index.json (docs/report.md).
   await expect(page.getByTestId('copy-link')).toBeEnabled();
   const { report } = await downloadReport(page);
@@ -359,11 +364,7 @@ test("skopeo's dir: folders: dropped, verified, files read, named by manifest.js
   );
   // The same image as the archive it was copied from: skopeo keeps the manifest's bytes.
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
-  await openFiles(page);
-  await page.locator('[data-testid="file-layer"][data-index="2"]').getByRole('button').click();
-  await page.getByTestId('file-search').fill('app.conf');
-  await page.locator('[data-testid="file-row"][data-path="etc/app.conf"]').dblclick();
-  await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
+  await openAppConf(page);
   await expect(page.getByTestId('copy-link')).toBeEnabled();
   const { report } = await downloadReport(page);
   expect(report.source).toMatchObject({
