@@ -69,7 +69,9 @@ export type ToWorker =
       maxBytes: number;
       /** The layer whose merged file system a symbolic link is followed in: the one the view shows. */
       within: number;
-    };
+    }
+  /** A blob's stored bytes, by its key in `analysis.blobs`, to download (answered with `blob`). */
+  | { type: 'blob'; run: number; key: string };
 
 export type FromWorker =
   /**
@@ -97,7 +99,9 @@ export type FromWorker =
       /** When `path` is a link: the file read, at the end of its links, and its layer. */
       target: FileTarget | null;
       error: string | null;
-    };
+    }
+  /** A `blob` request's answer: the bytes as a Blob (a handle: nothing is copied), or why not. */
+  | { type: 'blob'; run: number; key: string; blob: Blob | null; error: string | null };
 
 /**
  * The file a link opened in the viewer leads to: where a symbolic link led (followed as in the

@@ -1,5 +1,5 @@
 /** Display helpers shared by the components. Pure functions, no DOM. */
-import type { Analysis, Check, ImageInfo, Platform, SourceInfo } from '../core/model';
+import type { Analysis, BlobInfo, Check, ImageInfo, Platform, SourceInfo } from '../core/model';
 import { counted, escapeHidden } from '../core/text';
 
 export { counted };
@@ -138,4 +138,18 @@ export function briefCommand(createdBy: string | null | undefined): string {
       .replace(/\s+/g, ' ')
       .trim(),
   );
+}
+
+/**
+ * The file name a blob is downloaded as: its digest's hex (a registry and `dir:` name blobs so),
+ * and the extension its content calls for: `.tar.gz`, `.tar.zst` or `.tar` for a layer by the
+ * compression its bytes showed, `.json` for a document or a JSON payload.
+ */
+export function blobFileName(blob: BlobInfo, document: boolean): string {
+  const digest = blob.expectedDigest ?? blob.actualDigest;
+  const stem = digest ? digest.slice(digest.indexOf(':') + 1) : 'blob';
+  if (document || /[+/]json$/.test(blob.mediaType)) return `${stem}.json`;
+  if (blob.role !== 'layer') return stem;
+  const ext = { gzip: '.tar.gz', zstd: '.tar.zst', none: '.tar', unknown: '' } as const;
+  return stem + (blob.compression ? ext[blob.compression] : '');
 }

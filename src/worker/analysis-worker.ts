@@ -45,6 +45,7 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (msg.type === 'open') void open(msg.run, msg.file, msg.name, msg.limits);
   if (msg.type === 'open-folder') void open(msg.run, msg.files, msg.name, msg.limits);
   if (msg.type === 'tree' || msg.type === 'file') void answerLayers(msg);
+  if (msg.type === 'blob') void answerBlob(msg);
   if (msg.type === 'inspect') void inspect(msg);
   if (msg.type === 'recall') void recall(msg.run, msg.sha256);
   if (msg.type === 'cache-list') void postCache();
@@ -162,11 +163,9 @@ async function open(
     const options: AnalyzeOptions = {
       name,
       signal: controller.signal,
-      // Keep each layer's blob, to read single files from it again later.
-      verifier: (blob, options) => {
-        if (options.layer) store.slices.set(options.layer, blob);
-        return pool.verifier(blob, options);
-      },
+      verifier: pool.verifier,
+      // Keep each blob, to read single files of a layer from it again later, or download it.
+      onBlob: (key, blob) => store.slices.set(key, blob),
       plainVerifier: pool.plainVerifier,
       pipedVerifier: pool.pipedVerifier,
       beforeVerify: graphShown(run, snapshots, controller.signal),
@@ -332,6 +331,24 @@ async function answerLayers(msg: Extract<ToWorker, { type: 'tree' | 'file' }>): 
       target: null,
       error,
     });
+  }
+}
+
+async function answerBlob(msg: Extract<ToWorker, { type: 'blob' }>): Promise<void> {
+  const store = layerStore && layerStore.run === msg.run ? layerStore.store : null;
+  try {
+    const info = store?.analysis?.blobs[msg.key];
+    if (!store || !info) throw new Error('the archive is no longer open');
+    const blob = await store.storedBlob(info).catch((e: unknown) => {
+      // A blob never read (a registry layer of another platform, say) says why not.
+      const check = info.digestCheck;
+      if (check.state === 'unchecked') throw new Error(`it was not read: ${check.reason}`);
+      throw e;
+    });
+    post({ type: 'blob', run: msg.run, key: msg.key, blob, error: null });
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    post({ type: 'blob', run: msg.run, key: msg.key, blob: null, error });
   }
 }
 

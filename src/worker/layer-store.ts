@@ -729,6 +729,22 @@ export class LayerStore {
     return { path: r.path, layer: r.node.layer, name: r.node.entry?.path ?? r.path };
   }
 
+  /**
+   * A blob's stored bytes (a layer as the archive, folder or blob cache holds it, compressed or
+   * not), to read a file from or to download.
+   */
+  async storedBlob(blobInfo: BlobInfo): Promise<Blob> {
+    const key = blobInfo.expectedDigest ?? blobInfo.key;
+    let slice = this.slices.get(key) ?? null;
+    if (!slice && this.fetchBlob) {
+      slice = await this.fetchBlob(key, blobInfo).catch(() => null);
+      // Found once (it may have cost decompressing an archive up to it), kept for the next file.
+      if (slice) this.slices.set(key, slice);
+    }
+    if (!slice) throw new Error(this.unreadable);
+    return slice;
+  }
+
   private async readEntry(
     image: ImageInfo,
     layer: number,
@@ -739,16 +755,8 @@ export class LayerStore {
   ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
     const ref = image.layers[layer];
     const blobInfo = ref ? this.analysis?.blobs[ref.blob] : undefined;
-    const key = blobInfo ? (blobInfo.expectedDigest ?? blobInfo.key) : '';
-    let slice = this.slices.get(key) ?? null;
-    if (!slice && blobInfo && this.fetchBlob) {
-      slice = await this.fetchBlob(key, blobInfo).catch(() => null);
-      // Found once (it may have cost decompressing an archive up to it), kept for the next file.
-      if (slice) this.slices.set(key, slice);
-    }
-    if (!blobInfo || !slice) {
-      throw new Error(this.unreadable);
-    }
+    if (!blobInfo) throw new Error(this.unreadable);
+    const slice = await this.storedBlob(blobInfo);
     const limit = maxBytes < 0 ? size : Math.min(size, maxBytes);
     let out = new Uint8Array(limit);
     let filled = 0;

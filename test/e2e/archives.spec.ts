@@ -246,6 +246,56 @@ test('dropping a file anywhere on the page opens it', async ({ page }) => {
   await checkVerifiedAgainst(page, expectedFor(name));
 });
 
+/** A graph node's Download in its details: the file's name and SHA-256. */
+async function downloadNode(
+  page: Page,
+  kind: string,
+  digest: string,
+): Promise<{ name: string; sha: string }> {
+  await page.getByTestId('tab-graph').click();
+  await page.locator(`[data-testid="graph-node"][data-kind="${kind}"][data-digest="${digest}"]`).click();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-blob').click(),
+  ]);
+  return { name: download.suggestedFilename(), sha: sha256(readFileSync(await download.path())) };
+}
+
+test('a layer blob and a config download from the graph as stored, named by digest, from each kind of source', async ({
+  page,
+}, testInfo) => {
+  const image = expectedFor('oci-archive.tar').images![0]!;
+  const [base, , top] = image.layers;
+  // An archive read by random access, the same compressed as a whole (read again up to the
+  // layer), and a folder (the layer's own file).
+  const dir = unpack('oci-archive.tar', testInfo.outputPath('layout'));
+  for (const open of [
+    () => openFile(page, path.join(dataDir, 'oci-archive.tar')),
+    () => openFile(page, path.join(dataDir, 'oci-archive.tar.gz')),
+    () => page.getByTestId('open-folder-input').setInputFiles(dir),
+  ]) {
+    await open();
+    await waitForDone(page);
+    for (const layer of [base!, top!])
+      expect(await downloadNode(page, 'layer', layer.digest)).toEqual({
+        name: `${layer.digest.slice(7)}.tar.gz`,
+        sha: layer.digest,
+      });
+    expect(await downloadNode(page, 'config', image.configDigest)).toEqual({
+      name: `${image.configDigest.slice(7)}.json`,
+      sha: image.configDigest,
+    });
+  }
+  // An uncompressed layer of a docker save is a .tar.
+  await openFile(page, path.join(dataDir, 'docker-archive.tar'));
+  await waitForDone(page);
+  const plain = expectedFor('docker-archive.tar').images![0]!.layers[0]!;
+  expect(await downloadNode(page, 'layer', plain.digest)).toEqual({
+    name: `${plain.digest.slice(7)}.tar`,
+    sha: plain.digest,
+  });
+});
+
 /** The archive unpacked by GNU tar: the folder `skopeo copy … oci:<dir>` (or an unpacked docker save) is. */
 function unpack(name: string, dir: string): string {
   mkdirSync(dir, { recursive: true });

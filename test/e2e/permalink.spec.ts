@@ -90,9 +90,15 @@ test('an archive link shows its summary anywhere; the matching file verifies it,
   expect(await layerDigests(p2)).toEqual(digests);
   // The address bar keeps the link (the same view, the same summary).
   expect(new URL(p2.url()).hash).toBe(new URL(link).hash);
-  // Files need the archive itself.
+  // Files need the archive itself, and so do its blobs.
   await p2.getByTestId('tab-files').click();
   await expect(p2.getByTestId('files-need-archive')).toBeVisible();
+  await p2.getByTestId('tab-graph').click();
+  await p2.locator(`[data-testid="graph-node"][data-kind="layer"][data-digest="${digests[0]}"]`).click();
+  await p2.getByTestId('download-blob').click();
+  await expect(p2.getByTestId('download-state')).toHaveText(
+    'Cannot download: this is a summary of the analysis: drop docker-archive-multi.tar here to download its blobs',
+  );
   await p2.getByTestId('tab-layers').click();
 
   // The same file: its SHA-256 matches the link's, and the full view comes.

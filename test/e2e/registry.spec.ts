@@ -4,6 +4,7 @@
  * ALLOW_LOCAL_REGISTRIES=1). Expected digests come from `skopeo inspect`, never from Layerlens.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,6 +150,14 @@ test('layers of the other platforms are fetched on request', async ({ page }) =>
   expect(new Set(await states())).toEqual(new Set(['verified']));
   await select.selectOption({ label: `${ref} (linux/arm64)` });
   expect(new Set(await states())).toEqual(new Set(['unchecked']));
+  // A layer not fetched cannot be downloaded, and its details say why.
+  const arm64Layer = await page.getByTestId('layer-row').first().getAttribute('data-digest');
+  await page.getByTestId('tab-graph').click();
+  await page.locator(`[data-testid="graph-node"][data-kind="layer"][data-digest="${arm64Layer}"]`).click();
+  await page.getByTestId('download-blob').click();
+  await expect(page.getByTestId('download-state')).toHaveText(
+    /^Cannot download: it was not read: not fetched: only the chosen platform’s layers are fetched/,
+  );
   // Its summary says the unpacked size is not known, rather than that it is on its way.
   await page.getByTestId('tab-summary').click();
   await expect(page.getByTestId('summary-size')).toHaveAttribute('data-unpacked', '');
@@ -162,6 +171,16 @@ test('layers of the other platforms are fetched on request', async ({ page }) =>
     await page.getByTestId('image-select').selectOption({ label: `${ref} (${label})` });
     expect(new Set(await states())).toEqual(new Set(['verified']));
   }
+  // Fetched now: the layer downloads from the blob cache, as the registry stores it.
+  await page.getByTestId('tab-graph').click();
+  await page.locator(`[data-testid="graph-node"][data-kind="layer"][data-digest="${arm64Layer}"]`).click();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-blob').click(),
+  ]);
+  const bytes = readFileSync(await download.path());
+  expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(arm64Layer);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^${arm64Layer!.slice(7)}\\.tar(\\.gz|\\.zst)?$`));
 });
 
 test('credentials typed into the page open a private repository', async ({ page }) => {

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
+import { blobFileName, briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
+import type { BlobInfo } from '../../src/core/model';
 import { escapeHidden, looksBinary, spellOut } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
 
@@ -111,5 +112,60 @@ describe('looksBinary: hex or text in the file viewer, as git decides', () => {
       true,
       false,
     ]);
+  });
+});
+
+describe('blobFileName: a downloaded blob named by its digest, with the extension its content calls for', () => {
+  const blob = (over: Partial<BlobInfo>): BlobInfo => ({
+    key: 'k',
+    role: 'layer',
+    path: null,
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    expectedDigest: `sha256:${'a'.repeat(64)}`,
+    expectedSize: null,
+    size: null,
+    actualDigest: null,
+    sizeCheck: { state: 'pending' },
+    digestCheck: { state: 'pending' },
+    compression: null,
+    expectedDiffId: null,
+    actualDiffId: null,
+    diffIdCheck: { state: 'pending' },
+    uncompressedSize: null,
+    bytesDone: 0,
+    ...over,
+  });
+  const hex = 'a'.repeat(64);
+
+  it('layers by the compression their bytes showed, whatever the media type says', () => {
+    expect(blobFileName(blob({ compression: 'gzip' }), false)).toBe(`${hex}.tar.gz`);
+    expect(blobFileName(blob({ compression: 'zstd' }), false)).toBe(`${hex}.tar.zst`);
+    expect(blobFileName(blob({ compression: 'none' }), false)).toBe(`${hex}.tar`);
+    // Not read yet, or neither: no extension rather than a wrong one.
+    expect(blobFileName(blob({ compression: null }), false)).toBe(hex);
+    expect(blobFileName(blob({ compression: 'unknown' }), false)).toBe(hex);
+  });
+
+  it('documents and JSON payloads as .json; other payloads by digest alone', () => {
+    expect(blobFileName(blob({ role: 'config' }), true)).toBe(`${hex}.json`);
+    expect(blobFileName(blob({ role: 'blob', mediaType: 'application/spdx+json' }), false)).toBe(
+      `${hex}.json`,
+    );
+    expect(
+      blobFileName(
+        blob({ role: 'blob', mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' }),
+        false,
+      ),
+    ).toBe(hex);
+  });
+
+  it('a blob no descriptor names (a docker save layer) by its computed digest', () => {
+    expect(
+      blobFileName(
+        blob({ expectedDigest: null, actualDigest: `sha256:${'b'.repeat(64)}`, compression: 'none' }),
+        false,
+      ),
+    ).toBe(`${'b'.repeat(64)}.tar`);
+    expect(blobFileName(blob({ expectedDigest: null, actualDigest: null }), false)).toBe('blob');
   });
 });

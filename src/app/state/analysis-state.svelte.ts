@@ -5,7 +5,9 @@
 import { FolderError } from '../folder-files';
 import type { PickedFolder } from '../folder-files';
 import { listed } from '../../core/text';
-import type { Analysis, Check, ImageInfo, Problem, Progress } from '../../core/model';
+import type { Analysis, Check, GraphNode, ImageInfo, Problem, Progress } from '../../core/model';
+import { blobFileName } from '../format';
+import { saveFile } from '../save-file';
 import {
   LINK_BUDGET,
   VIEW_RESERVE,
@@ -94,6 +96,8 @@ export class AnalysisState {
   selectedImageId = $state<string | null>(null);
   selectedNodeId = $state<string | null>(null);
   tab = $state<Tab>('graph');
+  /** A graph node's blob being read for download, or why it could not be (shown in its details). */
+  blobDownload = $state.raw<{ key: string; error: string | null } | null>(null);
 
   /** The blob cache's contents, once listed. */
   cache = $state.raw<CacheListing | null>(null);
@@ -267,6 +271,7 @@ export class AnalysisState {
     this.#recallRun = -1;
     this.#compareWith = null;
     this.archiveCheck = null;
+    this.blobDownload = null;
     this.files.reset(run);
     return run;
   }
@@ -445,6 +450,37 @@ export class AnalysisState {
 
   selectNode(id: string | null): void {
     this.selectedNodeId = id;
+    this.blobDownload = null;
+  }
+
+  /**
+   * A graph node's blob as a file: a layer's or payload's stored bytes, which the worker hands
+   * over as a Blob (a slice of the archive, a folder's file, the blob cache's copy); a document
+   * (manifest, index, config) as it was read.
+   */
+  downloadNode(node: GraphNode): void {
+    const blob = node.blob ? this.analysis?.blobs[node.blob] : undefined;
+    if (!blob || !node.present) return;
+    if (blob.role !== 'layer' && blob.role !== 'blob') {
+      if (node.raw === null) return;
+      saveFile(blobFileName(blob, true), new Blob([node.raw], { type: 'application/json' }));
+      return;
+    }
+    const a = this.analysis as Analysis;
+    if (a.origin) {
+      // A summary shown without its input (a link, an export, this browser's earlier analysis).
+      const again =
+        a.source.kind === 'registry'
+          ? `inspect ${a.source.reference ?? a.source.name} again`
+          : `drop ${a.source.name} here`;
+      this.blobDownload = {
+        key: blob.key,
+        error: `this is a summary of the analysis: ${again} to download its blobs`,
+      };
+      return;
+    }
+    this.blobDownload = { key: blob.key, error: null };
+    this.#send({ type: 'blob', run: this.#run, key: blob.key });
   }
 
   selectImage(id: string): void {
@@ -474,6 +510,15 @@ export class AnalysisState {
       return;
     }
     if (msg.run !== this.#run) return;
+    if (msg.type === 'blob') {
+      if (this.blobDownload?.key !== msg.key) return;
+      const blob = this.analysis?.blobs[msg.key];
+      if (msg.blob && blob) {
+        this.blobDownload = null;
+        saveFile(blobFileName(blob, false), msg.blob);
+      } else this.blobDownload = { key: msg.key, error: msg.error ?? 'the blob could not be read' };
+      return;
+    }
     if (msg.type === 'snapshot') {
       this.#applySnapshot(msg.analysis, msg.progress);
       if (msg.analysis.nodes.length > 0 && this.#shownRun !== msg.run) {

@@ -10,6 +10,7 @@ import { DEFAULT_LAYER_LIMITS } from '../../core/layers/layer-listing';
 import type { LayerLimits } from '../../core/layers/layer-listing';
 import { ROW_DIR, ROW_OPEN } from '../../messages';
 import type { ChangeKind, FileTarget, FromWorker, ToWorker, TreeRequest, TreeRows } from '../../messages';
+import { saveFile } from '../save-file';
 import type { LinkView } from '../../core/permalink/link';
 
 type FilesView = NonNullable<LinkView['files']>;
@@ -526,12 +527,5 @@ export class FilesState {
 
 function save(path: string, bytes: Uint8Array): void {
   const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = path.slice(path.lastIndexOf('/') + 1) || 'file';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveFile(path.slice(path.lastIndexOf('/') + 1) || 'file', blob);
 }

@@ -102,6 +102,11 @@ export interface AnalyzeOptions {
   onListing?: (blobKey: string, listing: LayerListing) => void;
   /** Receives each image's merged file system, once all its layers are listed completely. */
   onFilesystem?: (imageId: string, fs: ImageFilesystem) => void;
+  /**
+   * Receives each blob about to be streamed (layers, artifact payloads) as a Blob of its stored
+   * bytes, by its digest (its key when it has none), to read it again later.
+   */
+  onBlob?: (key: string, blob: Blob) => void;
 }
 
 /** The file is not something Layerlens can read at all. */
@@ -641,6 +646,7 @@ async function verifyBlobs(
       continue;
     }
     items.push({ blob, file, slice });
+    options.onBlob?.(blob.expectedDigest ?? blob.key, slice);
   }
   emit();
   const n = Math.max(1, options.concurrency ?? 2);
