@@ -285,6 +285,12 @@ test('a layer blob and a config download from the graph as stored, named by dige
       name: `${image.configDigest.slice(7)}.json`,
       sha: image.configDigest,
     });
+    // The details say where the blob is, in the words of what was opened.
+    await expect(page.getByTestId('node-details')).toContainText(
+      (await page.getByTestId('status').textContent())?.includes('folder')
+        ? `Path in the folder blobs/sha256/${image.configDigest.slice(7)}`
+        : `Archive path blobs/sha256/${image.configDigest.slice(7)}`,
+    );
   }
   // An uncompressed layer of a docker save is a .tar.
   await openFile(page, path.join(dataDir, 'docker-archive.tar'));

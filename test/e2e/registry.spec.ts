@@ -174,6 +174,8 @@ test('layers of the other platforms are fetched on request', async ({ page }) =>
   // Fetched now: the layer downloads from the blob cache, as the registry stores it.
   await page.getByTestId('tab-graph').click();
   await page.locator(`[data-testid="graph-node"][data-kind="layer"][data-digest="${arm64Layer}"]`).click();
+  // A registry's blob has no path: it is fetched by digest.
+  await expect(page.getByTestId('node-details')).not.toContainText('path');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByTestId('download-blob').click(),
