@@ -208,9 +208,38 @@ describe("skopeo's dir: folders", () => {
     expect(report.images).toHaveLength(1);
     expect(report.images[0]!.layers.every((l) => l.verified.diffId === true)).toBe(true);
     expect(report.problems.map((p) => [p.code, p.severity, p.where])).toEqual([
-      ['invalid-document', 'warning', 'version'],
+      ['invalid-document', 'info', 'version'],
     ]);
   });
+
+  it.each([
+    // Schema 2 whose config is typed application/octet-stream, as early writers typed it: an image
+    // all the same (a Docker schema 2 manifest describes one), not an artifact.
+    ['uncompressed-image-s2', 'sha256:86ce150e65c72b30f885c261449d18b7c6832596916e7f654e08377b5a67b4ff'],
+    ['uncompressed-image-s1', null],
+  ])(
+    "skopeo's own fixture %s (a dir: layout from before the version file) reads as skopeo inspect says",
+    async (name, config) => {
+      const dir = join(SHARED, 'skopeo/integration/fixtures', name);
+      const skopeo = JSON.parse(sh('skopeo', ['inspect', `dir:${dir}`])) as {
+        Digest: string;
+        Layers: string[];
+      };
+      const { report } = await fromFolder(dir);
+      expect(report.source.kind).toBe('dir');
+      expect(report.problems.map((p) => [p.code, p.severity])).toEqual([['invalid-document', 'info']]);
+      expect(report.images.map((i) => [i.manifestDigest, i.configDigest])).toEqual([[skopeo.Digest, config]]);
+      const image = report.images[0]!;
+      expect(image.layers.map((l) => l.digest)).toEqual(skopeo.Layers);
+      // The layer is an uncompressed tar under a gzip media type: its bytes decide.
+      expect(image.layers[0]!.verified).toEqual({
+        size: config ? true : null,
+        digest: true,
+        diffId: config ? true : null,
+      });
+      expect(image.filesystem?.entries).toBeGreaterThan(0);
+    },
+  );
 
   it('a Docker schema 1 manifest (skopeo --format v2s1): its digest and layers as skopeo inspect gives them', async () => {
     const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`, '--format', 'v2s1');

@@ -23,7 +23,7 @@ const VERSION = /^Directory Transport Version: ([^\s]+)\s*$/;
 /**
  * The version a `dir:` folder's `version` file states, or null when it is not one; 'missing'
  * when a manifest.json that is a manifest object, not docker save's array, has no `version`
- * beside it (its files are named as skopeo names them). A `version` file beside a docker save's
+ * beside it (layouts written before containers/image wrote one, as skopeo's own test fixtures). A `version` file beside a docker save's
  * manifest.json does not make it a `dir:` folder.
  */
 export async function dirTransportVersion(b: AnalysisBuilder): Promise<string | null> {
@@ -58,9 +58,9 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
   if (version === 'missing')
     b.problem(
       'invalid-document',
-      `the ${files.container} has a manifest.json that is a manifest, as skopeo's dir: writes it, but no version file`,
+      `the ${files.container} has no version file beside its manifest.json: a dir: layout written before containers/image added one, or by hand; its files are read as dir: names them`,
       'version',
-      'warning',
+      'info',
     );
   const top = files.resolve('manifest.json');
   if (!('file' in top)) {

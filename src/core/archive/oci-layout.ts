@@ -341,10 +341,16 @@ export class Walker {
     const looksIndex = isIndexType(docType) || Array.isArray(value?.manifests);
     const looksManifest =
       !looksIndex && (isManifestType(docType) || (value !== null && 'config' in value && 'layers' in value));
+    // An OCI manifest of another config type is an artifact (image-spec manifest.md, "Guidelines for
+    // Artifact Usage"); a Docker schema 2 manifest describes an image, whatever type early writers
+    // gave its config (skopeo's own fixtures have application/octet-stream).
     const isArtifact =
       looksManifest &&
       (buildkit !== null ||
-        (value && isObject(value.config) && !isImageConfigType(value.config.mediaType as string)) ||
+        (docType !== MT.dockerManifest &&
+          value &&
+          isObject(value.config) &&
+          !isImageConfigType(value.config.mediaType as string)) ||
         typeof value?.artifactType === 'string');
     if (value && !looksIndex && !looksManifest) {
       b.problem(
