@@ -277,6 +277,38 @@ describe("skopeo's dir: folders", () => {
     expect(image.filesystem?.entries).toBeGreaterThan(0);
   });
 
+  it.each([
+    ['dir-img-mixed', ['signature (simple signing, OpenPGP)', 'signature (simple signing, OpenPGP)']],
+    ['dir-img-cosign-mixed', ['signature (sigstore-json)', 'signature (sigstore-json)']],
+  ])(
+    "containers/image's %s: its signature files are drawn under the manifest they sign",
+    async (name, labels) => {
+      const dir = join(SHARED, 'containers-image/signature/fixtures', name);
+      // Listed backwards, as a browser may list a folder: drawn in their own order all the same.
+      const analysis = await analyzeFolder((await folderOf(dir)).reverse(), { name });
+      const manifest = sha256sum(join(dir, 'manifest.json'));
+      const signatures = analysis.nodes.filter((n) => n.id.startsWith('signature:'));
+      expect(signatures.map((n) => [n.id, n.kind, n.label, n.size])).toEqual(
+        ['signature-1', 'signature-2'].map((f, i) => [
+          `signature:${f}`,
+          'artifact',
+          labels[i],
+          readFileSync(join(dir, f)).length,
+        ]),
+      );
+      expect(analysis.edges.filter((e) => e.to.startsWith('signature:'))).toEqual([
+        { from: manifest, to: 'signature:signature-1', label: 'signature 1' },
+        { from: manifest, to: 'signature:signature-2', label: 'signature 2' },
+      ]);
+      // A sigstore signature is JSON, shown as such; an OpenPGP one is binary, not shown.
+      for (const n of signatures)
+        if (n.label.includes('sigstore')) {
+          expect(n.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
+          expect(JSON.parse(n.raw!)).toHaveProperty('payload');
+        } else expect(n.raw).toBeNull();
+    },
+  );
+
   it("a docker save's manifest.json (an array) is still a docker-archive", async () => {
     const dir = join(work, 'docker-save');
     sh('mkdir', [dir]);

@@ -6,11 +6,13 @@
  *  - the manifests an index lists: `<encoded>.manifest.json`;
  *  - every other blob (configs, layers): `<encoded>`, with no extension (version 1.1; before it,
  *    `<encoded>.tar`);
- *  - signatures: `signature-<n>`, `<encoded>.signature-<n>` (not read).
+ *  - signatures: `signature-<n>`, `<encoded>.signature-<n>` (shown, not verified).
  * The documents are those of the OCI image layout walk (image-spec manifest.md, image-index.md);
  * only where they are stored differs.
  */
 import { sha256OfBytes } from '../digest/sha256';
+import { placeOf } from './archive-files';
+import type { ArchiveFile } from './archive-files';
 import type { AnalysisBuilder } from './builder';
 import { isObject } from './builder';
 import { MT } from './media-types';
@@ -111,6 +113,7 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
       const r = files.resolve(path);
       return { file: 'file' in r ? r.file : null, path };
     });
+    await addSignatures(b, digest);
     return;
   }
   const mediaType =
@@ -120,10 +123,11 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
         ? MT.ociIndex
         : MT.ociManifest;
   const walker = new Walker(b, paths);
+  const topDigest = await sha256OfBytes(doc.bytes);
   await walker.walk(
     {
       mediaType,
-      digest: await sha256OfBytes(doc.bytes),
+      digest: topDigest,
       size: doc.bytes.length,
       annotations: {},
       platform: null,
@@ -135,6 +139,66 @@ export async function loadDirLayout(b: AnalysisBuilder, version: string): Promis
     { path: 'manifest.json' },
   );
   markArtifacts(b, walker.buildkit);
+  await addSignatures(b, topDigest);
+}
+
+/** The longest signature read to show; real ones are a few KB. */
+const MAX_SIGNATURE_BYTES = 1 << 20;
+
+/**
+ * containers/image's signatures of a `dir:` image (signature.Blob): `signature-<n>` of the
+ * manifest in manifest.json, `<encoded>.signature-<n>` of an index's instance, each a node under
+ * the manifest it signs. A simple-signing signature is OpenPGP data as it is; other formats are
+ * a NUL, the format's name and a newline, then its payload (`sigstore-json`: a JSON document).
+ * They are shown, not verified: that needs the signer's keys.
+ */
+async function addSignatures(b: AnalysisBuilder, topDigest: string): Promise<void> {
+  const found = b.files
+    .list()
+    .map((f) => ({ f, m: /^(?:([a-f0-9]{64})\.)?signature-([1-9][0-9]*)$/.exec(f.path) }))
+    .filter((x): x is { f: ArchiveFile; m: RegExpExecArray } => x.m !== null && x.f.type === 'file')
+    // In their order, whatever order the folder or archive lists them in.
+    .sort((x, y) => (x.m[1] ?? '').localeCompare(y.m[1] ?? '') || Number(x.m[2]) - Number(y.m[2]));
+  for (const { f, m } of found) {
+    const subject = m[1] ? `sha256:${m[1]}` : topDigest;
+    const bytes = f.size <= MAX_SIGNATURE_BYTES ? await b.files.read(f) : null;
+    let format = 'simple signing, OpenPGP';
+    let mediaType = 'application/pgp-signature';
+    let raw: string | null = null;
+    if (bytes && bytes[0] === 0) {
+      const end = bytes.indexOf(10);
+      format = new TextDecoder().decode(bytes.subarray(1, end < 0 ? Math.min(bytes.length, 64) : end));
+      mediaType = '';
+      if (end > 0 && format === 'sigstore-json') {
+        raw = new TextDecoder().decode(bytes.subarray(end + 1));
+        try {
+          const doc = JSON.parse(raw) as unknown;
+          if (isObject(doc) && typeof doc.mimeType === 'string') mediaType = doc.mimeType;
+        } catch {
+          b.problem(
+            'invalid-json',
+            `signature ${f.path} is sigstore-json but not valid JSON`,
+            placeOf(f),
+            'warning',
+          );
+        }
+      }
+    }
+    const id = `signature:${f.path}`;
+    b.node({
+      id,
+      kind: 'artifact',
+      label: `signature (${format})`,
+      blob: null,
+      digest: null,
+      mediaType,
+      size: f.size,
+      platform: null,
+      present: true,
+      raw,
+    });
+    b.edge(subject, id, `signature ${m[2]}`);
+  }
 }
 
 /** containers/image `dirReference.manifestPath` and `layerPath`. */
