@@ -1119,10 +1119,10 @@ test('a node’s Copy puts its document on the clipboard, says so, and forgets i
   await page.locator('[data-testid="graph-node"][data-kind="config"]').first().click();
   const details = page.getByTestId('node-details');
   await details.getByRole('button', { name: 'Copy', exact: true }).click();
-  await expect(details.getByRole('status')).toHaveText('Copied');
+  await expect(details.getByTestId('copy-state')).toHaveText('Copied');
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(JSON.parse(copied)).toEqual(JSON.parse(await page.getByTestId('raw-json').innerText()));
   expect((JSON.parse(copied) as { rootfs?: unknown }).rootfs).toBeTruthy();
   await page.locator('[data-testid="graph-node"][data-kind="manifest"]').first().click();
-  await expect(details.getByRole('status')).toHaveText('');
+  await expect(details.getByTestId('copy-state')).toHaveText('');
 });

@@ -25,8 +25,8 @@ const VERSION = /^Directory Transport Version: ([^\s]+)\s*$/;
 /**
  * The version a `dir:` folder's `version` file states, or null when it is not one; 'missing'
  * when a manifest.json that is a manifest object, not docker save's array, has no `version`
- * beside it (layouts written before containers/image wrote one, as skopeo's own test fixtures). A `version` file beside a docker save's
- * manifest.json does not make it a `dir:` folder.
+ * beside it (layouts written before containers/image wrote one, as skopeo's own test fixtures).
+ * A `version` file beside a docker save's manifest.json does not make it a `dir:` folder.
  */
 export async function dirTransportVersion(b: AnalysisBuilder): Promise<string | null> {
   const files = b.files;
