@@ -1035,6 +1035,34 @@ describe('folders given instead of archives', () => {
     },
   );
 
+  it('a folder of several layouts (as skopeo sync writes them) names them; a tar of them says how to pack one', async () => {
+    const parent = join(tempDir('layerlens-folder-'), 'synced');
+    mkdirSync(parent);
+    for (const [transport, name, dest] of [
+      ['oci-archive', 'oci-archive.tar', 'app:1'],
+      ['docker-archive', 'docker-archive.tar', 'other:2'],
+    ] as const)
+      sh('skopeo', [
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        `${transport}:${join(DATA, name)}`,
+        `dir:${join(parent, dest)}`,
+      ]);
+    writeFileSync(join(parent, 'README'), 'two images\n');
+    const { report } = await analyzeDir(parent, 'synced');
+    expect(report.problems.map((p) => p.code)).toEqual(['unknown-layout']);
+    expect(report.problems[0]!.message).toMatch(
+      /\. Its folders app:1, other:2 each hold an image layout: open one of them$/,
+    );
+    const tarPath = `${parent}.tar`;
+    sh('tar', ['-C', parent, '-cf', tarPath, 'app:1', 'other:2']);
+    const { report: tarred } = await analyze(tarPath);
+    expect(tarred.problems[0]!.message).toMatch(
+      /\. Its folders app:1, other:2 each hold an image layout: an image archive has one at its top; pack one with `tar -C app:1 -cf <archive> \.`$/,
+    );
+  });
+
   it('a folder that holds no image layout says what it holds', async () => {
     const dir = tempDir('layerlens-folder-');
     sh('tar', ['-xf', join(SHARED, 'go-containerregistry/pkg/v1/tarball/testdata/content.tar'), '-C', dir]);

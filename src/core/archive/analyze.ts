@@ -242,18 +242,21 @@ async function analyzeFiles(
 }
 
 /**
- * The one folder every file is in, when it holds what an image layout has at its top: an archive
- * made with `tar -cf x.tar layout/` rather than `tar -C layout -cf x.tar .`, or the folder above
- * a layout dropped.
+ * The folders at the top that hold what an image layout has at its top (`index.json`,
+ * `manifest.json` or `repositories`): an archive made with `tar -cf x.tar layout/` rather than
+ * `tar -C layout -cf x.tar .`, or the folder above one or more layouts dropped (`skopeo sync`
+ * writes a folder per image). `only`: every file is in the one folder found.
  */
-function layoutInside(files: ArchiveFiles): { folder: string; mark: string } | null {
+function layoutsInside(files: ArchiveFiles): { folders: string[]; mark: string; only: boolean } | null {
   const all = files.list();
-  const folder = all[0]?.path.split('/')[0];
-  if (!folder || all.some((f) => f.path !== folder && !f.path.startsWith(`${folder}/`))) return null;
-  const mark = ['index.json', 'manifest.json', 'repositories']
-    .map((m) => `${folder}/${m}`)
-    .find((m) => files.has(m));
-  return mark ? { folder, mark } : null;
+  const tops = [...new Set(all.map((f) => f.path.split('/')[0] as string))];
+  const marks = ['index.json', 'manifest.json', 'repositories'];
+  const holding = tops.filter((t) => marks.some((m) => files.has(`${t}/${m}`)));
+  const first = holding[0];
+  if (first === undefined) return null;
+  const mark = marks.map((m) => `${first}/${m}`).find((m) => files.has(m)) as string;
+  const only = holding.length === 1 && all.every((f) => f.path === first || f.path.startsWith(`${first}/`));
+  return { folders: holding, mark, only };
 }
 
 function looksLikeTar(head: Uint8Array): boolean {
@@ -515,12 +518,15 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .map((f) => f.path)
       .join(', ');
     const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || streamError(p));
-    const inside = layoutInside(files);
+    const inside = layoutsInside(files);
+    const folder = files.container === 'folder';
     const hint = !inside
       ? ''
-      : files.container === 'folder'
-        ? `. Its files are all in its folder ${inside.folder}, which holds ${inside.mark}: open that folder instead`
-        : `. Its files are all in the folder ${inside.folder}/, which holds ${inside.mark}; an image archive has them at its top, as docker load and skopeo read it: pack it again with \`tar -C ${inside.folder} -cf <archive> .\``;
+      : inside.only
+        ? folder
+          ? `. Its files are all in its folder ${inside.mark.split('/')[0]}, which holds ${inside.mark}: open that folder instead`
+          : `. Its files are all in the folder ${inside.mark.split('/')[0]}/, which holds ${inside.mark}; an image archive has them at its top, as docker load and skopeo read it: pack it again with \`tar -C ${inside.mark.split('/')[0]} -cf <archive> .\``
+        : `. ${inside.folders.length === 1 ? 'Its folder' : 'Its folders'} ${listed(inside.folders)} ${inside.folders.length === 1 ? 'holds an image layout' : 'each hold an image layout'}: ${folder ? 'open one of them' : `an image archive has one at its top; pack one with \`tar -C ${inside.folders[0]} -cf <archive> .\``}`;
     b.problem(
       'unknown-layout',
       truncated
