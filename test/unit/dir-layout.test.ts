@@ -12,6 +12,7 @@ import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
 import type { Report } from '../../src/core/report';
 import { DATA, SHARED, blobOf, folderOf, sh, sha256sum, tempDir } from './helpers/tools';
+import { analyseMutations } from './helpers/mutations';
 
 const expected = JSON.parse(readFileSync(join(DATA, 'expected.json'), 'utf8')) as Record<
   string,
@@ -306,6 +307,24 @@ describe("skopeo's dir: folders", () => {
           expect(n.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
           expect(JSON.parse(n.raw!)).toHaveProperty('payload');
         } else expect(n.raw).toBeNull();
+    },
+  );
+
+  it.each([
+    [
+      'an index with its platforms',
+      ['--multi-arch', 'all'],
+      `oci:${join(SHARED, 'regclient/testdata/testrepo')}:v3`,
+    ],
+    ['a schema 1 manifest', ['--format', 'v2s1'], `oci-archive:${join(DATA, 'oci-archive.tar')}`],
+  ])(
+    'a tar of a dir: layout holding %s, with random bytes changed: never a throw',
+    async (_what, extra, source) => {
+      const dir = skopeoDir(source, ...extra);
+      sh('tar', ['-C', dir, '-cf', `${dir}.tar`, '.']);
+      const original = new Uint8Array(readFileSync(`${dir}.tar`));
+      const { errors, refused } = await analyseMutations(original, 'dir.tar', 4242, 60);
+      expect(errors + refused).toBeGreaterThan(30);
     },
   );
 
