@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { analyzeArchive, analyzeFolder } from '../../src/core/archive/analyze';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
+import { parseReport } from '../../src/core/permalink/report-schema';
+import { analysisFromReport } from '../../src/core/permalink/summary-analysis';
 import type { Report } from '../../src/core/report';
 import { DATA, SHARED, blobOf, folderOf, sh, sha256sum, tempDir } from './helpers/tools';
 import { analyseMutations } from './helpers/mutations';
@@ -327,6 +329,18 @@ describe("skopeo's dir: folders", () => {
       expect(errors + refused).toBeGreaterThan(30);
     },
   );
+
+  it("a dir: folder's report comes back from a link's summary as a dir:, with its images", async () => {
+    const dir = skopeoDir(`oci-archive:${join(DATA, 'oci-archive.tar')}`);
+    const { report } = await fromFolder(dir);
+    const parsed = parseReport(JSON.parse(JSON.stringify(report)));
+    const again = buildReport(analysisFromReport(parsed, { kind: 'link', omitted: [] }));
+    expect(again.source).toEqual(report.source);
+    expect(again.source.kind).toBe('dir');
+    expect(
+      again.images.map((i) => [i.manifestDigest, i.configDigest, i.layers.map((l) => l.verified)]),
+    ).toEqual(report.images.map((i) => [i.manifestDigest, i.configDigest, i.layers.map((l) => l.verified)]));
+  });
 
   it("a docker save's manifest.json (an array) is still a docker-archive", async () => {
     const dir = join(work, 'docker-save');
