@@ -11,6 +11,7 @@ import {
 } from '../core/archive/analyze';
 import type { AnalyzeOptions } from '../core/archive/analyze';
 import type { FolderFile } from '../core/archive/archive-files';
+import { layoutFolder } from '../core/archive/archive-files';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
@@ -148,7 +149,10 @@ async function open(
   limits?: Partial<LayerLimits>,
 ): Promise<void> {
   const file = input instanceof Blob ? input : null;
-  const folder = input instanceof Blob ? null : input;
+  // The folder above a layout, dropped instead of it: read from the layout's own folder.
+  const inner = input instanceof Blob ? null : layoutFolder(input);
+  const folder = input instanceof Blob ? null : (inner?.entries ?? input);
+  if (inner) name = `${name}/${inner.folder}`;
   // Layers of an archive compressed as a whole have no slice of their own: a file is read by
   // decompressing the archive again up to its layer. A folder's layers are files of their own.
   const store = new LayerStore(

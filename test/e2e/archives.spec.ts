@@ -463,6 +463,26 @@ test("skopeo's dir: folders: dropped, verified, files read, named by manifest.js
   await expect(page.getByText('EXPOSE 8080/tcp 9090/udp')).toBeVisible();
 });
 
+test('the folder above a layout, picked instead of it, opens the layout inside it, named by it', async ({
+  page,
+}, testInfo) => {
+  const above = testInfo.outputPath('above');
+  const layout = unpack('oci-archive.tar', path.join(above, 'app-oci'));
+  await page.goto('/');
+  await page.getByTestId('open-folder-input').setInputFiles(above);
+  await expect(page.getByTestId('status')).toContainText('above/app-oci');
+  await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
+  await openAppConf(page);
+  await expect(page.getByTestId('copy-link')).toBeEnabled();
+  const { report } = await downloadReport(page);
+  expect(report.source).toMatchObject({
+    kind: 'oci-archive',
+    folder: true,
+    name: 'above/app-oci',
+    sha256: sha256(readFileSync(path.join(layout, 'index.json'))),
+  });
+});
+
 test('the contents of a layout folder, selected and dropped together, open as the folder would', async ({
   page,
 }, testInfo) => {

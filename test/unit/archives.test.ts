@@ -14,6 +14,7 @@ import {
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
 import type { PipedVerifier } from '../../src/core/archive/analyze';
+import { layoutFolder } from '../../src/core/archive/archive-files';
 import { digestBlob, digestPiped } from '../../src/core/digest/digest-blob';
 import { execFileSync } from 'node:child_process';
 import { CancelledError } from '../../src/core/digest/read-blob';
@@ -997,6 +998,24 @@ describe('folders given instead of archives', () => {
       );
     },
   );
+
+  it('layoutFolder: the folder above a layout is read from the layout inside it, and nothing else is', async () => {
+    const parent = join(tempDir('layerlens-folder-'), 'above');
+    mkdirSync(join(parent, 'img'), { recursive: true });
+    sh('tar', ['-xf', join(DATA, 'oci-archive.tar'), '-C', join(parent, 'img')]);
+    const inner = layoutFolder(await folderOf(parent));
+    expect(inner?.folder).toBe('img');
+    expect(inner?.entries.map((e) => e.path).sort()).toEqual(
+      (await folderOf(join(parent, 'img'))).map((e) => e.path).sort(),
+    );
+    const { report } = await analyzeDir(join(parent, 'img'), 'img');
+    const again = buildReport(await analyzeFolder(inner!.entries, { name: 'img' }));
+    expect(again.images).toEqual(report.images);
+    // A file beside the layout's folder, or a layout at the top, and the folder is read as it is.
+    writeFileSync(join(parent, 'notes.txt'), 'x');
+    expect(layoutFolder(await folderOf(parent))).toBeNull();
+    expect(layoutFolder(await folderOf(join(parent, 'img')))).toBeNull();
+  });
 
   it('a folder of several layouts (as skopeo sync writes them) names them; a tar of them says how to pack one', async () => {
     const parent = join(tempDir('layerlens-folder-'), 'synced');

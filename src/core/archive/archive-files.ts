@@ -28,6 +28,29 @@ export interface FolderFile {
   blob: Blob;
 }
 
+/** Files an image layout has at its top: the OCI layout's, docker save's, `dir:`'s. */
+const LAYOUT_TOPS = ['index.json', 'manifest.json', 'repositories'];
+
+/**
+ * The folder's one subfolder that holds an image layout, and the files by their paths inside it,
+ * when the folder dropped is the one above a layout (every file is in that subfolder, and the
+ * folder itself has none of a layout's top files); null otherwise.
+ */
+export function layoutFolder(
+  entries: readonly FolderFile[],
+): { folder: string; entries: FolderFile[] } | null {
+  const paths = new Set(entries.map((e) => normalizePath(e.path)));
+  if (LAYOUT_TOPS.some((t) => paths.has(t))) return null;
+  const folder = normalizePath(entries[0]?.path ?? '').split('/')[0] ?? '';
+  const prefix = `${folder}/`;
+  if (!folder || !LAYOUT_TOPS.some((t) => paths.has(prefix + t))) return null;
+  if (![...paths].every((p) => p.startsWith(prefix))) return null;
+  return {
+    folder,
+    entries: entries.map((e) => ({ path: normalizePath(e.path).slice(prefix.length), blob: e.blob })),
+  };
+}
+
 /** Where a file is, for messages: its path, and its offset in the archive when it has one. */
 export function placeOf(file: ArchiveFile, offset: 'entry' | 'data' = 'entry'): string {
   const at = offset === 'entry' ? file.headerOffset : file.dataOffset;
