@@ -238,6 +238,11 @@ export interface SourceInfo {
   compression: 'gzip' | 'zstd' | 'xz' | null;
   /** A folder was given instead of an archive file (an OCI layout as `skopeo copy … oci:<dir>` writes it). */
   folder?: true;
+  /**
+   * The folder inside the archive or folder that holds the layout, when every file is in it (`tar
+   * -cf x.tar layout/`, the folder above a layout dropped): paths are read inside it.
+   */
+  root?: string;
   /** Registry sources: the reference as typed. */
   reference?: string;
   /** Registry sources: `<host>/<repo>@sha256:…` of what was fetched. */

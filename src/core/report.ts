@@ -122,6 +122,8 @@ export interface Report {
     sha256?: string;
     /** A folder was given instead of an archive file. */
     folder?: true;
+    /** The folder inside the archive or folder the layout was read from (`tar -cf x.tar layout/`). */
+    root?: string;
   };
   images: ReportImage[];
   problems: Problem[];
@@ -157,6 +159,7 @@ export function buildReport(analysis: Analysis): Report {
         : {}),
       ...(source.sha256 ? { sha256: source.sha256 } : {}),
       ...(source.folder ? { folder: true as const } : {}),
+      ...(source.root !== undefined ? { root: source.root } : {}),
     },
     images: analysis.images.map((image) => {
       const fs = analysis.filesystems?.[image.id];

@@ -11,7 +11,6 @@ import {
 } from '../core/archive/analyze';
 import type { AnalyzeOptions } from '../core/archive/analyze';
 import type { FolderFile } from '../core/archive/archive-files';
-import { layoutFolder } from '../core/archive/archive-files';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
@@ -136,8 +135,10 @@ function beginRun(run: number, store: LayerStore) {
  * document, which pins every blob by digest (OCI image-spec image-layout.md "index.json";
  * a docker save's manifest.json pins each config, and each config its layers' diff_ids).
  */
-function folderIdentity(files: readonly FolderFile[]): Blob | null {
-  const top = (path: string) => files.find((f) => f.path === path)?.blob ?? null;
+function folderIdentity(files: readonly FolderFile[], root: string | undefined): Blob | null {
+  // The layout may be a folder inside the one given (the folder above a layout, dropped).
+  const at = (path: string) => (root === undefined ? path : `${root}/${path}`);
+  const top = (path: string) => files.find((f) => f.path === at(path))?.blob ?? null;
   return top('index.json') ?? top('manifest.json');
 }
 
@@ -149,10 +150,7 @@ async function open(
   limits?: Partial<LayerLimits>,
 ): Promise<void> {
   const file = input instanceof Blob ? input : null;
-  // The folder above a layout, dropped instead of it: read from the layout's own folder.
-  const inner = input instanceof Blob ? null : layoutFolder(input);
-  const folder = input instanceof Blob ? null : (inner?.entries ?? input);
-  if (inner) name = `${name}/${inner.folder}`;
+  const folder = input instanceof Blob ? null : input;
   // Layers of an archive compressed as a whole have no slice of their own: a file is read by
   // decompressing the archive again up to its layer. A folder's layers are files of their own.
   const store = new LayerStore(
@@ -185,7 +183,7 @@ async function open(
     if (controller.signal.aborted) return;
     // Then the archive's own SHA-256, which names it in permalinks. After the checks, so it
     // does not slow them; a digest worker does it, as for any blob.
-    const identity = folder ? folderIdentity(folder) : file;
+    const identity = folder ? folderIdentity(folder, analysis.source.root) : file;
     if (!identity) {
       analysis.source.sha256Error = 'the folder has no index.json or manifest.json to name it by';
       snapshots.finish(analysis);

@@ -463,14 +463,16 @@ test("skopeo's dir: folders: dropped, verified, files read, named by manifest.js
   await expect(page.getByText('EXPOSE 8080/tcp 9090/udp')).toBeVisible();
 });
 
-test('the folder above a layout, picked instead of it, opens the layout inside it, named by it', async ({
+test('the folder above a layout, picked instead of it, opens the layout inside it, its link named by it', async ({
   page,
 }, testInfo) => {
   const above = testInfo.outputPath('above');
   const layout = unpack('oci-archive.tar', path.join(above, 'app-oci'));
   await page.goto('/');
   await page.getByTestId('open-folder-input').setInputFiles(above);
-  await expect(page.getByTestId('status')).toContainText('above/app-oci');
+  await expect(page.getByTestId('status')).toContainText(
+    'folder · oci-archive · OCI image layout, in its folder app-oci/',
+  );
   await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
   await openAppConf(page);
   await expect(page.getByTestId('copy-link')).toBeEnabled();
@@ -478,9 +480,24 @@ test('the folder above a layout, picked instead of it, opens the layout inside i
   expect(report.source).toMatchObject({
     kind: 'oci-archive',
     folder: true,
-    name: 'above/app-oci',
+    name: 'above',
+    root: 'app-oci',
     sha256: sha256(readFileSync(path.join(layout, 'index.json'))),
   });
+});
+
+test('an archive packed with its folder (tar -cf x.tar layout/), gzipped, is read inside it: verified, its files read', async ({
+  page,
+}, testInfo) => {
+  const above = testInfo.outputPath('packed');
+  unpack('oci-archive.tar', path.join(above, 'app-oci'));
+  const archive = testInfo.outputPath('packed.tar.gz');
+  execFileSync('sh', ['-c', `tar -C "${above}" -cf - app-oci | gzip > "${archive}"`]);
+  await openFile(page, archive);
+  await expect(page.getByTestId('status')).toContainText('OCI image layout, in its folder app-oci/');
+  await checkVerifiedAgainst(page, expectedFor('oci-archive.tar'));
+  // A layer's file, read again from the archive by the layer's own entry (app-oci/blobs/…).
+  await openAppConf(page);
 });
 
 test('the contents of a layout folder, selected and dropped together, open as the folder would', async ({

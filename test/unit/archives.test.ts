@@ -14,9 +14,9 @@ import {
   readCompressedArchiveEntry,
 } from '../../src/core/archive/analyze';
 import type { PipedVerifier } from '../../src/core/archive/analyze';
-import { layoutFolder } from '../../src/core/archive/archive-files';
 import { digestBlob, digestPiped } from '../../src/core/digest/digest-blob';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { CancelledError } from '../../src/core/digest/read-blob';
 import type { Analysis } from '../../src/core/model';
 import { buildReport } from '../../src/core/report';
@@ -971,51 +971,48 @@ describe('folders given instead of archives', () => {
   });
 
   it.each([
-    ['oci-archive.tar', 'oci-archive', 'index.json'],
-    ['docker-archive.tar', 'docker-archive', 'manifest.json'],
+    ['oci-archive.tar', 'oci-archive'],
+    ['docker-archive.tar', 'docker-archive'],
   ])(
-    '%s packed with its folder (tar -cf x.tar dir/): refused as skopeo refuses it, naming the folder and the command',
-    async (name, transport, mark) => {
+    '%s packed with its folder (tar -cf x.tar img/), which skopeo refuses, is read inside the folder, plain or gzipped, and so is the folder above it',
+    async (name, transport) => {
+      const { report: whole } = await analyze(join(DATA, name));
       const parent = join(tempDir('layerlens-folder-'), 'parent');
       mkdirSync(join(parent, 'img'), { recursive: true });
       sh('tar', ['-xf', join(DATA, name), '-C', join(parent, 'img')]);
       const tarPath = `${parent}.tar`;
       sh('tar', ['-C', parent, '-cf', tarPath, 'img']);
+      sh('sh', ['-c', `gzip -c ${tarPath} > ${tarPath}.gz`]);
       expect(() =>
         execFileSync('skopeo', ['inspect', '--raw', `${transport}:${tarPath}`], { stdio: 'pipe' }),
       ).toThrow();
-      const { report } = await analyze(tarPath);
-      expect(report.problems.map((p) => p.code)).toEqual(['unknown-layout']);
-      expect(report.problems[0]!.message).toMatch(
-        new RegExp(
-          `\\. Its files are all in the folder img/, which holds img/${mark.replace('.', '\\.')}; .*: pack it again with \`tar -C img -cf <archive> \\.\`$`,
-        ),
-      );
+      for (const path of [tarPath, `${tarPath}.gz`]) {
+        const { analysis, report } = await analyze(path);
+        expect(report.problems.filter((p) => p.severity !== 'info')).toEqual([]);
+        expect(report.source).toMatchObject({ kind: whole.source.kind, root: 'img' });
+        expect(report.source.layout).toBe(`${whole.source.layout}, in its folder img/`);
+        expect(report.images).toEqual(whole.images);
+        // Blobs are named by their own entries in the archive, which read them back.
+        const layer = Object.values(analysis.blobs).find((b) => b.role === 'layer')!;
+        expect(layer.path).toMatch(/^img\//);
+        if (path.endsWith('.gz')) {
+          const blob = await readCompressedArchiveEntry(await blobOf(path), layer.path!);
+          const bytes = Buffer.from(await blob!.arrayBuffer());
+          expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(layer.actualDigest);
+        }
+      }
       // The folder above the image's folder, dropped instead of it.
       const { report: folder } = await analyzeDir(parent, 'parent');
-      expect(folder.problems[0]!.message).toMatch(
-        / \(it holds: img\/.*\)\. Its files are all in its folder img, which holds img\/\S+: open that folder instead$/,
+      expect(folder.source).toMatchObject({ kind: whole.source.kind, root: 'img', folder: true });
+      expect(folder.images).toEqual(whole.images);
+      // A file beside that folder, and it is not one image's folder any more: said, not guessed.
+      writeFileSync(join(parent, 'notes.txt'), 'x');
+      const { report: beside } = await analyzeDir(parent, 'parent');
+      expect(beside.problems[0]!.message).toMatch(
+        /\. Its folder img holds an image layout: open that folder$/,
       );
     },
   );
-
-  it('layoutFolder: the folder above a layout is read from the layout inside it, and nothing else is', async () => {
-    const parent = join(tempDir('layerlens-folder-'), 'above');
-    mkdirSync(join(parent, 'img'), { recursive: true });
-    sh('tar', ['-xf', join(DATA, 'oci-archive.tar'), '-C', join(parent, 'img')]);
-    const inner = layoutFolder(await folderOf(parent));
-    expect(inner?.folder).toBe('img');
-    expect(inner?.entries.map((e) => e.path).sort()).toEqual(
-      (await folderOf(join(parent, 'img'))).map((e) => e.path).sort(),
-    );
-    const { report } = await analyzeDir(join(parent, 'img'), 'img');
-    const again = buildReport(await analyzeFolder(inner!.entries, { name: 'img' }));
-    expect(again.images).toEqual(report.images);
-    // A file beside the layout's folder, or a layout at the top, and the folder is read as it is.
-    writeFileSync(join(parent, 'notes.txt'), 'x');
-    expect(layoutFolder(await folderOf(parent))).toBeNull();
-    expect(layoutFolder(await folderOf(join(parent, 'img')))).toBeNull();
-  });
 
   it('a folder of several layouts (as skopeo sync writes them) names them; a tar of them says how to pack one', async () => {
     const parent = join(tempDir('layerlens-folder-'), 'synced');

@@ -36,7 +36,7 @@ import type { TarEntry } from '../tar/header';
 import { blobRandomAccess } from '../tar/random-access';
 import { indexTar } from '../tar/tar-index';
 import { TarStreamParser } from '../tar/tar-stream';
-import { ArchiveFiles, placeOf } from './archive-files';
+import { ArchiveFiles, entryOf, placeOf } from './archive-files';
 import type { ArchiveFile, FolderFile } from './archive-files';
 import { AnalysisBuilder } from './builder';
 import { loadDockerManifest, loadLegacy, mergeRepoTags, readDockerManifest } from './docker-archive';
@@ -180,7 +180,7 @@ export async function analyzeArchive(file: Blob, options: AnalyzeOptions): Promi
     );
   }
 
-  return analyzeFiles(new AnalysisBuilder(source, files), early, options, progress, started);
+  return analyzeFiles(new AnalysisBuilder(source, rooted(files, source)), early, options, progress, started);
 }
 
 /**
@@ -202,7 +202,7 @@ export async function analyzeFolder(
   };
   const progress: Progress = { bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
   return analyzeFiles(
-    new AnalysisBuilder(source, ArchiveFiles.folder(entries)),
+    new AnalysisBuilder(source, rooted(ArchiveFiles.folder(entries), source)),
     [],
     options,
     progress,
@@ -239,6 +239,19 @@ async function analyzeFiles(
   b.analysis.complete = true;
   emit();
   return b.analysis;
+}
+
+/**
+ * The files of an archive or folder as the layout they hold: those of its one folder, when every
+ * file is in it and it holds a layout's top files (`tar -cf x.tar layout/` rather than `tar -C
+ * layout -cf x.tar .`, which docker load and skopeo refuse; the folder above a layout dropped).
+ */
+function rooted(files: ArchiveFiles, source: SourceInfo): ArchiveFiles {
+  const inside = layoutsInside(files);
+  if (!inside?.only) return files;
+  const folder = inside.folders[0] as string;
+  source.root = folder;
+  return files.within(folder);
 }
 
 /**
@@ -518,15 +531,19 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       .map((f) => f.path)
       .join(', ');
     const truncated = b.analysis.problems.some((p) => p.code === 'tar-truncated' || streamError(p));
+    // Layouts in folders beside other files, or side by side (one alone is read from inside its
+    // folder: `rooted`).
     const inside = layoutsInside(files);
-    const folder = files.container === 'folder';
+    const one = inside?.folders.length === 1;
     const hint = !inside
       ? ''
-      : inside.only
-        ? folder
-          ? `. Its files are all in its folder ${inside.mark.split('/')[0]}, which holds ${inside.mark}: open that folder instead`
-          : `. Its files are all in the folder ${inside.mark.split('/')[0]}/, which holds ${inside.mark}; an image archive has them at its top, as docker load and skopeo read it: pack it again with \`tar -C ${inside.mark.split('/')[0]} -cf <archive> .\``
-        : `. ${inside.folders.length === 1 ? 'Its folder' : 'Its folders'} ${listed(inside.folders)} ${inside.folders.length === 1 ? 'holds an image layout' : 'each hold an image layout'}: ${folder ? 'open one of them' : `an image archive has one at its top; pack one with \`tar -C ${inside.folders[0]} -cf <archive> .\``}`;
+      : `. ${one ? 'Its folder' : 'Its folders'} ${listed(inside.folders)} ${one ? 'holds an image layout' : 'each hold an image layout'}: ${
+          files.container === 'folder'
+            ? one
+              ? 'open that folder'
+              : 'open one of them'
+            : `an image archive has ${one ? 'it' : 'one'} at its top; pack ${one ? 'it' : 'one'} with \`tar -C ${inside.folders[0]} -cf <archive> .\``
+        }`;
     b.problem(
       'unknown-layout',
       truncated
@@ -537,6 +554,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       b.analysis.source.name,
     );
   }
+  if (files.root !== null) src.layout += `, in its folder ${files.root}/`;
   if (b.analysis.images.length === 0 && b.analysis.problems.every((p) => p.code !== 'unknown-layout')) {
     // A layout may hold only artifacts (image-spec manifest.md "artifactType": SBOMs, signatures,
     // charts): verified like any blob, and no image is missing.
@@ -599,7 +617,7 @@ async function verifyBlobs(
   listings: Map<string, LayerListing>,
 ): Promise<void> {
   const apply = (blob: BlobInfo, file: ArchiveFile, r: DigestResult) => {
-    applyResult(b, blob, r, `${file.path} (${blob.expectedDigest ?? blob.key})`);
+    applyResult(b, blob, r, `${entryOf(file)} (${blob.expectedDigest ?? blob.key})`);
     if (blob.role === 'layer' && r.listing && options.listings) {
       recordListing(b, blob, r.listing, listings);
       options.onListing?.(blob.key, r.listing);
@@ -612,7 +630,7 @@ async function verifyBlobs(
   for (const blob of blobs) {
     const file = b.blobFiles.get(blob.key);
     if (!file) continue;
-    checkSize(b, blob, file.size, `${file.path} (${blob.expectedDigest ?? blob.key})`);
+    checkSize(b, blob, file.size, `${entryOf(file)} (${blob.expectedDigest ?? blob.key})`);
     if (file.truncated) {
       const why = 'the archive ends before this blob does';
       blob.digestCheck = { state: 'unchecked', reason: why };
@@ -627,7 +645,12 @@ async function verifyBlobs(
   const docs = streamQueue.filter((q) => b.documents.has(q.blob.key));
   for (const { blob, file } of docs) {
     const bytes = b.documents.get(blob.key) as Uint8Array;
-    finishDigest(b, blob, await sha256OfBytes(bytes), `${file.path} (${blob.expectedDigest ?? blob.key})`);
+    finishDigest(
+      b,
+      blob,
+      await sha256OfBytes(bytes),
+      `${entryOf(file)} (${blob.expectedDigest ?? blob.key})`,
+    );
     if (!streamed) progress.bytesDone += file.size;
   }
   emit();

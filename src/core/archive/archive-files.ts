@@ -20,6 +20,11 @@ export interface ArchiveFile {
   headerOffset: number;
   dataOffset: number;
   truncated: boolean;
+  /**
+   * The entry's own path, when `path` is relative to the folder inside the archive (or folder)
+   * that holds the layout (`ArchiveFiles.within`).
+   */
+  entry?: string;
 }
 
 /** A file of a folder given instead of an archive, by its path inside the folder. */
@@ -28,33 +33,16 @@ export interface FolderFile {
   blob: Blob;
 }
 
-/** Files an image layout has at its top: the OCI layout's, docker save's, `dir:`'s. */
-const LAYOUT_TOPS = ['index.json', 'manifest.json', 'repositories'];
-
-/**
- * The folder's one subfolder that holds an image layout, and the files by their paths inside it,
- * when the folder dropped is the one above a layout (every file is in that subfolder, and the
- * folder itself has none of a layout's top files); null otherwise.
- */
-export function layoutFolder(
-  entries: readonly FolderFile[],
-): { folder: string; entries: FolderFile[] } | null {
-  const paths = new Set(entries.map((e) => normalizePath(e.path)));
-  if (LAYOUT_TOPS.some((t) => paths.has(t))) return null;
-  const folder = normalizePath(entries[0]?.path ?? '').split('/')[0] ?? '';
-  const prefix = `${folder}/`;
-  if (!folder || !LAYOUT_TOPS.some((t) => paths.has(prefix + t))) return null;
-  if (![...paths].every((p) => p.startsWith(prefix))) return null;
-  return {
-    folder,
-    entries: entries.map((e) => ({ path: normalizePath(e.path).slice(prefix.length), blob: e.blob })),
-  };
+/** The file's own path in the archive or folder, for messages and for reading it back. */
+export function entryOf(file: ArchiveFile): string {
+  return file.entry ?? file.path;
 }
 
 /** Where a file is, for messages: its path, and its offset in the archive when it has one. */
 export function placeOf(file: ArchiveFile, offset: 'entry' | 'data' = 'entry'): string {
   const at = offset === 'entry' ? file.headerOffset : file.dataOffset;
-  return at < 0 ? file.path : `${file.path} (${offset === 'entry' ? 'entry at ' : ''}offset ${at})`;
+  const path = entryOf(file);
+  return at < 0 ? path : `${path} (${offset === 'entry' ? 'entry at ' : ''}offset ${at})`;
 }
 
 export type Resolved = { file: ArchiveFile } | { error: string };
@@ -78,9 +66,35 @@ export class ArchiveFiles {
      * reported them: a registry's failed fetches.
      */
     private readonly unavailable: ReadonlyMap<string, string> = new Map(),
+    /** The folder inside the archive or folder whose files these are (`within`); null: its top. */
+    readonly root: string | null = null,
   ) {
     // Later entries replace earlier ones with the same path, as extraction would.
     for (const f of files) this.byPath.set(f.path, f);
+  }
+
+  /**
+   * The files inside `folder`, by their paths in it: an archive packed with its folder (`tar -cf
+   * x.tar layout/`), or the folder above a layout, read as the layout itself. Each file keeps its
+   * own path (`entry`) for messages and for reading it back; hard links, which name archive paths,
+   * are taken into the folder too.
+   */
+  within(folder: string): ArchiveFiles {
+    const prefix = `${folder}/`;
+    const inner = (p: string) => (p.startsWith(prefix) ? p.slice(prefix.length) : null);
+    const files: ArchiveFile[] = [];
+    for (const f of this.byPath.values()) {
+      const path = inner(f.path);
+      if (!path) continue;
+      const target = f.type === 'hardlink' ? inner(normalizePath(f.linkname)) : null;
+      files.push({ ...f, path, entry: entryOf(f), linkname: target ?? f.linkname });
+    }
+    const unavailable = new Map<string, string>();
+    for (const [p, why] of this.unavailable) {
+      const path = inner(p);
+      if (path) unavailable.set(path, why);
+    }
+    return new ArchiveFiles(files, this.backend, this.container, unavailable, folder);
   }
 
   static randomAccess(files: ArchiveFile[], outer: Blob, ra: RandomAccess): ArchiveFiles {
@@ -101,9 +115,9 @@ export class ArchiveFiles {
     return new ArchiveFiles(
       files,
       {
-        read: async (f) => contents.get(f.path) ?? null,
+        read: async (f) => contents.get(entryOf(f)) ?? null,
         slice: () => null,
-        digest: (f) => digests.get(f.path) ?? null,
+        digest: (f) => digests.get(entryOf(f)) ?? null,
       },
       container,
       unavailable,
@@ -131,10 +145,10 @@ export class ArchiveFiles {
       files,
       {
         read: async (f) => {
-          const blob = blobs.get(f.path);
+          const blob = blobs.get(entryOf(f));
           return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
         },
-        slice: (f) => blobs.get(f.path) ?? null,
+        slice: (f) => blobs.get(entryOf(f)) ?? null,
         digest: () => null,
       },
       'folder',

@@ -15,7 +15,7 @@ import type {
   ProblemCode,
   SourceInfo,
 } from '../model';
-import { placeOf } from './archive-files';
+import { entryOf, placeOf } from './archive-files';
 import type { ArchiveFile, ArchiveFiles } from './archive-files';
 
 export interface BlobClaim {
@@ -60,7 +60,7 @@ export class AnalysisBuilder {
     const info: BlobInfo = {
       key: claim.key,
       role: claim.role,
-      path: claim.file?.path ?? null,
+      path: claim.file ? entryOf(claim.file) : null,
       mediaType: claim.mediaType,
       expectedDigest: claim.expectedDigest,
       expectedSize: claim.expectedSize,
@@ -118,20 +118,20 @@ export class AnalysisBuilder {
     maxBytes = 16 << 20,
   ): Promise<{ value: T; bytes: Uint8Array; text: string } | null> {
     if (file.truncated) {
-      this.problem('tar-truncated', `${what} is cut short by the end of the archive`, file.path);
+      this.problem('tar-truncated', `${what} is cut short by the end of the archive`, entryOf(file));
       return null;
     }
     if (file.size > maxBytes) {
       this.problem(
         'invalid-document',
         `${what} is ${file.size} bytes, more than the ${maxBytes}-byte limit for a JSON document`,
-        file.path,
+        entryOf(file),
       );
       return null;
     }
     const bytes = await this.files.read(file);
     if (!bytes) {
-      this.problem('read-error', `${what} could not be read`, file.path);
+      this.problem('read-error', `${what} could not be read`, entryOf(file));
       return null;
     }
     const text = new TextDecoder('utf-8').decode(bytes);

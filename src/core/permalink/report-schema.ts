@@ -235,6 +235,8 @@ export function parseReport(v: unknown): Report {
     source.sha256 = d;
   }
   if (s.folder === true) source.folder = true;
+  const root = optStr(s, 'root', 'source');
+  if (root !== undefined) source.root = root;
   return {
     version: REPORT_VERSION,
     complete: o.complete === true,

@@ -87,6 +87,7 @@ export function analysisFromReport(report: Report, origin: AnalysisOrigin): Anal
       ...(s.resolved !== undefined ? { resolved: s.resolved } : {}),
       ...(s.sha256 !== undefined ? { sha256: s.sha256 } : {}),
       ...(s.folder ? { folder: true as const } : {}),
+      ...(s.root !== undefined ? { root: s.root } : {}),
     },
     images: [],
     blobs: {},
