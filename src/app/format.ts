@@ -143,7 +143,8 @@ export function briefCommand(createdBy: string | null | undefined): string {
 /**
  * The file name a blob is downloaded as: its digest's hex (a registry and `dir:` name blobs so),
  * and the extension its content calls for: `.tar.gz`, `.tar.zst` or `.tar` for a layer by the
- * compression its bytes showed, `.json` for a document or a JSON payload.
+ * compression its bytes showed (by its media type until they are read), `.json` for a document
+ * or a JSON payload.
  */
 export function blobFileName(blob: BlobInfo, document: boolean): string {
   const digest = blob.expectedDigest ?? blob.actualDigest;
@@ -151,5 +152,10 @@ export function blobFileName(blob: BlobInfo, document: boolean): string {
   if (document || /[+/]json$/.test(blob.mediaType)) return `${stem}.json`;
   if (blob.role !== 'layer') return stem;
   const ext = { gzip: '.tar.gz', zstd: '.tar.zst', none: '.tar', unknown: '' } as const;
-  return stem + (blob.compression ? ext[blob.compression] : '');
+  if (blob.compression) return stem + ext[blob.compression];
+  const t = blob.mediaType;
+  return (
+    stem +
+    (/[.+]gzip$/.test(t) ? ext.gzip : /[.+]zstd$/.test(t) ? ext.zstd : /[.]tar$/.test(t) ? ext.none : '')
+  );
 }

@@ -341,13 +341,7 @@ async function answerBlob(msg: Extract<ToWorker, { type: 'blob' }>): Promise<voi
   try {
     const info = store?.analysis?.blobs[msg.key];
     if (!store || !info) throw new Error('the archive is no longer open');
-    const blob = await store.storedBlob(info).catch((e: unknown) => {
-      // A blob never read (a registry layer of another platform, say) says why not.
-      const check = info.digestCheck;
-      if (check.state === 'unchecked') throw new Error(`it was not read: ${check.reason}`);
-      throw e;
-    });
-    post({ type: 'blob', run: msg.run, key: msg.key, blob, error: null });
+    post({ type: 'blob', run: msg.run, key: msg.key, blob: await store.storedBlob(info), error: null });
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     post({ type: 'blob', run: msg.run, key: msg.key, blob: null, error });
@@ -368,9 +362,13 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
   const { run, reference } = msg;
   // Layers are listed as they are verified, as for archives; files are read again from the
   // blob cache, where every verified layer is kept.
+  // A blob not in the cache (a layer of a platform not fetched) is fetched now, and verified.
+  let fetchOne: ((digest: string, size: number) => Promise<Blob>) | null = null;
   const store = new LayerStore(
-    (digest) => cache.get(digest),
-    'this layer is no longer in the blob cache: inspect the image again to read its files',
+    async (digest, info) =>
+      (await cache.get(digest)) ??
+      (fetchOne && info.expectedSize !== null ? fetchOne(digest, info.expectedSize) : null),
+    'this layer is not in the blob cache, and could not be fetched again',
   );
   const { controller, snapshots, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
   try {
@@ -391,6 +389,21 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
         });
         clients.set(host, { client, credentials: key });
       }
+      const registry = client;
+      const repository = parsed.ref.repository;
+      fetchOne = async (digest, size) => {
+        const request = await registry.blobRequest(repository, digest);
+        const r = await pool.fetchVerifier(request, {
+          diffId: false,
+          size,
+          keep: true,
+          onProgress: () => {},
+        });
+        if (r.digest !== digest)
+          throw new Error(`the registry sent bytes that hash to ${r.digest}, not ${digest}`);
+        if (!r.blob) throw new Error('the registry sent no bytes');
+        return r.blob;
+      };
     }
     const analysis = await analyzeRegistry(reference, {
       fetch: (url, init) => fetch(url, init),

@@ -737,7 +737,9 @@ export class LayerStore {
     const key = blobInfo.expectedDigest ?? blobInfo.key;
     let slice = this.slices.get(key) ?? null;
     if (!slice && this.fetchBlob) {
-      slice = await this.fetchBlob(key, blobInfo).catch(() => null);
+      slice = await this.fetchBlob(key, blobInfo).catch((e: unknown) => {
+        throw new Error(`${this.unreadable}: ${e instanceof Error ? e.message : String(e)}`);
+      });
       // Found once (it may have cost decompressing an archive up to it), kept for the next file.
       if (slice) this.slices.set(key, slice);
     }

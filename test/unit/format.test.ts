@@ -141,9 +141,29 @@ describe('blobFileName: a downloaded blob named by its digest, with the extensio
     expect(blobFileName(blob({ compression: 'gzip' }), false)).toBe(`${hex}.tar.gz`);
     expect(blobFileName(blob({ compression: 'zstd' }), false)).toBe(`${hex}.tar.zst`);
     expect(blobFileName(blob({ compression: 'none' }), false)).toBe(`${hex}.tar`);
-    // Not read yet, or neither: no extension rather than a wrong one.
-    expect(blobFileName(blob({ compression: null }), false)).toBe(hex);
+    // Not read yet (a registry layer of another platform): by its media type, until its bytes say.
+    expect(blobFileName(blob({ compression: null }), false)).toBe(`${hex}.tar.gz`);
+    expect(
+      blobFileName(
+        blob({ compression: null, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }),
+        false,
+      ),
+    ).toBe(`${hex}.tar.zst`);
+    expect(
+      blobFileName(
+        blob({ compression: null, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' }),
+        false,
+      ),
+    ).toBe(`${hex}.tar`);
+    expect(
+      blobFileName(
+        blob({ compression: 'none', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }),
+        false,
+      ),
+    ).toBe(`${hex}.tar`);
+    // Neither gzip nor zstd nor tar: no extension rather than a wrong one.
     expect(blobFileName(blob({ compression: 'unknown' }), false)).toBe(hex);
+    expect(blobFileName(blob({ compression: null, mediaType: 'application/octet-stream' }), false)).toBe(hex);
   });
 
   it('documents and JSON payloads as .json; other payloads by digest alone', () => {
@@ -166,6 +186,6 @@ describe('blobFileName: a downloaded blob named by its digest, with the extensio
         false,
       ),
     ).toBe(`${'b'.repeat(64)}.tar`);
-    expect(blobFileName(blob({ expectedDigest: null, actualDigest: null }), false)).toBe('blob');
+    expect(blobFileName(blob({ expectedDigest: null, actualDigest: null }), false)).toBe('blob.tar.gz');
   });
 });
