@@ -361,8 +361,8 @@ async function postCache(): Promise<void> {
 async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<void> {
   const { run, reference } = msg;
   // Layers are listed as they are verified, as for archives; files are read again from the
-  // blob cache, where every verified layer is kept.
-  // A blob not in the cache (a layer of a platform not fetched) is fetched now, and verified.
+  // blob cache, where every verified layer is kept. A layer the cache lacks (evicted, or of a
+  // platform not fetched) is fetched when asked for, and verified.
   let fetchOne: ((digest: string, size: number) => Promise<Blob>) | null = null;
   const store = new LayerStore(
     async (digest, info) =>
