@@ -365,9 +365,10 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
   // platform not fetched) is fetched when asked for, and verified.
   let fetchOne: ((digest: string, size: number) => Promise<Blob>) | null = null;
   const store = new LayerStore(
+    // Only the stored bytes' digest is computed (no decompression), so a size the manifest does
+    // not give (schema 1) bounds nothing.
     async (digest, info) =>
-      (await cache.get(digest)) ??
-      (fetchOne && info.expectedSize !== null ? fetchOne(digest, info.expectedSize) : null),
+      (await cache.get(digest)) ?? (fetchOne ? fetchOne(digest, info.expectedSize ?? 0) : null),
     'this layer is not in the blob cache, and could not be fetched again',
   );
   const { controller, snapshots, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);

@@ -59,7 +59,6 @@ export function addSchema1Image(
   digest: string,
   m: Record<string, unknown>,
   fileOf: (blobSum: string) => { file: ArchiveFile | null; path: string },
-  refs: string[] = [],
 ): void {
   const a = b.analysis;
   a.problems = a.problems.filter((p) => !(p.where === digest && p.code === 'unknown-media-type'));
@@ -127,7 +126,7 @@ export function addSchema1Image(
   const image = a.images.find((i) => i.id === digest);
   const info = {
     id: digest,
-    refs: image?.refs ?? refs,
+    refs: image?.refs ?? [],
     manifestDigest: digest,
     manifestBlob: digest,
     configDigest: null,
