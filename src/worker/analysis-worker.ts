@@ -14,7 +14,7 @@ import type { FolderFile } from '../core/archive/archive-files';
 import type { FromWorker, ToWorker } from '../messages';
 import type { Analysis, Progress } from '../core/model';
 import { createDigestPool } from './digest-pool';
-import { RegistryAnalysisError, analyzeRegistry } from '../core/registry/analyze-registry';
+import { RegistryAnalysisError, analyzeRegistry, fetchVerifiedBlob } from '../core/registry/analyze-registry';
 import { RegistryClient, isLocalRegistry } from '../core/registry/client';
 import { parseReference } from '../core/registry/reference';
 import { IdbBlobCache } from './blob-cache';
@@ -393,13 +393,8 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       const registry = client;
       const repository = parsed.ref.repository;
       fetchOne = async (digest, size) => {
-        const request = await registry.blobRequest(repository, digest);
-        const r = await pool.fetchVerifier(request, {
-          diffId: false,
-          size,
-          keep: true,
-          onProgress: () => {},
-        });
+        const verify = { diffId: false, size, keep: true };
+        const r = await fetchVerifiedBlob(registry, repository, digest, verify, pool.fetchVerifier);
         if (r.digest !== digest)
           throw new Error(`the registry sent bytes that hash to ${r.digest}, not ${digest}`);
         if (!r.blob) throw new Error('the registry sent no bytes');

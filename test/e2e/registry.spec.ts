@@ -320,4 +320,16 @@ test('a registry image’s layers are listed as they are verified, and its files
   await expect(other.getByTestId('file-viewer-path')).toHaveText('etc/app.conf', { timeout: 30_000 });
   await expect(other.getByTestId('file-content')).toHaveText(stdout);
   await other.context().close();
+
+  // With the blob cache cleared, a file of a layer not read yet is read all the same: the layer is
+  // fetched again and verified.
+  await page.getByTestId('cache-panel').locator('summary').click();
+  await page.getByTestId('cache-clear').click();
+  await expect(page.getByTestId('cache-total')).toHaveText(/^0 blobs/);
+  await page.locator('[data-testid="file-layer"][data-index="0"] button').click();
+  await page.getByTestId('mode-layer').click();
+  await page.getByTestId('file-search').fill('hostname');
+  await page.locator('[data-testid="file-row"][data-path="etc/hostname"]').dblclick();
+  await expect(page.getByTestId('file-viewer-path')).toHaveText('etc/hostname');
+  await expect(page.getByTestId('file-content')).toHaveText('layerlens-test\n');
 });

@@ -20,7 +20,11 @@ import {
   parseLinkNext,
   parseWwwAuthenticate,
 } from '../../src/core/registry/client';
-import { RegistryAnalysisError, analyzeRegistry } from '../../src/core/registry/analyze-registry';
+import {
+  RegistryAnalysisError,
+  analyzeRegistry,
+  fetchVerifiedBlob,
+} from '../../src/core/registry/analyze-registry';
 import type { BlobCache, CachedLayer } from '../../src/core/registry/analyze-registry';
 import type { BlobRequest } from '../../src/core/registry/client';
 import {
@@ -593,6 +597,28 @@ describe('analyzeRegistry', () => {
       expect(b.blobs[d]?.diffIdCheck.state).toBe('verified');
     }
     expect(b.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  it('fetchVerifiedBlob: one blob (a download), whole, its request refused as with an expired token', async () => {
+    const credentials = { username: 'alice', password: 'wonderland' };
+    const a = await analyze(`${tokenRegistry.host}/test/app:1`, { credentials });
+    const layer = a.images[0]!.layers[0]!.blob;
+    let refused = 0;
+    const r = await fetchVerifiedBlob(
+      client(tokenRegistry.host, { credentials }),
+      'test/app',
+      layer,
+      { diffId: false, size: 0, keep: true },
+      (request, o) =>
+        fetchBlobAndDigest({ url: request.url, headers: {} }, o).catch((e: unknown) => {
+          refused++;
+          throw e;
+        }),
+    );
+    // The client's own request answered the challenge.
+    expect(refused).toBe(1);
+    expect(r.digest).toBe(layer);
+    expect(sha(new Uint8Array(await r.blob!.arrayBuffer()))).toBe(layer);
   });
 
   it('verifies zstd layers and Docker schema2 images', async () => {

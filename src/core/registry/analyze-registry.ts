@@ -94,6 +94,31 @@ export type FetchVerifier = (
   options: DigestStreamOptions,
 ) => Promise<DigestResult & { blob?: Blob }>;
 
+/**
+ * A blob fetched and verified in one pass (`verify`): by `fetchVerifier` (a digest worker) when
+ * one is given, from the request the client prepares; by the client itself when there is none or
+ * that request fails (an expired token, an error status), as the client answers a new auth
+ * challenge and turns an error status into a problem.
+ */
+export async function fetchVerifiedBlob(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  verify: DigestStreamOptions,
+  fetchVerifier?: FetchVerifier,
+): Promise<DigestResult & { blob?: Blob }> {
+  if (fetchVerifier) {
+    try {
+      return await fetchVerifier(await client.blobRequest(repo, digest), verify);
+    } catch (e) {
+      if (e instanceof CancelledError || verify.signal?.aborted) throw new CancelledError();
+      verify.onProgress?.(0);
+    }
+  }
+  const { stream } = await client.blob(repo, digest, verify.signal);
+  return digestStream(stream, verify);
+}
+
 /** The reference could not be parsed or the registry could not give its manifest. */
 export class RegistryAnalysisError extends Error {
   constructor(readonly problem: Problem) {
@@ -508,22 +533,13 @@ export async function analyzeRegistry(reference: string, options: AnalyzeRegistr
             keep: !!options.cache,
             size: blob.expectedSize ?? 0,
           };
-          let fetched: (DigestResult & { blob?: Blob }) | null = null;
-          if (options.fetchVerifier) {
-            try {
-              fetched = await options.fetchVerifier(await client.blobRequest(repo, digest), verify);
-            } catch (e) {
-              if (e instanceof CancelledError || signal?.aborted) throw new CancelledError();
-              // Fetched again below by the client, which answers a new auth challenge and turns an
-              // error status into a message.
-              onProgress(0);
-            }
-          }
-          if (!fetched) {
-            const { stream } = await client.blob(repo, digest, signal);
-            fetched = await digestStream(stream, verify);
-          }
-          const { blob: kept, ...rest } = fetched;
+          const { blob: kept, ...rest } = await fetchVerifiedBlob(
+            client,
+            repo,
+            digest,
+            verify,
+            options.fetchVerifier,
+          );
           result = rest;
           if (kept && result.digest === digest) {
             await options.cache?.put(digest, kept).catch(cacheFailed);
