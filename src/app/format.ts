@@ -141,6 +141,14 @@ export function briefCommand(createdBy: string | null | undefined): string {
 }
 
 /**
+ * Whether a blob downloads as its stored bytes, which the worker hands over (a layer, an
+ * artifact's payload), rather than as the document the page already holds (manifest, config).
+ */
+export function downloadsStored(blob: BlobInfo): boolean {
+  return blob.role === 'layer' || blob.role === 'blob';
+}
+
+/**
  * The file name a blob is downloaded as: its digest's hex (a registry and `dir:` name blobs so),
  * and the extension its content calls for: `.tar.gz`, `.tar.zst` or `.tar` for a layer by the
  * compression its bytes showed (by its media type until they are read), `.json` for a document

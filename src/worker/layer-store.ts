@@ -151,12 +151,13 @@ export function pathMatcher(
 export class LayerStore {
   analysis: Analysis | null = null;
   readonly listings = new Map<string, LayerListing>();
-  /** Blob of each layer, by the label its listing was made with (digest or key). */
+  /** The stored bytes of each blob read or to be read again, by its key in `analysis.blobs`. */
   readonly slices = new Map<string, Blob>();
 
   /**
-   * @param fetchBlob where to find a layer's blob that `slices` lacks (a registry image's
-   *   layers, kept verified in the blob cache by digest).
+   * @param fetchBlob where to find a blob that `slices` lacks, by its key (a registry image's
+   *   layers, by digest from the blob cache or the registry; a layer of an archive compressed as a
+   *   whole, decompressed again).
    * @param unreadable why a layer without a blob cannot be read, as the page shows it.
    */
   constructor(
@@ -734,7 +735,7 @@ export class LayerStore {
    * not), to read a file from or to download.
    */
   async storedBlob(blobInfo: BlobInfo): Promise<Blob> {
-    const key = blobInfo.expectedDigest ?? blobInfo.key;
+    const key = blobInfo.key;
     let slice = this.slices.get(key) ?? null;
     if (!slice && this.fetchBlob) {
       slice = await this.fetchBlob(key, blobInfo).catch((e: unknown) => {

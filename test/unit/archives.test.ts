@@ -929,6 +929,31 @@ describe('folders given instead of archives', () => {
     expect(report.problems.map((p) => p.code).sort()).toEqual(archive.problems.map((p) => p.code).sort());
   });
 
+  it('manifest.json is read, parsed and reported once, though the kind is found from it first', async () => {
+    const dir = unpacked('docker-archive.tar');
+    let reads = 0;
+    class Counted extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        reads++;
+        return super.arrayBuffer();
+      }
+    }
+    const withManifest = async (text: string) =>
+      analyzeFolder(
+        (await folderOf(dir)).map((f) =>
+          f.path === 'manifest.json' ? { path: f.path, blob: new Counted([text]) } : f,
+        ),
+        { name: 'docker-archive' },
+      );
+    const good = await withManifest(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(good.images).toHaveLength(1);
+    expect(reads).toBe(1);
+    const bad = await withManifest('[{"Config": ');
+    expect(bad.problems.filter((p) => p.code === 'invalid-json').map((p) => p.where)).toEqual([
+      'manifest.json',
+    ]);
+  });
+
   it('a tampered blob in a folder is a mismatch named by its path', async () => {
     const { report, analysis } = await analyzeDir(unpacked('tampered-layer.tar'), 'tampered-layer');
     const layer = Object.values(analysis.blobs).find((b) => b.diffIdCheck.state === 'mismatch');

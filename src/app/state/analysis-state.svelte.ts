@@ -6,7 +6,7 @@ import { FolderError } from '../folder-files';
 import type { PickedFolder } from '../folder-files';
 import { listed } from '../../core/text';
 import type { Analysis, Check, GraphNode, ImageInfo, Problem, Progress } from '../../core/model';
-import { blobFileName } from '../format';
+import { blobFileName, downloadsStored } from '../format';
 import { saveFile } from '../save-file';
 import {
   LINK_BUDGET,
@@ -461,7 +461,7 @@ export class AnalysisState {
   downloadNode(node: GraphNode): void {
     const blob = node.blob ? this.analysis?.blobs[node.blob] : undefined;
     if (!blob || !node.present) return;
-    if (blob.role !== 'layer' && blob.role !== 'blob') {
+    if (!downloadsStored(blob)) {
       if (node.raw === null) return;
       saveFile(blobFileName(blob, true), new Blob([node.raw], { type: 'application/json' }));
       return;

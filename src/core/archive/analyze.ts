@@ -5,6 +5,7 @@
  */
 import type { Analysis, BlobInfo, Problem, Progress, SourceInfo } from '../model';
 import { counted, listed } from '../text';
+import { concatBytes } from '../bytes';
 import { BlobDigester } from '../digest/blob-digester';
 import type { DigestResult } from '../digest/blob-digester';
 import { archiveCodec, createDecompressor, decodeErrorCode } from '../digest/decompress';
@@ -104,7 +105,7 @@ export interface AnalyzeOptions {
   onFilesystem?: (imageId: string, fs: ImageFilesystem) => void;
   /**
    * Receives each blob about to be streamed (layers, artifact payloads) as a Blob of its stored
-   * bytes, by its digest (its key when it has none), to read it again later.
+   * bytes, by its key in `analysis.blobs`, to read it again later.
    */
   onBlob?: (key: string, blob: Blob) => void;
 }
@@ -247,6 +248,8 @@ async function analyzeFiles(
  * layout -cf x.tar .`, which docker load and skopeo refuse; the folder above a layout dropped).
  */
 function rooted(files: ArchiveFiles, source: SourceInfo): ArchiveFiles {
+  // A layout at the top, as nearly every archive has it: nothing to look for.
+  if (LAYOUT_TOPS.some((m) => files.has(m))) return files;
   const inside = layoutsInside(files);
   if (!inside?.only) return files;
   const folder = inside.folders[0] as string;
@@ -260,17 +263,18 @@ function rooted(files: ArchiveFiles, source: SourceInfo): ArchiveFiles {
  * `tar -C layout -cf x.tar .`, or the folder above one or more layouts dropped (`skopeo sync`
  * writes a folder per image). `only`: every file is in the one folder found.
  */
-function layoutsInside(files: ArchiveFiles): { folders: string[]; mark: string; only: boolean } | null {
+function layoutsInside(files: ArchiveFiles): { folders: string[]; only: boolean } | null {
   const all = files.list();
   const tops = [...new Set(all.map((f) => f.path.split('/')[0] as string))];
-  const marks = ['index.json', 'manifest.json', 'repositories'];
-  const holding = tops.filter((t) => marks.some((m) => files.has(`${t}/${m}`)));
+  const holding = tops.filter((t) => LAYOUT_TOPS.some((m) => files.has(`${t}/${m}`)));
   const first = holding[0];
   if (first === undefined) return null;
-  const mark = marks.map((m) => `${first}/${m}`).find((m) => files.has(m)) as string;
   const only = holding.length === 1 && all.every((f) => f.path === first || f.path.startsWith(`${first}/`));
-  return { folders: holding, mark, only };
+  return { folders: holding, only };
 }
+
+/** What an image layout has at its top: an OCI layout's index, docker save's files. */
+const LAYOUT_TOPS = ['index.json', 'manifest.json', 'repositories'];
 
 function looksLikeTar(head: Uint8Array): boolean {
   // v7 tars have no "ustar" magic; a valid header checksum is the only sign.
@@ -346,7 +350,7 @@ async function streamArchive(
       async end() {
         await out.end(null);
         sender = null;
-        if (keep) contents.set(f.path, concat(parts, f.size));
+        if (keep) contents.set(f.path, concatBytes(parts, f.size));
         current = null;
         // Each unfinished job may hold a pipe's window of bytes: let the oldest finish first.
         while (jobs.length > PIPED_AT_ONCE) await jobs.shift();
@@ -388,7 +392,7 @@ async function streamArchive(
           const result = await (digester as BlobDigester).finish();
           if (lister) result.listing = lister.finish(result.error);
           digests.set(f.path, result);
-          if (keep) contents.set(f.path, concat(parts, f.size));
+          if (keep) contents.set(f.path, concatBytes(parts, f.size));
           current = null;
         },
       };
@@ -481,17 +485,6 @@ export async function readCompressedArchiveEntry(
   return found;
 }
 
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Pick the adapter from what the archive contains, never from its name. */
 async function loadImages(b: AnalysisBuilder): Promise<void> {
   const files = b.files;
@@ -554,7 +547,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
       b.analysis.source.name,
     );
   }
-  if (files.root !== null) src.layout += `, in its folder ${files.root}/`;
+  if (src.root !== undefined) src.layout += `, in its folder ${src.root}/`;
   if (b.analysis.images.length === 0 && b.analysis.problems.every((p) => p.code !== 'unknown-layout')) {
     // A layout may hold only artifacts (image-spec manifest.md "artifactType": SBOMs, signatures,
     // charts): verified like any blob, and no image is missing.
@@ -675,7 +668,7 @@ async function verifyBlobs(
       continue;
     }
     items.push({ blob, file, slice });
-    options.onBlob?.(blob.expectedDigest ?? blob.key, slice);
+    options.onBlob?.(blob.key, slice);
   }
   emit();
   const n = Math.max(1, options.concurrency ?? 2);

@@ -66,8 +66,6 @@ export class ArchiveFiles {
      * reported them: a registry's failed fetches.
      */
     private readonly unavailable: ReadonlyMap<string, string> = new Map(),
-    /** The folder inside the archive or folder whose files these are (`within`); null: its top. */
-    readonly root: string | null = null,
   ) {
     // Later entries replace earlier ones with the same path, as extraction would.
     for (const f of files) this.byPath.set(f.path, f);
@@ -94,7 +92,7 @@ export class ArchiveFiles {
       const path = inner(p);
       if (path) unavailable.set(path, why);
     }
-    return new ArchiveFiles(files, this.backend, this.container, unavailable, folder);
+    return new ArchiveFiles(files, this.backend, this.container, unavailable);
   }
 
   static randomAccess(files: ArchiveFile[], outer: Blob, ra: RandomAccess): ArchiveFiles {

@@ -108,15 +108,27 @@ export class AnalysisBuilder {
   }
 
   /**
-   * Read and parse a JSON document of the archive, reporting what is wrong and where.
-   * Documents are capped: a manifest or config is kilobytes, and a hostile archive must
-   * not make the worker load a multi-gigabyte "JSON" file.
+   * Read and parse a JSON document of the archive, reporting what is wrong and where, once: a
+   * document read again (manifest.json, by the detection of the kind and then by its adapter) is
+   * neither read, parsed nor reported twice.
    */
-  async readJson<T = unknown>(
-    file: ArchiveFile,
-    what: string,
-    maxBytes = 16 << 20,
-  ): Promise<{ value: T; bytes: Uint8Array; text: string } | null> {
+  readJson<T = unknown>(file: ArchiveFile, what: string): Promise<JsonDocument<T> | null> {
+    let doc = this.#documents.get(file);
+    if (!doc) {
+      doc = this.#parseJson(file, what);
+      this.#documents.set(file, doc);
+    }
+    return doc as Promise<JsonDocument<T> | null>;
+  }
+
+  readonly #documents = new Map<ArchiveFile, Promise<JsonDocument<unknown> | null>>();
+
+  /**
+   * Documents are capped: a manifest or config is kilobytes, and a hostile archive must not make
+   * the worker load a multi-gigabyte "JSON" file.
+   */
+  async #parseJson(file: ArchiveFile, what: string): Promise<JsonDocument<unknown> | null> {
+    const maxBytes = MAX_JSON_BYTES;
     if (file.truncated) {
       this.problem('tar-truncated', `${what} is cut short by the end of the archive`, entryOf(file));
       return null;
@@ -136,13 +148,22 @@ export class AnalysisBuilder {
     }
     const text = new TextDecoder('utf-8').decode(bytes);
     try {
-      return { value: JSON.parse(text) as T, bytes: bytes.slice(), text };
+      return { value: JSON.parse(text) as unknown, bytes: bytes.slice(), text };
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       this.problem('invalid-json', `${what} is not valid JSON: ${reason}`, placeOf(file));
       return null;
     }
   }
+}
+
+/** The most bytes of a JSON document of an archive read whole. */
+const MAX_JSON_BYTES = 16 << 20;
+
+export interface JsonDocument<T> {
+  value: T;
+  bytes: Uint8Array;
+  text: string;
 }
 
 /** `docker inspect`-style platform of a config, when the manifest's descriptor has none. */

@@ -37,14 +37,9 @@ export async function dirTransportVersion(b: AnalysisBuilder): Promise<string | 
     version = (bytes && VERSION.exec(new TextDecoder().decode(bytes))?.[1]) ?? null;
   }
   const manifest = files.resolve('manifest.json');
-  if (!('file' in manifest) || manifest.file.size > 4 << 20) return version;
-  const bytes = await files.read(manifest.file);
-  let value: unknown = null;
-  try {
-    value = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : null;
-  } catch {
-    return version; // reported as invalid JSON by whichever adapter reads it
-  }
+  if (!('file' in manifest)) return version;
+  // The adapter chosen gets the same document from the builder: it is read and parsed once.
+  const value = (await b.readJson(manifest.file, 'manifest.json'))?.value;
   if (Array.isArray(value)) return null;
   return isObject(value) && typeof value.schemaVersion === 'number' ? (version ?? 'missing') : version;
 }

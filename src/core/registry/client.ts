@@ -8,6 +8,7 @@
  * and a tag's digest is computed, never taken from `Docker-Content-Digest`.
  */
 import { base64Encode } from '../base64';
+import { concatBytes } from '../bytes';
 import type { Descriptor, Problem, ProblemCode } from '../model';
 import { sha256OfBytes } from '../digest/sha256';
 import type { DigestResult } from '../digest/blob-digester';
@@ -70,13 +71,7 @@ export async function readCapped(
     parts.push(value);
     length += value.length;
   }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return { bytes, complete };
+  return { bytes: concatBytes(parts, length), complete };
 }
 
 export interface Credentials {
