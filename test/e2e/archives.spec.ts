@@ -318,6 +318,13 @@ async function openAppConf(page: Page): Promise<void> {
   await expect(page.getByTestId('file-content')).toContainText('listen = 0.0.0.0:8080');
 }
 
+/** oci-archive.tar's image copied by skopeo into the `dir:` layout at `dir`. */
+function appDir(dir: string, ...extra: string[]): string {
+  const source = `oci-archive:${path.join(dataDir, 'oci-archive.tar')}`;
+  execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', ...extra, source, `dir:${dir}`]);
+  return dir;
+}
+
 /**
  * A folder holding oci-archive.tar's image, opened: its status, its image verified, a file read
  * from its layer, and its report once it has a link (named by its top document).
@@ -417,14 +424,7 @@ test('a folder opens as its archive does: dropped (an OCI layout) or picked (an 
 test("skopeo's dir: folders: dropped, verified, files read, named by manifest.json; a schema 1 one picked", async ({
   page,
 }, testInfo) => {
-  const dir = testInfo.outputPath('app-dir');
-  execFileSync('skopeo', [
-    '--insecure-policy',
-    'copy',
-    '--quiet',
-    `oci-archive:${path.join(dataDir, 'oci-archive.tar')}`,
-    `dir:${dir}`,
-  ]);
+  const dir = appDir(testInfo.outputPath('app-dir'));
   await page.goto('/');
   await dragFromDisk(page, [dir]);
   // The same image as the archive it was copied from: skopeo keeps the manifest's bytes.
@@ -442,16 +442,7 @@ test("skopeo's dir: folders: dropped, verified, files read, named by manifest.js
 
   // The same image with a Docker schema 1 manifest (--format v2s1): named by the digest skopeo
   // gives it, its layers sized by their files (schema 1 gives no sizes), its history from v1Compatibility.
-  const s1 = testInfo.outputPath('app-s1');
-  execFileSync('skopeo', [
-    '--insecure-policy',
-    'copy',
-    '--quiet',
-    '--format',
-    'v2s1',
-    `oci-archive:${path.join(dataDir, 'oci-archive.tar')}`,
-    `dir:${s1}`,
-  ]);
+  const s1 = appDir(testInfo.outputPath('app-s1'), '--format', 'v2s1');
   const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `dir:${s1}`]).toString()) as {
     Digest: string;
   };

@@ -4,7 +4,16 @@
  * inspect --raw` and `sha256sum`, and peers' archives are checked against `sha256sum`
  * of their blobs, extracted with GNU tar at test time.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -1038,6 +1047,41 @@ describe('folders given instead of archives', () => {
       );
     },
   );
+
+  it('an archive packed with its folder whose layers are hard links (GNU tar) finds them inside the folder', async () => {
+    const parent = join(tempDir('layerlens-folder-'), 'parent');
+    const img = join(parent, 'img');
+    mkdirSync(img, { recursive: true });
+    sh('tar', ['-xf', join(DATA, 'docker-archive.tar'), '-C', img]);
+    // Each <id>/layer.tar symbolic link becomes a hard link of the layer file it names. GNU tar,
+    // sorting by name, stores the later name of the two as a link to the earlier: manifest.json
+    // names that one, so every layer is reached through a hard link entry (`img/…`, an archive path).
+    const manifest = JSON.parse(readFileSync(join(img, 'manifest.json'), 'utf8')) as [{ Layers: string[] }];
+    const named = new Map<string, string>();
+    for (const id of readdirSync(img, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      const link = join(img, id.name, 'layer.tar');
+      const layer = readlinkSync(link).replace(/^\.\.\//, '');
+      rmSync(link);
+      linkSync(join(img, layer), link);
+      named.set(layer, [`${id.name}/layer.tar`, layer].sort()[1]!);
+    }
+    manifest[0].Layers = manifest[0].Layers.map((l) => named.get(l) ?? l);
+    writeFileSync(join(img, 'manifest.json'), JSON.stringify(manifest));
+    const tarPath = `${parent}.tar`;
+    sh('tar', ['-C', parent, '--sort=name', '-cf', tarPath, 'img']);
+    const links = sh('tar', ['-tvf', tarPath])
+      .split('\n')
+      .filter((l) => l.startsWith('h'));
+    expect(links).toHaveLength(manifest[0].Layers.length);
+    const { analysis, report } = await analyze(tarPath);
+    expect(report.source.root).toBe('img');
+    expect(report.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const layers = report.images[0]!.layers;
+    expect(layers).toHaveLength(manifest[0].Layers.length);
+    for (const l of layers) expect(l.verified.diffId).toBe(true);
+    // Each read by its own entry, which is the file the link names.
+    for (const l of analysis.images[0]!.layers) expect(analysis.blobs[l.blob]!.path).toMatch(/^img\//);
+  });
 
   it('a folder of several layouts (as skopeo sync writes them) names them; a tar of them says how to pack one', async () => {
     const parent = join(tempDir('layerlens-folder-'), 'synced');
