@@ -8,6 +8,7 @@
  * inflated size, field sizes) and answers either a checked state or a message saying what is
  * wrong with the link.
  */
+import { concatBytes } from '../bytes';
 import { deflateRaw, Inflate } from 'pako';
 import { base64Decode, base64Encode } from '../base64';
 import type { Report } from '../report';
@@ -359,13 +360,7 @@ function inflateBounded(bytes: Uint8Array): Uint8Array {
   }
   if (tooBig) fail(`it expands to more than ${MAX_INFLATED} bytes`);
   if (!inflator.ended) fail('its compressed data is cut short (was the link copied whole?)');
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /**
