@@ -25,6 +25,7 @@ export type ProblemCode =
   | 'tar-checksum'
   | 'tar-truncated'
   | 'tar-header'
+  | 'tar-sparse'
   | 'gzip-error'
   | 'zstd-error'
   | 'decompress-error'
@@ -52,6 +53,8 @@ export type ProblemCode =
   | 'symlink-path'
   | 'nul-in-name'
   | 'bidi-in-name'
+  | 'sparse-type-s'
+  | 'sparse-map'
   // Registries (src/core/registry/client.ts):
   | 'registry-auth'
   | 'registry-denied'

@@ -10,6 +10,7 @@ import type { LayerListing, ListingEntry } from '../core/layers/layer-listing';
 import { createDecompressor } from '../core/digest/decompress';
 import { readBlob } from '../core/digest/read-blob';
 import { normalizePath } from '../core/tar/header';
+import { SparsePlacer } from '../core/tar/sparse';
 import { TarStreamParser } from '../core/tar/tar-stream';
 import {
   CHANGE_KINDS,
@@ -771,16 +772,31 @@ export class LayerStore {
         if (e.type !== 'file' || normalizePath(e.path) !== path) return null;
         found = true;
         complete = false;
-        out = new Uint8Array(Math.min(e.size, limit));
+        const sparse = e.sparse;
+        if (sparse?.error)
+          throw new Error(`"${path}" is a sparse file whose map cannot be used: ${sparse.error}`);
+        out = new Uint8Array(Math.min(sparse ? sparse.realSize : e.size, limit));
         filled = 0;
+        // A sparse file's stored bytes go where its map says; the rest of `out` stays zero (holes).
+        const placer =
+          sparse &&
+          new SparsePlacer(sparse.map, (at, bytes) => {
+            if (at < out.length) out.set(bytes.subarray(0, out.length - at), at);
+          });
         return {
           data(chunk) {
-            const n = Math.min(chunk.length, out.length - filled);
-            if (n > 0) out.set(chunk.subarray(0, n), filled);
-            filled += n;
+            if (placer) {
+              placer.push(chunk);
+              filled = Math.min(placer.position, out.length);
+            } else {
+              const n = Math.min(chunk.length, out.length - filled);
+              if (n > 0) out.set(chunk.subarray(0, n), filled);
+              filled += n;
+            }
             if (filled >= out.length && !toEnd) complete = true;
           },
           end() {
+            filled = out.length;
             complete = true;
           },
         };

@@ -35,6 +35,7 @@ import { ROW_DIR, ROW_EMPTY, ROW_OPEN } from '../../src/messages';
 import type { TreeRequest, TreeRows } from '../../src/messages';
 import { LayerStore } from '../../src/worker/layer-store';
 import { kernelLinks, linksOf } from './helpers/links';
+import { archiveOf, opened } from './helpers/opened';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -1574,5 +1575,174 @@ with tarfile.open(sys.argv[2], 'w', format=tarfile.GNU_FORMAT) as t:
     // 1,800 directories with 9 one-byte files and file00.so at 2 bytes, 100 with new.so.
     expect(fs.figures.bytes).toBe(1_800 * (9 + 2) + 100);
     expect(mergeMs).toBeLessThan(30_000); // generous: the printed time is the measure
+  });
+});
+
+/**
+ * Sparse files as GNU tar (`--sparse`, each of its formats) and bsdtar (by default, for any file with
+ * holes) store them: listed as `tar -tvf` lists them, merged as umoci unpacks them, and read back by
+ * the Files tab byte for byte.
+ */
+describe('sparse files', () => {
+  const src = join(dir, 'sparse-src');
+  /** name → the tar of the four files; `S` is GNU's old format. */
+  const tars: Record<string, string> = {};
+  const FILES = ['holes', 'many', 'hollow', 'plain'];
+
+  beforeAll(() => {
+    mkdirSync(src, { recursive: true });
+    // holes: 10 MiB with two runs of data; many: 100 runs, 64 KiB apart (more map entries than a
+    // type S header holds, and a 1.0 map of several blocks); hollow: 1 MiB of hole only.
+    python(
+      `
+import os, sys
+d = sys.argv[1]
+def sparse(name, size, runs):
+    with open(os.path.join(d, name), 'wb') as f:
+        f.truncate(size)
+        for at, data in runs:
+            f.seek(at); f.write(data)
+sparse('holes', 10 << 20, [(4096, b'hello'), (8 << 20, b'tail')])
+sparse('many', 100 << 16, [(i << 16, bytes([65 + i % 26]) * (i + 1)) for i in range(100)])
+sparse('hollow', 1 << 20, [])
+with open(os.path.join(d, 'plain'), 'wb') as f: f.write(b'after the sparse files\\n')
+`,
+      [src],
+    );
+    // The file system must keep holes for the tools to find them (tmpfs and ext4 do).
+    expect(statSync(join(src, 'holes')).blocks * 512).toBeLessThan(1 << 20);
+    const tar = (name: string, args: string[]) => {
+      tars[name] = join(dir, `sparse-${name}.tar`);
+      sh('tar', [...args, '-C', src, '-cf', tars[name], ...FILES]);
+    };
+    tar('S', ['--sparse', '--format=gnu']);
+    for (const v of ['0.0', '0.1', '1.0']) tar(v, ['--sparse', '--format=posix', `--sparse-version=${v}`]);
+    tars.bsdtar = join(dir, 'sparse-bsdtar.tar');
+    sh('bsdtar', ['-C', src, '-cf', tars.bsdtar, ...FILES]);
+  });
+
+  it('every format lists as tar -tvf lists it: real names and sizes, the entries after them in place', async () => {
+    for (const [name, tar] of Object.entries(tars)) {
+      const listing = await listFile(tar);
+      expect(listing.entries.map(asTv), name).toEqual(parseTv(tarTv(tar)));
+      expect(
+        listing.entries.map((e) => [e.path, e.size]),
+        name,
+      ).toEqual([
+        ['holes', 10 << 20],
+        ['many', 100 << 16],
+        ['hollow', 1 << 20],
+        ['plain', 23],
+      ]);
+      expect(listing.stopped, name).toBeNull();
+      // Only the old GNU format is one the image tools refuse.
+      expect(
+        listing.problems.map((p) => [p.code, p.where]),
+        name,
+      ).toEqual(
+        name === 'S' ? ['holes', 'many', 'hollow'].map((f) => ['sparse-type-s', `${f} (layer test)`]) : [],
+      );
+    }
+  });
+
+  it('a PAX-format sparse file merges as umoci unpacks it; umoci refuses type S, as the warning says', async () => {
+    for (const name of ['0.0', '0.1', '1.0', 'bsdtar']) {
+      const fs = ImageFilesystem.build([await listFile(tars[name]!)]);
+      expect(rootfsLines(fs.tree), name).toEqual(umociRootfs([tars[name]!]));
+      expect(fs.figures.bytes).toBe((10 << 20) + (100 << 16) + (1 << 20) + 23);
+    }
+    expect(() => umociRootfs([tars.S!])).toThrow(/unknown typeflag/);
+  });
+
+  it('the Files tab reads a sparse file back with its holes, whole or up to a limit', async () => {
+    for (const [name, tar] of Object.entries(tars)) {
+      const { analysis, store } = await opened(archiveOf(mkdtempSync(join(dir, 'sparse-img-')), [tar]));
+      const image = analysis.images[0]!;
+      for (const f of FILES) {
+        const r = await store.readFile(image.id, 0, f, -1);
+        expect(Buffer.from(r.bytes).equals(readFileSync(join(src, f))), `${name} ${f}`).toBe(true);
+      }
+      const head = await store.readFile(image.id, 0, 'many', 200_000);
+      expect(head.truncated).toBe(true);
+      expect(Buffer.from(head.bytes).equals(readFileSync(join(src, 'many')).subarray(0, 200_000))).toBe(true);
+    }
+  });
+
+  it('a malformed sparse map is a problem naming the file, and the entries after it are listed', async () => {
+    const bad = join(dir, 'sparse-bad.tar');
+    python(
+      `
+import io, sys, tarfile
+def add(t, name, data=b'', pax=None):
+    ti = tarfile.TarInfo(name); ti.size = len(data)
+    if pax: ti.pax_headers = pax
+    t.addfile(ti, io.BytesIO(data))
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    sp = {'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.size': '100', 'GNU.sparse.numblocks': '2'}
+    add(t, 'overlap', b'x' * 20, dict(sp, **{'GNU.sparse.map': '50,10,40,10'}))
+    add(t, 'past-end', b'x' * 20, dict(sp, **{'GNU.sparse.map': '0,10,95,10'}))
+    add(t, 'short', b'x' * 15, dict(sp, **{'GNU.sparse.map': '0,10,20,10'}))
+    one = {'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.realsize': '100', 'GNU.sparse.name': 'v1'}
+    add(t, 'GNUSparseFile.0/v1', b'1\\n0\\nten\\n'.ljust(512, b'\\0') + b'x' * 10, one)
+    add(t, 'after', b'still listed')
+`,
+      [bad],
+    );
+    const listing = await listFile(bad);
+    expect(listing.entries.map((e) => [e.path, e.size])).toEqual([
+      ['overlap', 100],
+      ['past-end', 100],
+      ['short', 100],
+      ['v1', 100],
+      ['after', 12],
+    ]);
+    expect(listing.problems.map((p) => [p.code, p.where, p.severity])).toEqual(
+      ['overlap', 'past-end', 'short', 'v1'].map((f) => ['sparse-map', `${f} (layer test)`, 'error']),
+    );
+    const [overlap, pastEnd, short, v1] = listing.problems.map((p) => p.message);
+    expect(overlap).toContain('overlaps');
+    expect(pastEnd).toContain('ends past the file');
+    expect(short).toContain('hold 20 bytes, but the entry stores 15');
+    expect(v1).toContain('byte 0x74');
+    const { analysis, store } = await opened(archiveOf(mkdtempSync(join(dir, 'sparse-img-')), [bad]));
+    await expect(store.readFile(analysis.images[0]!.id, 0, 'overlap', -1)).rejects.toThrow(
+      /"overlap" is a sparse file whose map cannot be used/,
+    );
+    const after = await store.readFile(analysis.images[0]!.id, 0, 'after', -1);
+    expect(Buffer.from(after.bytes).toString()).toBe('still listed');
+  });
+
+  it('a sparse file of the archive itself (bsdtar of a layout) is named, not read as its blob', async () => {
+    const work = mkdtempSync(join(dir, 'sparse-outer-'));
+    // A layer holding 1 MiB of zeros (not stored sparse), whose blob is then given holes there, as a
+    // file system may leave them.
+    const zeros = join(work, 'zeros.tar');
+    sh('tar', ['-C', src, '-cf', zeros, 'hollow', 'plain']);
+    const archive = archiveOf(work, [zeros]);
+    // skopeo's docker-archive keeps the layer uncompressed, as <diff_id>.tar.
+    const unpacked = join(work, 'docker-archive');
+    mkdirSync(unpacked);
+    sh('skopeo', ['copy', '-q', `oci-archive:${archive}:x`, `docker-archive:${unpacked}.tar:x:1`]);
+    sh('tar', ['-C', unpacked, '-xf', `${unpacked}.tar`]);
+    const layer = readdirSync(unpacked).find((n) => /^[0-9a-f]{64}\.tar$/.test(n))!;
+    sh('cp', ['--sparse=always', join(unpacked, layer), join(work, 'sparse')]);
+    sh('mv', [join(work, 'sparse'), join(unpacked, layer)]);
+    const outer = join(work, 'bsdtar-docker-archive.tar');
+    sh('bsdtar', ['-C', unpacked, '-cf', outer, '.']);
+    sh('gzip', ['-k', outer]);
+    for (const file of [outer, `${outer}.gz`]) {
+      const { analysis } = await analyze(file);
+      const sparse = analysis.problems.filter((p) => p.code === 'tar-sparse');
+      // Named as the archive names it (bsdtar writes ./).
+      expect(
+        sparse.map((p) => p.where.split(',')[0]),
+        file,
+      ).toEqual([`./${layer}`]);
+      expect(sparse[0]!.message).toContain('--no-read-sparse');
+      expect(
+        analysis.problems.some((p) => p.code === 'missing-blob'),
+        file,
+      ).toBe(true);
+    }
   });
 });

@@ -6,53 +6,17 @@
 import { linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeArchive } from '../../src/core/archive/analyze';
-import { digestBlob } from '../../src/core/digest/digest-blob';
 import { ImageFilesystem } from '../../src/core/layers/filesystem';
 import type { LayerListing } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
-import { LayerStore } from '../../src/worker/layer-store';
+import type { LayerStore } from '../../src/worker/layer-store';
 import { kernelLinks, linksOf } from './helpers/links';
-import { blobOf, sh, tempDir } from './helpers/tools';
+import { archiveOf, opened } from './helpers/opened';
+import { sh, tempDir } from './helpers/tools';
 
 const dir = tempDir('layerlens-links-');
 
-/**
- * An archive analysed with its layers listed, and the Files tab's store over it, holding each
- * layer's blob as the worker keeps it to read single files again.
- */
-async function opened(archive: string): Promise<{
-  analysis: Analysis;
-  listings: Map<string, LayerListing>;
-  store: LayerStore;
-}> {
-  const listings = new Map<string, LayerListing>();
-  const store = new LayerStore();
-  const analysis = await analyzeArchive(await blobOf(archive), {
-    name: archive.slice(archive.lastIndexOf('/') + 1),
-    listings: true,
-    onListing: (key, listing) => listings.set(key, listing),
-    verifier: (blob, o) => {
-      if (o.layer) store.slices.set(o.layer, blob);
-      return digestBlob(blob, o);
-    },
-  });
-  store.analysis = analysis;
-  for (const [key, listing] of listings) store.listings.set(key, listing);
-  return { analysis, listings, store };
-}
 const isRoot = process.getuid?.() === 0;
-
-/** An OCI archive of one image whose layers are these tars, in order, added by umoci. */
-function archiveOf(work: string, tars: string[]): string {
-  const layout = join(work, 'layout');
-  sh('umoci', ['init', '--layout', layout]);
-  sh('umoci', ['new', '--image', `${layout}:x`]);
-  for (const t of tars) sh('umoci', ['raw', 'add-layer', '--image', `${layout}:x`, t]);
-  const archive = join(work, 'image.tar');
-  sh('tar', ['-C', layout, '-cf', archive, '.']);
-  return archive;
-}
 
 describe('symbolic links', () => {
   let work: string;

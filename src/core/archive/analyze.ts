@@ -35,6 +35,7 @@ import { sha256OfBytes } from '../digest/sha256';
 import { TarError, checksumMatches, isZeroBlock, normalizePath } from '../tar/header';
 import type { TarEntry } from '../tar/header';
 import { blobRandomAccess } from '../tar/random-access';
+import { sparseArchiveFile } from '../tar/sparse';
 import { indexTar } from '../tar/tar-index';
 import { TarStreamParser } from '../tar/tar-stream';
 import { ArchiveFiles, entryOf, placeOf } from './archive-files';
@@ -361,6 +362,11 @@ async function streamArchive(
     entry(e) {
       // Output already inflated when a run is cancelled starts no more work (no job for a blob).
       if (signal?.aborted) throw new CancelledError();
+      if (e.sparse) {
+        const where = `${e.path}, offset ${e.headerOffset} of the uncompressed tar`;
+        problems.push({ code: 'tar-sparse', message: sparseArchiveFile(e.path), where, severity: 'error' });
+        return null;
+      }
       const f = toArchiveFile(e);
       entries.push(f);
       if (f.type !== 'file') return null;
@@ -463,7 +469,7 @@ export async function readCompressedArchiveEntry(
   const parser = new TarStreamParser({
     entry(e) {
       const f = toArchiveFile(e);
-      if (f.type !== 'file' || f.path !== path) return null;
+      if (f.type !== 'file' || f.path !== path || e.sparse) return null;
       const parts = new BlobParts();
       return {
         data: (chunk) => parts.push(chunk),

@@ -14,6 +14,7 @@
 import type { LayerStopReason, Problem, ProblemCode } from '../model';
 import { TarError } from '../tar/header';
 import type { TarEntry, TarEntryType } from '../tar/header';
+import type { SparseFile } from '../tar/sparse';
 import { TarStreamParser } from '../tar/tar-stream';
 import { BIDI_CONTROLS, escapeHidden } from '../text';
 
@@ -331,10 +332,12 @@ export class LayerListingBuilder {
       );
     }
     if (e.type === 'hardlink' && !linkBefore) this.pendingLinks.push({ path, target: linkname });
+    if (e.sparse) this.sparse(e.sparse, path);
     const entry: ListingEntry = {
       path,
       type: e.type as ListingEntryType,
-      size: e.size,
+      // A sparse file's size is what it extracts to, holes included (as Go's archive/tar gives it).
+      size: e.sparse ? e.sparse.realSize : e.size,
       mode: e.mode,
       uid: e.uid,
       gid: e.gid,
@@ -348,6 +351,25 @@ export class LayerListingBuilder {
     if (e.type === 'char' || e.type === 'block') entry.device = { major: e.devmajor, minor: e.devminor };
     this.entries.push(entry);
     return true;
+  }
+
+  /** What a sparse file's entry says to those who extract the layer (../tar/sparse.ts). */
+  private sparse(sparse: SparseFile, path: string): void {
+    if (sparse.error) {
+      this.problem(
+        'sparse-map',
+        `"${shown(path)}" is a sparse file whose map cannot be used: ${sparse.error}. Go's archive/tar, which Docker, containerd and umoci extract layers with, fails on it; its content cannot be read`,
+        shown(path),
+        'error',
+      );
+    } else if (sparse.format === 'gnu') {
+      this.problem(
+        'sparse-type-s',
+        `"${shown(path)}" is stored in GNU tar's old sparse format (type S, "tar --sparse --format=gnu"): Docker ("unhandled tar header type 83") and umoci ("unknown typeflag") refuse to extract it, so the image fails to unpack there; it is shown as GNU tar extracts it. Pack with --format=posix (or bsdtar) to store it in a format they read`,
+        shown(path),
+        'warning',
+      );
+    }
   }
 
   finish(): LayerListing {

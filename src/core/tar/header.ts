@@ -8,6 +8,8 @@
  * and the GNU magic ("ustar  \0") whose bytes 345.. hold atime/ctime, not a prefix.
  */
 import { base64Decode } from '../base64';
+import { PAX_SPARSE, paxSparse } from './sparse';
+import type { SparseFile } from './sparse';
 
 export const BLOCK = 512;
 
@@ -39,6 +41,10 @@ export interface RawHeader {
   devmajor: number;
   devminor: number;
   format: 'ustar' | 'gnu' | 'v7';
+  /** An old GNU sparse file (type `S`): the map entries its header holds, and its real size. */
+  sparse: SparseFile | null;
+  /** Type `S` only: extension blocks with more map entries follow the header (byte 482). */
+  sparseExtended: boolean;
 }
 
 /** A file-system entry with every extension applied. */
@@ -55,9 +61,14 @@ export interface TarEntry {
   devmajor: number;
   devminor: number;
   xattrs: Record<string, string> | null;
+  /**
+   * A sparse file (./sparse.ts): `size` is then the bytes stored, its `realSize` the file's size.
+   * The stream parser hands it on with its map complete (the data it gives starts after a 1.0 map).
+   */
+  sparse: SparseFile | null;
   /** Offset of the entry's own header block (after any PAX / GNU records). */
   headerOffset: number;
-  /** Offset of the first data byte. */
+  /** Offset of the first data byte (after a type `S` header's extension blocks). */
   dataOffset: number;
 }
 
@@ -132,6 +143,7 @@ function typeOf(flag: string): TarEntryType {
     case '0':
     case '\0':
     case '7': // contiguous file: a regular file everywhere that matters
+    case 'S': // GNU sparse file (./sparse.ts)
       return 'file';
     case '1':
       return 'hardlink';
@@ -276,6 +288,18 @@ export function decodeHeader(buf: Uint8Array, offset: number, at = 0, words?: Ui
     if (prefix) name = `${prefix}/${name}`;
   }
   const typeflag = String.fromCharCode(buf[at + 156] ?? 0);
+  let sparse: SparseFile | null = null;
+  if (typeflag === 'S') {
+    // GNU's header (tar.h, struct oldgnu_header): 4 map entries of 12-byte offset and 12-byte
+    // length from byte 386, "isextended" at 482, the real size at 483.
+    sparse = {
+      format: 'gnu',
+      realSize: numeric(buf, at + 483, 12, offset, 'realsize'),
+      map: [],
+      error: null,
+    };
+    gnuSparseEntries(buf, at + 386, 4, sparse.map, offset);
+  }
   return {
     name,
     mode: numeric(buf, at + 100, 8, offset, 'mode'),
@@ -289,7 +313,30 @@ export function decodeHeader(buf: Uint8Array, offset: number, at = 0, words?: Ui
     devmajor: format === 'v7' ? 0 : safeNumeric(buf, at + 329, 8),
     devminor: format === 'v7' ? 0 : safeNumeric(buf, at + 337, 8),
     format: gnu ? 'gnu' : format,
+    sparse,
+    sparseExtended: sparse !== null && buf[at + 482] !== 0,
   };
+}
+
+/**
+ * Old GNU sparse map entries from `at` (`count` of 24 bytes: offset, length), appended to `map`;
+ * an entry whose offset is empty ends the list (GNU tar's sparse.c; Go's readOldGNUSparseMap).
+ */
+function gnuSparseEntries(buf: Uint8Array, at: number, count: number, map: number[], offset: number): void {
+  for (let i = 0; i < count; i++) {
+    const p = at + 24 * i;
+    if (buf[p] === 0) break;
+    map.push(numeric(buf, p, 12, offset, 'sparse offset'), numeric(buf, p + 12, 12, offset, 'sparse length'));
+  }
+}
+
+/**
+ * A type `S` header's extension block (struct sparse_header): 21 more map entries, then
+ * "isextended" at byte 504. Returns whether another extension block follows.
+ */
+export function gnuSparseExtension(block: Uint8Array, sparse: SparseFile, offset: number): boolean {
+  gnuSparseEntries(block, 0, 21, sparse.map, offset);
+  return block[504] !== 0;
 }
 
 function safeNumeric(block: Uint8Array, start: number, length: number): number {
@@ -403,7 +450,12 @@ export function parsePax(data: Uint8Array, offset: number): Map<string, string> 
     const eq = record.indexOf(0x3d);
     if (eq < 0) throw new TarError('tar-header', 'PAX record has no "="', offset + pos);
     const key = utf8.decode(record.subarray(0, eq));
-    records.set(key, paxValue(key, record.subarray(eq + 1, record.length - 1)));
+    const value = paxValue(key, record.subarray(eq + 1, record.length - 1));
+    if (key === PAX_SPARSE.offset || key === PAX_SPARSE.numBytes) {
+      // GNU sparse 0.0 repeats these two, a pair per segment: kept in order as a 0.1 map.
+      const map = records.get(PAX_SPARSE.map);
+      records.set(PAX_SPARSE.map, map === undefined ? value : `${map},${value}`);
+    } else records.set(key, value);
     pos += length;
   }
   return records;
@@ -491,6 +543,7 @@ export class HeaderAssembler {
       devmajor: header.devmajor,
       devminor: header.devminor,
       xattrs: null,
+      sparse: header.sparse,
       headerOffset,
       dataOffset: headerOffset + BLOCK,
     };
@@ -505,6 +558,13 @@ export class HeaderAssembler {
       entry.uid = paxNumber(records, 'uid', headerOffset) ?? entry.uid;
       entry.gid = paxNumber(records, 'gid', headerOffset) ?? entry.gid;
       entry.mtime = paxNumber(records, 'mtime', headerOffset) ?? entry.mtime;
+      if (entry.type === 'file' && !entry.sparse) {
+        entry.sparse = paxSparse(records);
+        // The real name: the ustar one is ./GNUSparseFile.<pid>/<name> (1.0, 0.1), and a `path`
+        // record, when there is one, may hold that made-up name too.
+        const name = entry.sparse && records.get(PAX_SPARSE.name);
+        if (name) entry.path = name;
+      }
       for (const [k, v] of records) {
         // Values are display strings already (parsePax, paxValue).
         let name: string | null = null;

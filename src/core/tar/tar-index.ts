@@ -15,9 +15,10 @@ import {
 } from './header';
 import type { TarEntry, TarLimits } from './header';
 import type { RandomAccess } from './random-access';
+import { sparseArchiveFile } from './sparse';
 
 export interface TarIndexProblem {
-  code: 'tar-checksum' | 'tar-header' | 'tar-truncated';
+  code: 'tar-checksum' | 'tar-header' | 'tar-truncated' | 'tar-sparse';
   message: string;
   offset: number;
   /** Path of the entry concerned, when known. */
@@ -82,6 +83,29 @@ export async function indexTar(ra: RandomAccess, limits: TarLimits = DEFAULT_TAR
       }
       const entry = meta.finish(header, offset);
       lastPath = entry.path;
+      // A type `S` header's extension blocks come before its data, outside its size (./sparse.ts):
+      // skipped, as the entry is not read (below).
+      for (let more = header.sparseExtended; more; entry.dataOffset += BLOCK) {
+        if (entry.dataOffset + BLOCK > ra.size) {
+          throw new TarError(
+            'tar-truncated',
+            `the archive ends inside the sparse map of "${entry.path}"`,
+            offset,
+          );
+        }
+        more = (await ra.read(entry.dataOffset, BLOCK))[504] !== 0;
+      }
+      if (entry.sparse) {
+        problems.push({
+          code: 'tar-sparse',
+          message: sparseArchiveFile(entry.path),
+          offset,
+          path: entry.path,
+          severity: 'error',
+        });
+        offset = entry.dataOffset + paddedSize(entry.size);
+        continue;
+      }
       const truncated = entry.dataOffset + entry.size > ra.size;
       entries.push({ ...entry, truncated });
       if (truncated) {

@@ -10,11 +10,13 @@ import {
   HeaderAssembler,
   TarError,
   decodeHeader,
+  gnuSparseExtension,
   isZeroBlock,
   paddedSize,
   wordsOf,
 } from './header';
 import type { RawHeader, TarEntry, TarLimits } from './header';
+import { SparseMapReader, checkSparse } from './sparse';
 
 export interface EntryConsumer {
   /** Data of the entry, as views of the parser's input: copy what must outlive the call. */
@@ -27,7 +29,8 @@ export interface TarStreamHandler {
   entry(entry: TarEntry): EntryConsumer | null | undefined | void;
 }
 
-type State = 'header' | 'meta' | 'data' | 'padding' | 'end';
+/** `sparse`: reading a sparse entry's map, in blocks, before its entry is handed on (./sparse.ts). */
+type State = 'header' | 'meta' | 'data' | 'padding' | 'sparse' | 'end';
 
 export class TarStreamParser {
   private state: State = 'header';
@@ -47,6 +50,13 @@ export class TarStreamParser {
   private padding = 0;
   private consumer: EntryConsumer | null = null;
   private current: TarEntry | null = null;
+  /** The sparse entry whose map is being read: type `S` extension blocks, or a 1.0 map. */
+  private sparse: {
+    entry: TarEntry;
+    reader: SparseMapReader | null;
+    block: Uint8Array;
+    fill: number;
+  } | null = null;
   private readonly meta: HeaderAssembler;
   private zeroBlocks = 0;
   /** Bytes of the tar stream consumed so far. */
@@ -56,7 +66,7 @@ export class TarStreamParser {
 
   constructor(
     private readonly handler: TarStreamHandler,
-    limits: TarLimits = DEFAULT_TAR_LIMITS,
+    private readonly limits: TarLimits = DEFAULT_TAR_LIMITS,
   ) {
     this.meta = new HeaderAssembler(limits);
   }
@@ -130,6 +140,19 @@ export class TarStreamParser {
           }
           break;
         }
+        case 'sparse': {
+          const s = this.sparse as NonNullable<typeof this.sparse>;
+          const take = Math.min(BLOCK - s.fill, chunk.length - pos);
+          s.block.set(chunk.subarray(pos, pos + take), s.fill);
+          s.fill += take;
+          pos += take;
+          if (s.fill === BLOCK) {
+            s.fill = 0;
+            const r = this.onSparseBlock(s, this.offset + pos - BLOCK);
+            if (r) await r;
+          }
+          break;
+        }
         case 'padding': {
           const take = Math.min(this.padding, chunk.length - pos);
           this.padding -= take;
@@ -173,6 +196,65 @@ export class TarStreamParser {
       return;
     }
     const entry = this.meta.finish(header, headerOffset);
+    const sparse = entry.sparse;
+    if (sparse && !sparse.error) {
+      if (header.sparseExtended || sparse.format === '1.0') {
+        if (sparse.format === '1.0' && entry.size < BLOCK) {
+          sparse.error = `its data (${entry.size} bytes) has no room for its map (GNU sparse 1.0)`;
+        } else {
+          const reader = sparse.format === '1.0' ? new SparseMapReader() : null;
+          this.sparse = { entry, reader, block: new Uint8Array(BLOCK), fill: 0 };
+          this.current = entry;
+          this.state = 'sparse';
+          return;
+        }
+      } else checkSparse(sparse, entry.size);
+    }
+    return this.begin(entry);
+  }
+
+  /**
+   * One block of a sparse entry's map: a type `S` extension block (not counted in the entry's
+   * size), or a block of a 1.0 map (the first of the entry's data). Bytes a map may take are
+   * limited as PAX records are; past the limit, or when malformed, the entry is handed on with
+   * its `sparse.error` and the rest of its data.
+   */
+  private onSparseBlock(s: NonNullable<typeof this.sparse>, blockOffset: number): Promise<void> | void {
+    const { entry, reader } = s;
+    const sparse = entry.sparse as NonNullable<TarEntry['sparse']>;
+    entry.dataOffset += BLOCK;
+    // The map's bytes so far, this block's included.
+    const mapBytes = entry.dataOffset - entry.headerOffset - BLOCK;
+    if (reader) {
+      entry.size -= BLOCK;
+      const map = reader.push(s.block);
+      if (map === null) {
+        if (mapBytes > this.limits.maxMetaBytes) {
+          sparse.error = `its map (GNU sparse 1.0) runs past ${this.limits.maxMetaBytes} bytes`;
+        } else if (entry.size < BLOCK) {
+          sparse.error = `its map (GNU sparse 1.0) runs past the end of its data`;
+        } else return;
+      } else if ('error' in map) sparse.error = map.error;
+      else {
+        sparse.map = map;
+        checkSparse(sparse, entry.size);
+      }
+    } else {
+      const more = gnuSparseExtension(s.block, sparse, blockOffset);
+      if (mapBytes > this.limits.maxMetaBytes && !sparse.error) {
+        sparse.error = `its map (GNU type S extension blocks) runs past ${this.limits.maxMetaBytes} bytes`;
+      }
+      // Past the limit the blocks are still skipped (they are not data), their entries not kept.
+      if (sparse.error) sparse.map.length = 0;
+      if (more) return;
+      checkSparse(sparse, entry.size);
+    }
+    this.sparse = null;
+    return this.begin(entry);
+  }
+
+  /** Hand a real entry on, then take its data. */
+  private begin(entry: TarEntry): Promise<void> | void {
     this.entries++;
     this.current = entry;
     this.consumer = this.handler.entry(entry) ?? null;
@@ -196,7 +278,12 @@ export class TarStreamParser {
    * accepted (many writers omit them) and reported through `ended`.
    */
   finish(): void {
-    if (this.state === 'data' || this.state === 'meta' || (this.state === 'header' && this.headerFill > 0)) {
+    if (
+      this.state === 'data' ||
+      this.state === 'meta' ||
+      this.state === 'sparse' ||
+      (this.state === 'header' && this.headerFill > 0)
+    ) {
       const where = this.current ? `entry "${this.current.path}"` : 'a header';
       throw new TarError(
         'tar-truncated',
