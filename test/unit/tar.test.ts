@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumMatches, normalizePath } from '../../src/core/tar/header';
 import type { TarEntry } from '../../src/core/tar/header';
 import { blobRandomAccess } from '../../src/core/tar/random-access';
+import { SparsePlacer } from '../../src/core/tar/sparse';
 import { indexTar } from '../../src/core/tar/tar-index';
 import { TarStreamParser } from '../../src/core/tar/tar-stream';
 import { sh, tempDir } from './helpers/tools';
@@ -395,5 +396,89 @@ describe('damaged tars', () => {
     const index = await indexTar(blobRandomAccess(new Blob([readFileSync(f)])), { maxMetaBytes: 1024 });
     expect(index.problems[0]).toMatchObject({ code: 'tar-header' });
     expect(index.problems[0]!.message).toMatch(/exceeds the 1024-byte limit/);
+  });
+});
+
+describe('sparse entries (GNU tar --sparse)', () => {
+  const src = join(dir, 'sparse');
+  const tars: Record<string, Uint8Array<ArrayBuffer>> = {};
+
+  beforeAll(() => {
+    mkdirSync(src, { recursive: true });
+    // 60 runs of data 64 KiB apart: 15 type S extension blocks' worth of map, a 1.0 map of 3 blocks.
+    execFileSync('python3', [
+      '-c',
+      `
+import sys
+with open(sys.argv[1], 'wb') as f:
+    f.truncate(60 << 16)
+    for i in range(60): f.seek(i << 16); f.write(bytes([48 + i % 10]) * 100)
+`,
+      join(src, 'runs'),
+    ]);
+    writeFileSync(join(src, 'next'), 'after\n');
+    for (const [name, args] of [
+      ['S', ['--format=gnu']],
+      ['1.0', ['--format=posix', '--sparse-version=1.0']],
+    ] as const) {
+      const f = join(dir, `sparse-${name}.tar`);
+      sh('tar', ['--sparse', ...args, '-C', src, '-cf', f, 'runs', 'next']);
+      tars[name] = new Uint8Array(readFileSync(f));
+    }
+  });
+
+  it('streams the same map and stored bytes whatever the chunk size, and the entry after in place', async () => {
+    const file = readFileSync(join(src, 'runs'));
+    for (const [name, bytes] of Object.entries(tars)) {
+      for (const chunk of [1, 7, 511, 512, 513, 65_536]) {
+        const placed = Buffer.alloc(file.length);
+        const entries: TarEntry[] = [];
+        let next = '';
+        const parser = new TarStreamParser({
+          entry(e) {
+            entries.push(e);
+            if (e.path === 'next') return { data: (c) => void (next += Buffer.from(c).toString()), end() {} };
+            const placer = new SparsePlacer(e.sparse!.map, (at, b) => placed.set(b, at));
+            return { data: (c) => placer.push(c), end() {} };
+          },
+        });
+        for (let i = 0; i < bytes.length; i += chunk) await parser.push(bytes.subarray(i, i + chunk));
+        parser.finish();
+        const runs = entries[0]!;
+        expect(runs.path, name).toBe('runs');
+        expect(runs.sparse?.realSize).toBe(file.length);
+        expect(runs.sparse?.error).toBeNull();
+        // A segment per run (GNU tar's map ends with an empty one at the real size).
+        expect(runs.sparse!.map.filter((n, i) => i % 2 === 1 && n > 0)).toHaveLength(60);
+        expect(placed.equals(file), `${name} ${chunk}`).toBe(true);
+        expect(entries.map((e) => e.path)).toEqual(['runs', 'next']);
+        expect(next).toBe('after\n');
+      }
+    }
+  });
+
+  it('the index skips a type S header’s extension blocks and names the sparse file it does not read', async () => {
+    for (const [name, bytes] of Object.entries(tars)) {
+      const index = await indexTar(blobRandomAccess(new Blob([bytes])));
+      expect(
+        index.entries.map((e) => normalizePath(e.path)),
+        name,
+      ).toEqual(['next']);
+      const next = index.entries[0]!;
+      expect(Buffer.from(bytes.subarray(next.dataOffset, next.dataOffset + next.size)).toString()).toBe(
+        'after\n',
+      );
+      // At its own header: after the PAX header and its records for 1.0.
+      const at = name === 'S' ? 0 : 1024;
+      expect(index.problems.map((p) => [p.code, p.path, p.offset])).toEqual([['tar-sparse', 'runs', at]]);
+    }
+  });
+
+  it('a tar cut inside a sparse map is reported with the entry', async () => {
+    for (const bytes of Object.values(tars)) {
+      const parser = new TarStreamParser({ entry: () => null });
+      await parser.push(bytes.subarray(0, 1536));
+      expect(() => parser.finish()).toThrow(/inside entry "runs"/);
+    }
   });
 });
