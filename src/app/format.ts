@@ -167,3 +167,40 @@ export function blobFileName(blob: BlobInfo, document: boolean): string {
     (/[.+]gzip$/.test(t) ? ext.gzip : /[.+]zstd$/.test(t) ? ext.zstd : /[.]tar$/.test(t) ? ext.none : '')
   );
 }
+
+/**
+ * The viewer's hex view, as `hexdump -C` prints it: offset, 16 bytes in two groups of 8, the
+ * printable ASCII between bars, and a line that repeats the one before shown once as `*` (a file's
+ * runs of zeros, a sparse file's holes, would otherwise fill the view). At most `maxLines` lines;
+ * when the dump covers all of `bytes`, a last line gives their length, as hexdump's does.
+ */
+export function hexDump(bytes: Uint8Array, maxLines: number): { text: string; covered: number } {
+  const lines: string[] = [];
+  let previous: Uint8Array | null = null;
+  let starred = false;
+  let o = 0;
+  for (; o < bytes.length && lines.length < maxLines; o += 16) {
+    const row = bytes.subarray(o, o + 16);
+    if (previous && row.length === 16 && row.every((v, k) => v === previous![k])) {
+      if (!starred) lines.push('*');
+      starred = true;
+      continue;
+    }
+    starred = false;
+    previous = row;
+    let h = '';
+    let a = '';
+    for (let k = 0; k < 16; k++) {
+      const v = row[k];
+      if (v !== undefined) {
+        h += v.toString(16).padStart(2, '0') + (k === 7 ? '  ' : ' ');
+        a += v >= 0x20 && v < 0x7f ? String.fromCharCode(v) : '.';
+      } else h += k === 7 ? '    ' : '   ';
+    }
+    lines.push(`${o.toString(16).padStart(8, '0')}  ${h} |${a}|`);
+  }
+  const covered = Math.min(o, bytes.length);
+  // hexdump prints nothing at all for no bytes.
+  if (covered === bytes.length && covered > 0) lines.push(covered.toString(16).padStart(8, '0'));
+  return { text: lines.join('\n'), covered };
+}

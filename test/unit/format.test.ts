@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blobFileName, briefCommand, formatPlatform, prettyJson } from '../../src/app/format';
+import { blobFileName, briefCommand, formatPlatform, hexDump, prettyJson } from '../../src/app/format';
 import type { BlobInfo } from '../../src/core/model';
 import { escapeHidden, looksBinary, spellOut } from '../../src/core/text';
 import { SHARED } from './helpers/tools';
@@ -187,5 +187,52 @@ describe('blobFileName: a downloaded blob named by its digest, with the extensio
       ),
     ).toBe(`${'b'.repeat(64)}.tar`);
     expect(blobFileName(blob({ expectedDigest: null, actualDigest: null }), false)).toBe('blob.tar.gz');
+  });
+});
+
+describe('hexDump: the viewer’s hex view', () => {
+  const work = mkdtempSync(join(tmpdir(), 'layerlens-hex-'));
+  /** `hexdump -C` (bsdextrautils) of a file. */
+  const hexdump = (path: string) => execFileSync('hexdump', ['-C', path]).toString().replace(/\n$/, '');
+
+  it('prints what hexdump -C prints, repeated lines as one *', () => {
+    const files: Record<string, Uint8Array> = {
+      empty: new Uint8Array(0),
+      hello: new TextEncoder().encode('hello\n'),
+      zeros: new Uint8Array(5000),
+      // A run that repeats, then differs, then repeats the line before the change again.
+      pattern: new Uint8Array([...Array(100).fill(7), ...Array(40).fill(8), ...Array(64).fill(7), 1]),
+      // A real binary: every byte value, printable or not, in its first 200 KiB.
+      binary: new Uint8Array(readFileSync(process.execPath).subarray(0, 200 * 1024)),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      const path = join(work, name);
+      writeFileSync(path, bytes);
+      const dump = hexDump(bytes, Infinity);
+      expect(dump.text, name).toBe(hexdump(path));
+      expect(dump.covered).toBe(bytes.length);
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('stops at the lines asked for, a collapsed run counting one, without the length line', () => {
+    const bytes = new Uint8Array(1 << 20);
+    bytes.set(new TextEncoder().encode('hello'), 4096);
+    bytes.set(new TextEncoder().encode('tail'), 8 << 16);
+    // Zeros, *, hello, zeros, *, tail: all of the 1 MiB in 7 lines.
+    expect(hexDump(bytes, 10).text.split('\n')).toEqual([
+      '00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|',
+      '*',
+      '00001000  68 65 6c 6c 6f 00 00 00  00 00 00 00 00 00 00 00  |hello...........|',
+      '00001010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|',
+      '*',
+      '00080000  74 61 69 6c 00 00 00 00  00 00 00 00 00 00 00 00  |tail............|',
+      '00080010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|',
+      '*',
+      '00100000',
+    ]);
+    const cut = hexDump(bytes, 3);
+    expect(cut.text.split('\n')).toHaveLength(3);
+    expect(cut.covered).toBe(0x1010);
   });
 });
