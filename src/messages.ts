@@ -92,7 +92,10 @@ export type FromWorker =
       run: number;
       seq: number;
       path: string;
+      /** The first `maxBytes` asked for; null for a whole file (`maxBytes` below 0) or an error. */
       bytes: Uint8Array | null;
+      /** The whole file, asked for with `maxBytes` below 0 (a download): a handle, not copied. */
+      blob: Blob | null;
       /** The file's full size. */
       size: number;
       truncated: boolean;

@@ -328,6 +328,7 @@ async function answerLayers(msg: Extract<ToWorker, { type: 'tree' | 'file' }>): 
       seq: msg.seq,
       path: msg.path,
       bytes: null,
+      blob: null,
       size: 0,
       truncated: false,
       target: null,

@@ -8,6 +8,7 @@ import { ImageFilesystem } from '../core/layers/filesystem';
 import type { FsNode, MergedTree } from '../core/layers/filesystem';
 import type { LayerListing, ListingEntry } from '../core/layers/layer-listing';
 import { createDecompressor } from '../core/digest/decompress';
+import { BlobParts } from '../core/digest/blob-parts';
 import { readBlob } from '../core/digest/read-blob';
 import { normalizePath } from '../core/tar/header';
 import { SparsePlacer } from '../core/tar/sparse';
@@ -580,7 +581,8 @@ export class LayerStore {
     maxBytes: number,
     within = layer,
   ): Promise<{
-    bytes: Uint8Array;
+    bytes: Uint8Array | null;
+    blob: Blob | null;
     size: number;
     truncated: boolean;
     target: FileTarget | null;
@@ -749,6 +751,11 @@ export class LayerStore {
     return slice;
   }
 
+  /**
+   * One file's bytes from its layer's tar: the first `maxBytes` for the viewer, or with `maxBytes`
+   * below 0 the whole file as a Blob for a download (gathered in parts, so no one buffer of the
+   * file's size is needed: a model's weights may be gigabytes). A sparse file's holes are zeros.
+   */
   private async readEntry(
     image: ImageInfo,
     layer: number,
@@ -756,47 +763,57 @@ export class LayerStore {
     size: number,
     maxBytes: number,
     toEnd: boolean,
-  ): Promise<{ bytes: Uint8Array; size: number; truncated: boolean }> {
+  ): Promise<{ bytes: Uint8Array | null; blob: Blob | null; size: number; truncated: boolean }> {
     const ref = image.layers[layer];
     const blobInfo = ref ? this.analysis?.blobs[ref.blob] : undefined;
     if (!blobInfo) throw new Error(this.unreadable);
     const slice = await this.storedBlob(blobInfo);
-    const limit = maxBytes < 0 ? size : Math.min(size, maxBytes);
-    let out = new Uint8Array(limit);
-    let filled = 0;
-    let found = false;
+    const whole = maxBytes < 0;
+    const limit = whole ? Infinity : Math.min(size, maxBytes);
+    /** The last entry of that path read so far (a layer may repeat a path: the last one wins). */
+    let read: { view: Uint8Array | null; parts: BlobParts | null; filled: number; blob: Blob | null } | null =
+      null;
     let complete = false;
     const parser = new TarStreamParser({
       entry(e) {
         if (complete && !toEnd) return null;
         if (e.type !== 'file' || normalizePath(e.path) !== path) return null;
-        found = true;
         complete = false;
         const sparse = e.sparse;
         if (sparse?.error)
           throw new Error(`"${path}" is a sparse file whose map cannot be used: ${sparse.error}`);
-        out = new Uint8Array(Math.min(sparse ? sparse.realSize : e.size, limit));
-        filled = 0;
-        // A sparse file's stored bytes go where its map says; the rest of `out` stays zero (holes).
-        const placer =
-          sparse &&
-          new SparsePlacer(sparse.map, (at, bytes) => {
-            if (at < out.length) out.set(bytes.subarray(0, out.length - at), at);
-          });
+        const fileSize = sparse ? sparse.realSize : e.size;
+        const r = {
+          view: whole ? null : new Uint8Array(Math.min(fileSize, limit)),
+          parts: whole ? new BlobParts() : null,
+          /** Bytes of the file given so far, holes included. */
+          filled: 0,
+          blob: null as Blob | null,
+        };
+        read = r;
+        const want = r.view ? r.view.length : fileSize;
+        const put = (at: number, bytes: Uint8Array) => {
+          if (r.parts) {
+            if (at > r.filled) r.parts.zeros(at - r.filled);
+            r.parts.push(bytes);
+          } else if (r.view && at < r.view.length) r.view.set(bytes.subarray(0, r.view.length - at), at);
+          r.filled = Math.min(at + bytes.length, want);
+        };
+        // A sparse file's stored bytes go where its map says; what they do not cover is a hole.
+        const placer = sparse && new SparsePlacer(sparse.map, put);
         return {
           data(chunk) {
-            if (placer) {
-              placer.push(chunk);
-              filled = Math.min(placer.position, out.length);
-            } else {
-              const n = Math.min(chunk.length, out.length - filled);
-              if (n > 0) out.set(chunk.subarray(0, n), filled);
-              filled += n;
-            }
-            if (filled >= out.length && !toEnd) complete = true;
+            if (placer) placer.push(chunk);
+            else put(r.filled, chunk);
+            if (r.filled >= want && !toEnd) complete = true;
           },
           end() {
-            filled = out.length;
+            if (r.parts) {
+              if (fileSize > r.filled) r.parts.zeros(fileSize - r.filled);
+              r.blob = r.parts.blob();
+              r.parts = null;
+            }
+            r.filled = want;
             complete = true;
           },
         };
@@ -819,7 +836,14 @@ export class LayerStore {
     } catch (e) {
       if (!(e instanceof StopRead) && !(complete && !toEnd)) throw e;
     }
-    if (!found) throw new Error(`"${path}" was not found in the layer's tar`);
-    return { bytes: out.subarray(0, filled), size, truncated: filled < size };
+    const r = read as { view: Uint8Array | null; filled: number; blob: Blob | null } | null;
+    if (!r) throw new Error(`"${path}" was not found in the layer's tar`);
+    if (whole && !r.blob) throw new Error(`the layer's tar ends inside "${path}"`);
+    return {
+      bytes: r.view ? r.view.subarray(0, r.filled) : null,
+      blob: r.blob,
+      size,
+      truncated: !whole && r.filled < size,
+    };
   }
 }

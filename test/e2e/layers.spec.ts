@@ -864,6 +864,52 @@ test('a binary file opens as hex, a text file after it as text; Text shows the b
   await expect(page.getByTestId('file-content')).toContainText('\\u007FELF');
 });
 
+test('a sparse file (bsdtar) opens with its holes as zeros, its hex view collapsed, and downloads whole', async ({
+  page,
+  workDir: dir,
+}) => {
+  // 40 MiB with three runs of data, the rest holes; bsdtar stores it sparse (PAX, GNU sparse 1.0)
+  // without being asked, and umoci adds the layer.
+  const root = path.join(dir, 'root');
+  mkdirSync(path.join(root, 'img'), { recursive: true });
+  const disk = path.join(root, 'img', 'disk.img');
+  execFileSync('python3', [
+    '-c',
+    `import sys
+with open(sys.argv[1], 'wb') as f:
+    f.truncate(40 << 20)
+    for at, data in ((4096, b'hello'), (8 << 20, b'tail'), ((16 << 20) - 100, b'across' * 50)):
+        f.seek(at); f.write(data)`,
+    disk,
+  ]);
+  execFileSync('bsdtar', ['-C', root, '-cf', path.join(dir, 'layer.tar'), 'img']);
+  expect(execFileSync('strings', [path.join(dir, 'layer.tar')]).toString()).toContain('GNU.sparse.major=1');
+  const archive = oneLayerImage(dir, path.join(dir, 'layer.tar'));
+
+  await openAndWait(page, archive);
+  await openFiles(page);
+  await expandAll(page);
+  const row = page.locator('[data-testid="file-row"][data-path="img/disk.img"]');
+  await expect(row).toHaveAttribute('data-size', String(40 << 20));
+  await row.dblclick();
+  await expect(page.getByTestId('file-truncated')).toHaveText(
+    'Showing the first 1,048,576 B of 41,943,040 B; Download saves the whole file.',
+  );
+  // Zeros, then one * for the rest of the hole, as hexdump -C shows them; the data where it belongs.
+  const content = page.getByTestId('file-content');
+  await expect(content).toContainText(
+    '00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n*\n' +
+      '00001000  68 65 6c 6c 6f 00 00 00  00 00 00 00 00 00 00 00  |hello...........|',
+  );
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('download-file').click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('disk.img');
+  const sha = (f: string) => execFileSync('sha256sum', [f]).toString().split(' ')[0];
+  expect(sha(await download.path())).toBe(sha(disk));
+});
+
 test('the Problems tab counts problems by severity and shows one severity or code at a time', async ({
   page,
   workDir: dir,

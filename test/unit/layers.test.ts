@@ -35,7 +35,7 @@ import { ROW_DIR, ROW_EMPTY, ROW_OPEN } from '../../src/messages';
 import type { TreeRequest, TreeRows } from '../../src/messages';
 import { LayerStore } from '../../src/worker/layer-store';
 import { kernelLinks, linksOf } from './helpers/links';
-import { archiveOf, opened } from './helpers/opened';
+import { archiveOf, opened, wholeFile } from './helpers/opened';
 import { DATA, ROOT, SHARED, blobOf, sh, sha256sum, tempDir } from './helpers/tools';
 
 const dir = tempDir();
@@ -1591,7 +1591,8 @@ describe('sparse files', () => {
 
   beforeAll(() => {
     mkdirSync(src, { recursive: true });
-    // holes: 10 MiB with two runs of data; many: 100 runs, 64 KiB apart (more map entries than a
+    // holes: 40 MiB with three runs of data, one across 16 MiB (where a download's Blob starts a
+    // part); many: 100 runs, 64 KiB apart (more map entries than a
     // type S header holds, and a 1.0 map of several blocks); hollow: 1 MiB of hole only.
     python(
       `
@@ -1602,7 +1603,7 @@ def sparse(name, size, runs):
         f.truncate(size)
         for at, data in runs:
             f.seek(at); f.write(data)
-sparse('holes', 10 << 20, [(4096, b'hello'), (8 << 20, b'tail')])
+sparse('holes', 40 << 20, [(4096, b'hello'), (8 << 20, b'tail'), ((16 << 20) - 4096, b'across' * 2000)])
 sparse('many', 100 << 16, [(i << 16, bytes([65 + i % 26]) * (i + 1)) for i in range(100)])
 sparse('hollow', 1 << 20, [])
 with open(os.path.join(d, 'plain'), 'wb') as f: f.write(b'after the sparse files\\n')
@@ -1629,7 +1630,7 @@ with open(os.path.join(d, 'plain'), 'wb') as f: f.write(b'after the sparse files
         listing.entries.map((e) => [e.path, e.size]),
         name,
       ).toEqual([
-        ['holes', 10 << 20],
+        ['holes', 40 << 20],
         ['many', 100 << 16],
         ['hollow', 1 << 20],
         ['plain', 23],
@@ -1649,7 +1650,7 @@ with open(os.path.join(d, 'plain'), 'wb') as f: f.write(b'after the sparse files
     for (const name of ['0.0', '0.1', '1.0', 'bsdtar']) {
       const fs = ImageFilesystem.build([await listFile(tars[name]!)]);
       expect(rootfsLines(fs.tree), name).toEqual(umociRootfs([tars[name]!]));
-      expect(fs.figures.bytes).toBe((10 << 20) + (100 << 16) + (1 << 20) + 23);
+      expect(fs.figures.bytes).toBe((40 << 20) + (100 << 16) + (1 << 20) + 23);
     }
     expect(() => umociRootfs([tars.S!])).toThrow(/unknown typeflag/);
   });
@@ -1659,12 +1660,14 @@ with open(os.path.join(d, 'plain'), 'wb') as f: f.write(b'after the sparse files
       const { analysis, store } = await opened(archiveOf(mkdtempSync(join(dir, 'sparse-img-')), [tar]));
       const image = analysis.images[0]!;
       for (const f of FILES) {
-        const r = await store.readFile(image.id, 0, f, -1);
+        const r = await wholeFile(store, image.id, 0, f);
         expect(Buffer.from(r.bytes).equals(readFileSync(join(src, f))), `${name} ${f}`).toBe(true);
       }
       const head = await store.readFile(image.id, 0, 'many', 200_000);
       expect(head.truncated).toBe(true);
-      expect(Buffer.from(head.bytes).equals(readFileSync(join(src, 'many')).subarray(0, 200_000))).toBe(true);
+      expect(Buffer.from(head.bytes!).equals(readFileSync(join(src, 'many')).subarray(0, 200_000))).toBe(
+        true,
+      );
     }
   });
 
@@ -1705,10 +1708,10 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(short).toContain('hold 20 bytes, but the entry stores 15');
     expect(v1).toContain('byte 0x74');
     const { analysis, store } = await opened(archiveOf(mkdtempSync(join(dir, 'sparse-img-')), [bad]));
-    await expect(store.readFile(analysis.images[0]!.id, 0, 'overlap', -1)).rejects.toThrow(
+    await expect(wholeFile(store, analysis.images[0]!.id, 0, 'overlap')).rejects.toThrow(
       /"overlap" is a sparse file whose map cannot be used/,
     );
-    const after = await store.readFile(analysis.images[0]!.id, 0, 'after', -1);
+    const after = await wholeFile(store, analysis.images[0]!.id, 0, 'after');
     expect(Buffer.from(after.bytes).toString()).toBe('still listed');
   });
 

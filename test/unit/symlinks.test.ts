@@ -11,7 +11,7 @@ import type { LayerListing } from '../../src/core/layers/layer-listing';
 import type { Analysis, ImageInfo } from '../../src/core/model';
 import type { LayerStore } from '../../src/worker/layer-store';
 import { kernelLinks, linksOf } from './helpers/links';
-import { archiveOf, opened } from './helpers/opened';
+import { archiveOf, opened, wholeFile } from './helpers/opened';
 import { sh, tempDir } from './helpers/tools';
 
 const dir = tempDir('layerlens-links-');
@@ -116,7 +116,7 @@ describe('symbolic links', () => {
   it('open in the Files tab as the file they lead to, or say why they cannot', async () => {
     const greet = readFileSync(join(work, 'bundle/rootfs/usr/bin/greet'));
     const read = (layer: number, path: string, within = layer) =>
-      store.readFile(image.id, layer, path, -1, within);
+      wholeFile(store, image.id, layer, path, within);
     for (const [layer, path] of [
       [0, 'usr/bin/pager'],
       [1, 'usr/bin/more'],
@@ -196,14 +196,14 @@ describe('entries written through a symbolic link', () => {
     });
     expect(rows.paths).toContain('usr/bin/b');
     expect(rows.paths).not.toContain('bin/b');
-    const r = await store.readFile(image.id, 1, 'usr/bin/b', -1, 1);
+    const r = await wholeFile(store, image.id, 1, 'usr/bin/b', 1);
     expect(Buffer.from(r.bytes).toString()).toBe('bb\n');
     expect(r.target).toBeNull();
     // A symbolic link and a hard link to it, in the layer above: each opens it where it is shown.
-    const viaLink = await store.readFile(image.id, 2, 'x', -1, 2);
+    const viaLink = await wholeFile(store, image.id, 2, 'x', 2);
     expect(Buffer.from(viaLink.bytes).toString()).toBe('bb\n');
     expect(viaLink.target).toEqual({ path: 'usr/bin/b', layer: 1, kind: 'symlink' });
-    const viaHard = await store.readFile(image.id, 2, 'h', -1, 2);
+    const viaHard = await wholeFile(store, image.id, 2, 'h', 2);
     expect(Buffer.from(viaHard.bytes).toString()).toBe('bb\n');
     expect(viaHard.target).toEqual({ path: 'usr/bin/b', layer: 1, kind: 'hardlink' });
   });
@@ -246,7 +246,7 @@ describe('entries written through a symbolic link', () => {
     expect(image.layers).toHaveLength(10);
     expect(analysis.problems.filter((p) => p.code === 'hardlink-target')).toEqual([]);
     for (const path of ['hard', 'hard2']) {
-      const r = await store.readFile(image.id, 9, path, -1, 9);
+      const r = await wholeFile(store, image.id, 9, path, 9);
       expect(Buffer.from(r.bytes).toString(), path).toBe('bar\n');
       expect(r.target, path).toEqual({ path: 'usr/lib/bar', layer: 0, kind: 'hardlink' });
     }

@@ -472,7 +472,7 @@ export class FilesState {
     const f = this.file;
     const image = this.#image();
     if (!f || !image) return;
-    if (f.bytes && !f.truncated) return save(f.path, f.bytes);
+    if (f.bytes && !f.truncated) return save(f.path, new Blob([f.bytes as Uint8Array<ArrayBuffer>]));
     const seq = ++this.#fileSeq;
     this.#download = { path: f.path, seq };
     this.#send({
@@ -508,7 +508,7 @@ export class FilesState {
     if (msg.seq !== this.#fileSeq) return;
     if (this.#download && this.#download.seq === msg.seq) {
       this.#download = null;
-      if (msg.bytes) save(msg.path, msg.bytes);
+      if (msg.blob) save(msg.path, msg.blob);
       else if (this.file) this.file = { ...this.file, error: msg.error };
       return;
     }
@@ -525,7 +525,6 @@ export class FilesState {
   }
 }
 
-function save(path: string, bytes: Uint8Array): void {
-  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+function save(path: string, blob: Blob): void {
   saveFile(path.slice(path.lastIndexOf('/') + 1) || 'file', blob);
 }

@@ -26,6 +26,18 @@ export class BlobParts {
     }
   }
 
+  /** `n` zero bytes (a sparse file's hole). */
+  zeros(n: number): void {
+    for (let rest = n; rest > 0;) {
+      const buffer = (this.#buffer ??= new Uint8Array(PART));
+      const take = Math.min(PART - this.#fill, rest);
+      buffer.fill(0, this.#fill, this.#fill + take);
+      this.#fill += take;
+      rest -= take;
+      if (this.#fill === PART) this.#flush();
+    }
+  }
+
   blob(): Blob {
     this.#flush();
     this.#buffer = null;

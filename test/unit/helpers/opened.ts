@@ -41,3 +41,16 @@ export function archiveOf(work: string, tars: string[]): string {
   sh('tar', ['-C', layout, '-cf', archive, '.']);
   return archive;
 }
+
+/** A whole file as the viewer's Download gets it (`maxBytes` -1: a Blob), with its bytes. */
+export async function wholeFile(
+  store: LayerStore,
+  imageId: string,
+  layer: number,
+  path: string,
+  within = layer,
+): Promise<Awaited<ReturnType<LayerStore['readFile']>> & { bytes: Uint8Array }> {
+  const r = await store.readFile(imageId, layer, path, -1, within);
+  if (!r.blob || r.bytes) throw new Error('a whole file comes as a Blob only');
+  return { ...r, bytes: new Uint8Array(await r.blob.arrayBuffer()) };
+}
