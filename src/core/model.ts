@@ -54,6 +54,7 @@ export type ProblemCode =
   | 'nul-in-name'
   | 'bidi-in-name'
   | 'sparse-type-s'
+  | 'tar-type'
   | 'sparse-map'
   // Registries (src/core/registry/client.ts):
   | 'registry-auth'

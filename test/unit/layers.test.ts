@@ -721,6 +721,59 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(fs.tree.get('hl-missing')!.size).toBe(0);
   });
 
+  it('entry types image tools refuse (GNU D and V, an undefined one) are named, and listed as GNU tar extracts them', async () => {
+    const work = mkdtempSync(join(dir, 'types-'));
+    const src = join(work, 'src');
+    mkdirSync(join(src, 'sub/deeper'), { recursive: true });
+    writeFileSync(join(src, 'sub/deeper/f'), 'in an incremental dump\n');
+    const tars = { D: join(work, 'incremental.tar'), V: join(work, 'labelled.tar'), Z: join(work, 'z.tar') };
+    // GNU tar writes directories as type D (their data: the dump's list of names) when incremental,
+    // and a type V entry first when given a label.
+    sh('tar', ['--listed-incremental', join(work, 'snapshot'), '-C', src, '-cf', tars.D, 'sub']);
+    sh('tar', ['-V', 'backup of sub', '-C', src, '-cf', tars.V, 'sub']);
+    python(
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
+    ti = tarfile.TarInfo('odd'); ti.type = b'Z'; ti.size = 5; t.addfile(ti, io.BytesIO(b'zzzzz'))
+    ti = tarfile.TarInfo('after'); ti.size = 3; t.addfile(ti, io.BytesIO(b'ok\\n'))
+`,
+      [tars.Z],
+    );
+    expect(tarTv(tars.D)).toMatch(/^d.* sub\/$/m);
+    const listed: Record<string, LayerListing> = {};
+    for (const [flag, tar] of Object.entries(tars)) {
+      listed[flag] = await listFile(tar);
+      // What GNU tar extracts from the same tar.
+      const out = join(work, `x-${flag}`);
+      mkdirSync(out);
+      try {
+        execFileSync('tar', ['-xf', tar, '-C', out], { stdio: 'pipe' });
+      } catch {
+        // It warns (exit 2) for the type it does not know, and extracts the entry as a file.
+      }
+      expect(rootfsLines(ImageFilesystem.build([listed[flag]]).tree), flag).toEqual(findLines(out));
+      // umoci (Go's archive/tar) fails the whole unpack on each.
+      expect(() => umociRootfs([tar]), flag).toThrow(/unknown typeflag/);
+    }
+    const problems = (flag: string) => listed[flag]!.problems.map((p) => [p.code, p.where, p.severity]);
+    expect(problems('D')).toEqual([
+      ['tar-type', 'sub (layer test)', 'warning'],
+      ['tar-type', 'sub/deeper (layer test)', 'warning'],
+    ]);
+    expect(listed.D!.problems[0]!.message).toContain('listed as the directory GNU tar extracts');
+    expect(problems('V')).toEqual([['tar-type', 'backup of sub (layer test)', 'warning']]);
+    expect(listed.V!.problems[0]!.message).toContain('volume label (type V, tar -V)');
+    expect(listed.V!.entries.map((e) => e.path)).not.toContain('backup of sub');
+    expect(problems('Z')).toEqual([['tar-type', 'odd (layer test)', 'warning']]);
+    expect(listed.Z!.problems[0]!.message).toContain("tar type 'Z'");
+    expect(listed.Z!.entries.map((e) => [e.path, e.type, e.size])).toEqual([
+      ['odd', 'file', 5],
+      ['after', 'file', 3],
+    ]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
   it('entries under a symbolic link land where it leads, as umoci unpacks them, with a problem naming the link', async () => {
     // Real links and files, packed by GNU tar: the base has bin -> usr/bin (relative) and
     // abs -> /usr/lib (absolute, to a directory no layer has); the next layer writes bin/b and

@@ -268,6 +268,18 @@ export class LayerListingBuilder {
         'warning',
       );
     }
+    let type = e.type as ListingEntryType;
+    if (type === 'other') {
+      const other = otherType(e.typeflag);
+      this.problem(
+        'tar-type',
+        `"${shown(path)}" is ${other.what}: Docker, containerd and umoci refuse to extract it ("unknown typeflag"), so the image fails to unpack there; ${other.as === null ? 'it is not a file, and is left out' : other.as === 'directory' ? 'it is listed as the directory GNU tar extracts' : 'it is listed as a regular file, as POSIX says a tar reader takes a type it does not know'}`,
+        shown(path) || '.',
+        'warning',
+      );
+      if (other.as === null) return true;
+      type = other.as;
+    }
     let linkname = e.linkname;
     if (e.type === 'hardlink') {
       const link = splitPath(e.linkname);
@@ -335,9 +347,10 @@ export class LayerListingBuilder {
     if (e.sparse) this.sparse(e.sparse, path);
     const entry: ListingEntry = {
       path,
-      type: e.type as ListingEntryType,
-      // A sparse file's size is what it extracts to, holes included (as Go's archive/tar gives it).
-      size: e.sparse ? e.sparse.realSize : e.size,
+      type,
+      // A sparse file's size is what it extracts to, holes included (as Go's archive/tar gives it);
+      // a type D directory's data is the dump's list of names, not a size.
+      size: type === 'directory' ? 0 : e.sparse ? e.sparse.realSize : e.size,
       mode: e.mode,
       uid: e.uid,
       gid: e.gid,
@@ -414,6 +427,27 @@ export class LayerListingBuilder {
 export interface LayerListerOptions {
   layer?: string;
   limits?: Partial<LayerLimits>;
+}
+
+/**
+ * A type flag POSIX ustar and its extensions do not define for an entry, and what GNU tar makes of
+ * it. Go's archive/tar has no case for these, so Docker, containerd and umoci fail on them; POSIX
+ * ("ustar Interchange Format", typeflag) has a reader take an unknown type as a regular file.
+ */
+function otherType(flag: string): { what: string; as: ListingEntryType | null } {
+  switch (flag) {
+    case 'D':
+      return {
+        what: "a GNU incremental dump's directory (type D, tar --listed-incremental)",
+        as: 'directory',
+      };
+    case 'V':
+      return { what: 'a GNU volume label (type V, tar -V)', as: null };
+    case 'M':
+      return { what: 'the rest of a file begun in another volume (GNU type M, tar -M)', as: 'file' };
+    default:
+      return { what: `an entry of tar type '${escapeHidden(flag)}', which tar does not define`, as: 'file' };
+  }
 }
 
 /** Parse the uncompressed tar of a layer as it streams and list it. */

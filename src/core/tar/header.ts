@@ -51,6 +51,8 @@ export interface RawHeader {
 export interface TarEntry {
   path: string;
   type: TarEntryType;
+  /** The header's type flag as stored (`type` is `other` for one tar does not define). */
+  typeflag: string;
   size: number;
   mode: number;
   uid: number;
@@ -534,6 +536,7 @@ export class HeaderAssembler {
     const entry: TarEntry = {
       path: header.name,
       type: header.type,
+      typeflag: header.typeflag,
       size: header.size,
       mode: header.mode,
       uid: header.uid,
