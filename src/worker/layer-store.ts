@@ -6,6 +6,7 @@
 import type { Analysis, BlobInfo, ImageInfo } from '../core/model';
 import { ImageFilesystem } from '../core/layers/filesystem';
 import type { FsNode, MergedTree } from '../core/layers/filesystem';
+import { DEFAULT_LAYER_LIMITS } from '../core/layers/layer-listing';
 import type { LayerListing, ListingEntry } from '../core/layers/layer-listing';
 import { createDecompressor } from '../core/digest/decompress';
 import { BlobParts } from '../core/digest/blob-parts';
@@ -149,6 +150,9 @@ export function pathMatcher(
   if (!q.includes('/')) return (_, p) => regex.test(p.slice(p.lastIndexOf('/') + 1));
   return (_, p) => regex.test(p);
 }
+
+/** The largest sparse file a download writes out: as much as one layer may expand to by default. */
+const MAX_HOLES_FILE = DEFAULT_LAYER_LIMITS.maxUncompressedBytes;
 
 export class LayerStore {
   analysis: Analysis | null = null;
@@ -783,6 +787,13 @@ export class LayerStore {
         if (sparse?.error)
           throw new Error(`"${path}" is a sparse file whose map cannot be used: ${sparse.error}`);
         const fileSize = sparse ? sparse.realSize : e.size;
+        // A file's bytes are bounded by its layer's, except a sparse file's holes: one that claims
+        // exabytes would have the download write zeros until the disk is full.
+        if (whole && fileSize > MAX_HOLES_FILE) {
+          throw new Error(
+            `"${path}" is a sparse file of ${fileSize} bytes with its holes, more than the ${MAX_HOLES_FILE / 2 ** 30} GiB a layer may expand to; it is not downloaded (its first bytes are in the viewer)`,
+          );
+        }
         const r = {
           view: whole ? null : new Uint8Array(Math.min(fileSize, limit)),
           parts: whole ? new BlobParts() : null,

@@ -1768,6 +1768,32 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(Buffer.from(after.bytes).toString()).toBe('still listed');
   });
 
+  it('a sparse file of a petabyte opens in the viewer, and is not written out whole', async () => {
+    const huge = join(dir, 'sparse-huge.tar');
+    python(
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo('lastlog'); ti.size = 5
+    ti.pax_headers = {'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.size': str(2 ** 50),
+                      'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '4096,5'}
+    t.addfile(ti, io.BytesIO(b'hello'))
+`,
+      [huge],
+    );
+    const listing = await listFile(huge);
+    expect(listing.entries.map((e) => [e.path, e.size])).toEqual([['lastlog', 2 ** 50]]);
+    expect(listing.problems).toEqual([]);
+    const { analysis, store } = await opened(archiveOf(mkdtempSync(join(dir, 'sparse-img-')), [huge]));
+    const id = analysis.images[0]!.id;
+    const head = await store.readFile(id, 0, 'lastlog', 8192);
+    expect(head.truncated).toBe(true);
+    expect(Buffer.from(head.bytes!).toString('latin1')).toBe('\0'.repeat(4096) + 'hello' + '\0'.repeat(4091));
+    await expect(wholeFile(store, id, 0, 'lastlog')).rejects.toThrow(
+      /"lastlog" is a sparse file of 1125899906842624 bytes with its holes, more than the 32 GiB/,
+    );
+  });
+
   it('a sparse file of the archive itself (bsdtar of a layout) is named, not read as its blob', async () => {
     const work = mkdtempSync(join(dir, 'sparse-outer-'));
     // A layer holding 1 MiB of zeros (not stored sparse), whose blob is then given holes there, as a
