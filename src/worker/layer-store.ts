@@ -789,7 +789,7 @@ export class LayerStore {
         const fileSize = sparse ? sparse.realSize : e.size;
         // A file's bytes are bounded by its layer's, except a sparse file's holes: one that claims
         // exabytes would have the download write zeros until the disk is full.
-        if (whole && fileSize > MAX_HOLES_FILE) {
+        if (whole && sparse && fileSize > MAX_HOLES_FILE) {
           throw new Error(
             `"${path}" is a sparse file of ${fileSize} bytes with its holes, more than the ${MAX_HOLES_FILE / 2 ** 30} GiB a layer may expand to; it is not downloaded (its first bytes are in the viewer)`,
           );
