@@ -191,6 +191,8 @@ export interface TreeRows {
   links: Record<number, string>;
   /** Device numbers (`major, minor`) of character and block device rows. */
   devices: Record<number, string>;
+  /** Sparse files' rows: the bytes their entry stores (their size counts the holes too). */
+  sparse: Record<number, number>;
   /** Extended attributes by row. */
   xattrs: Record<number, Record<string, string>>;
   /** Paths in the view (filters and search applied), expanded or not. */

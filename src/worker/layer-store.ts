@@ -529,6 +529,7 @@ export class LayerStore {
       flags: new Uint8Array(n),
       links: {},
       devices: {},
+      sparse: {},
       xattrs: {},
       total: view.total,
       changes: {
@@ -564,6 +565,7 @@ export class LayerStore {
         rows.mtime[r] = e.mtime;
         if (e.linkname) rows.links[r] = e.linkname;
         if (e.device) rows.devices[r] = `${e.device.major}, ${e.device.minor}`;
+        if (e.stored !== undefined) rows.sparse[r] = e.stored;
         if (e.xattrs && Object.keys(e.xattrs).length > 0) {
           flags |= ROW_XATTRS;
           rows.xattrs[r] = e.xattrs;

@@ -891,6 +891,11 @@ with open(sys.argv[1], 'wb') as f:
   await expandAll(page);
   const row = page.locator('[data-testid="file-row"][data-path="img/disk.img"]');
   await expect(row).toHaveAttribute('data-size', String(40 << 20));
+  // Marked as sparse, with what its layer stores.
+  await expect(row.getByTestId('sparse')).toHaveAttribute(
+    'title',
+    /^a sparse file: its layer stores [\d,]+ B; the rest of its 41,943,040 B are holes, which read as zeros$/,
+  );
   await row.dblclick();
   await expect(page.getByTestId('file-truncated')).toHaveText(
     'Showing the first 1,048,576 B of 41,943,040 B; Download saves the whole file.',

@@ -1054,7 +1054,7 @@ describe('listings packed for postMessage', () => {
   it('come back equal after a structured clone with their buffers transferred, whatever their entries', async () => {
     const odd = join(dir, 'odd.tar');
     // What the packing has to carry exactly: every entry type, sizes over 4 GiB (PAX), negative
-    // and fractional mtimes, uids over 2^32, non-ASCII and long names, xattrs, whiteouts.
+    // and fractional mtimes, uids over 2^32, non-ASCII and long names, xattrs, whiteouts, a sparse file.
     python(
       `
 import io, sys, tarfile
@@ -1068,11 +1068,13 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
         ('d/c', tarfile.CHRTYPE, {'devmajor': 5, 'devminor': 1}),
         ('d/b', tarfile.BLKTYPE, {'devmajor': 259, 'devminor': 3}), ('d/p', tarfile.FIFOTYPE, {}),
         ('d/.wh.gone', tarfile.REGTYPE, {}), ('e/.wh..wh..opq', tarfile.REGTYPE, {}),
-        ('z/huge', tarfile.REGTYPE, {}),
+        ('d/sparse', tarfile.REGTYPE, {}), ('z/huge', tarfile.REGTYPE, {}),
     ]:
         ti = tarfile.TarInfo(name); ti.type = kind
         for k, v in kw.items(): setattr(ti, k, v)
         if name.endswith('\u4e2d'): ti.pax_headers = {'SCHILY.xattr.user.k': 'v'}
+        # A sparse file all hole: 100 bytes, none stored (GNU sparse 0.1).
+        if name == 'd/sparse': ti.pax_headers = {'GNU.sparse.size': '100', 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '100,0'}
         # Last: a size it does not hold, so the listing ends there, stopped.
         if name == 'z/huge': ti.pax_headers = {'size': str(5 * 2**30)}
         t.addfile(ti)
@@ -1096,6 +1098,9 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     expect(first.filter((e) => e.device).map((e) => [e.path, e.device])).toEqual([
       ['d/c', { major: 5, minor: 1 }],
       ['d/b', { major: 259, minor: 3 }],
+    ]);
+    expect(first.filter((e) => e.stored !== undefined).map((e) => [e.path, e.size, e.stored])).toEqual([
+      ['d/sparse', 100, 0],
     ]);
     expect(listings[0]!.stopped).not.toBeNull();
     expect(new Set(listings.flatMap((l) => l.entries.map((e) => e.type)))).toEqual(

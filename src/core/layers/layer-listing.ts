@@ -43,6 +43,8 @@ export interface ListingEntry extends Pick<
   target: string | null;
   /** Character and block devices: the device numbers (ustar devmajor / devminor). */
   device?: { major: number; minor: number };
+  /** A sparse file (tar --sparse, bsdtar): the bytes its entry stores; `size` counts its holes too. */
+  stored?: number;
 }
 
 export interface LayerListing {
@@ -362,6 +364,7 @@ export class LayerListingBuilder {
     };
     // Set afterwards, for devices only: a spread in the literal cost every entry a copy.
     if (e.type === 'char' || e.type === 'block') entry.device = { major: e.devmajor, minor: e.devminor };
+    if (e.sparse && type === 'file') entry.stored = e.size;
     this.entries.push(entry);
     return true;
   }

@@ -6,7 +6,8 @@
  * numbers as transferable typed arrays, so the copy is a few large moves instead of one object
  * per entry. (Not one joined string: slices of it would be V8 sliced strings, each keeping the
  * whole text alive.) Link names and whiteout targets, which few entries have, travel as
- * [index, value] pairs: two arrays of 200,000 mostly empty values were half of the copy.
+ * [index, value] pairs: two arrays of 200,000 mostly empty values were half of the copy. So do
+ * device numbers and sparse files' stored sizes.
  */
 import type { LayerListing, ListingEntry, ListingEntryType, WhiteoutKind } from './layer-listing';
 
@@ -42,6 +43,8 @@ export interface PackedListing {
   xattrs: [number, Record<string, string>][];
   /** The few device entries: index, major, minor (absent from listings cached before it). */
   devices?: [number, number, number][];
+  /** The few sparse files: index, bytes stored (absent from listings cached before it). */
+  sparse?: [number, number][];
 }
 
 export function packListing(listing: LayerListing): PackedListing {
@@ -54,6 +57,7 @@ export function packListing(listing: LayerListing): PackedListing {
   const kinds = new Uint8Array(n * 2);
   const xattrs: [number, Record<string, string>][] = [];
   const devices: [number, number, number][] = [];
+  const sparse: [number, number][] = [];
   for (let i = 0; i < n; i++) {
     const e = entries[i] as ListingEntry;
     paths[i] = e.path;
@@ -68,8 +72,9 @@ export function packListing(listing: LayerListing): PackedListing {
     kinds[i * 2 + 1] = WHITEOUTS.indexOf(e.whiteout);
     if (e.xattrs) xattrs.push([i, e.xattrs]);
     if (e.device) devices.push([i, e.device.major, e.device.minor]);
+    if (e.stored !== undefined) sparse.push([i, e.stored]);
   }
-  return { listing: rest, count: n, paths, links, whiteoutTargets, numbers, kinds, xattrs, devices };
+  return { listing: rest, count: n, paths, links, whiteoutTargets, numbers, kinds, xattrs, devices, sparse };
 }
 
 /** The buffers to transfer with a packed listing. */
@@ -102,5 +107,6 @@ export function unpackListing(p: PackedListing): LayerListing {
   for (const [i, target] of p.whiteoutTargets ?? []) (entries[i] as ListingEntry).target = target;
   for (const [i, xattrs] of p.xattrs) (entries[i] as ListingEntry).xattrs = xattrs;
   for (const [i, major, minor] of p.devices ?? []) (entries[i] as ListingEntry).device = { major, minor };
+  for (const [i, stored] of p.sparse ?? []) (entries[i] as ListingEntry).stored = stored;
   return { ...p.listing, entries };
 }
