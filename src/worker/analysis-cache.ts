@@ -5,6 +5,7 @@
  * (so the Files trees come back) unless they are very large; never the archive itself, so file
  * contents need the file.
  */
+import { LISTING_VERSION } from '../core/layers/layer-listing';
 import type { LayerListing } from '../core/layers/layer-listing';
 import type { Analysis } from '../core/model';
 import { IDB } from './key-value';
@@ -16,6 +17,8 @@ const MAX_LISTED_ENTRIES = 300_000;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 interface Saved {
+  /** LISTING_VERSION of the code that made it (its figures come from its listings). */
+  version?: number;
   analysis: Analysis;
   /** Layer listings by blob key; absent when they were too large to keep. */
   listings?: [string, LayerListing][];
@@ -44,7 +47,7 @@ export class AnalysisCache {
     if (!DIGEST.test(sha256) || !analysis.complete) return;
     let listed = 0;
     for (const l of listings.values()) listed += l.entries.length;
-    const saved: Saved = { analysis, savedAt: this.now() };
+    const saved: Saved = { version: LISTING_VERSION, analysis, savedAt: this.now() };
     if (listed <= MAX_LISTED_ENTRIES) saved.listings = [...listings];
     const { analyses, times } = this.#stores();
     try {
@@ -67,7 +70,11 @@ export class AnalysisCache {
     if (!DIGEST.test(sha256)) return null;
     try {
       const saved = await this.kv.get<Saved>(sha256, this.#stores().analyses);
-      return saved && saved.analysis?.source?.sha256 === sha256 ? saved : null;
+      // One an earlier version made is not shown as this one's: the link's summary is, until the
+      // archive is dropped again and analysed anew.
+      return saved && saved.version === LISTING_VERSION && saved.analysis?.source?.sha256 === sha256
+        ? saved
+        : null;
     } catch {
       return null;
     }

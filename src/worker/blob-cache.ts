@@ -11,17 +11,20 @@ import { IDB } from './key-value';
 import type { KeyValueBackend, UseStore } from './key-value';
 import type { BlobCache, CachedLayer } from '../core/registry/analyze-registry';
 import type { CacheListing } from '../messages';
+import { LISTING_VERSION } from '../core/layers/layer-listing';
 import { packListing, unpackListing } from '../core/layers/listing-transfer';
 import type { PackedListing } from '../core/layers/listing-transfer';
 
 /**
  * A layer record as stored: the listing packed (string arrays and typed arrays), which IndexedDB
  * clones in a few large moves instead of one object per entry (~0.4 s to write the 56,000 entries of
- * a /usr/share layer as objects). Records written as plain `CachedLayer` are still read.
+ * a /usr/share layer as objects). A listing made by an earlier LISTING_VERSION is not given back.
  */
 type StoredLayer = Omit<CachedLayer, 'listing'> & {
   listing?: CachedLayer['listing'];
   packed?: PackedListing;
+  /** LISTING_VERSION of the code that made the listing; absent before there was one. */
+  listingVersion?: number;
 };
 
 interface Meta {
@@ -97,8 +100,12 @@ export class IdbBlobCache implements BlobCache {
       this.readWaitMs,
     );
     if (!stored) return null;
-    const { packed, ...layer } = stored;
-    return packed ? { ...layer, listing: unpackListing(packed) } : layer;
+    const { packed, listingVersion, listing, ...layer } = stored;
+    // A listing an earlier version made may say something else of the same bytes: the layer is
+    // then listed again (and kept anew); its digest, diff_id and size stand.
+    if (listingVersion !== LISTING_VERSION) return layer;
+    if (packed) return { ...layer, listing: unpackListing(packed) };
+    return listing ? { ...layer, listing } : layer;
   }
 
   /** Kept only next to a cached blob, and dropped with it. */
@@ -107,7 +114,9 @@ export class IdbBlobCache implements BlobCache {
     const { meta, layers } = this.stores();
     if (!(await this.kv.get<Meta>(digest, meta))) return;
     const { listing, ...rest } = layer;
-    const stored: StoredLayer = listing ? { ...rest, packed: packListing(listing) } : rest;
+    const stored: StoredLayer = listing
+      ? { ...rest, packed: packListing(listing), listingVersion: LISTING_VERSION }
+      : rest;
     try {
       await this.kv.set(digest, stored, layers);
     } catch (e) {

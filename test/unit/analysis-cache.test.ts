@@ -4,6 +4,7 @@
  * reads no analysis (each holds its layer listings, tens of MB for a large image).
  */
 import { describe, expect, it } from 'vitest';
+import { LISTING_VERSION } from '../../src/core/layers/layer-listing';
 import type { Analysis } from '../../src/core/model';
 import { AnalysisCache } from '../../src/worker/analysis-cache';
 import type { UseStore } from '../../src/worker/key-value';
@@ -51,6 +52,18 @@ describe('AnalysisCache', () => {
     await cache.save(sha(3), analysisOf(4), new Map());
     expect(await cache.count()).toBe(1);
     // Stored under 3, it says it is the analysis of 4: not given back as 3's.
+    expect(await cache.load(sha(3))).toBeNull();
+  });
+
+  it('does not give back an analysis an earlier listing version made', async () => {
+    const kv = memoryBackend();
+    const cache = new AnalysisCache(kv);
+    await cache.save(sha(1), analysisOf(1), new Map());
+    expect((await cache.load(sha(1)))?.version).toBe(LISTING_VERSION);
+    // Kept before versions (its sparse files under made-up names, say), or by version 1.
+    kv.store(ANALYSES).set(sha(2), { analysis: analysisOf(2), savedAt: 5 });
+    kv.store(ANALYSES).set(sha(3), { version: LISTING_VERSION - 1, analysis: analysisOf(3), savedAt: 5 });
+    expect(await cache.load(sha(2))).toBeNull();
     expect(await cache.load(sha(3))).toBeNull();
   });
 });

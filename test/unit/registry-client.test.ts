@@ -41,6 +41,8 @@ import {
   type TokenIssuer,
 } from './helpers/registry';
 import { DATA } from './helpers/tools';
+import { LISTING_VERSION } from '../../src/core/layers/layer-listing';
+import { packListing } from '../../src/core/layers/listing-transfer';
 import { CacheFullError, IdbBlobCache } from '../../src/worker/blob-cache';
 import type { KeyValueBackend } from '../../src/worker/key-value';
 import { memoryBackend } from './helpers/key-value';
@@ -994,7 +996,7 @@ describe('IdbBlobCache', () => {
     expect((await cache.list()).entries.map((e) => e.digest)).toEqual([d('a')]);
   });
 
-  it('stores a layer’s listing packed, gives it back whole, and still reads records stored unpacked', async () => {
+  it('stores a layer’s listing packed and gives it back whole; one an earlier listing version made, not', async () => {
     const kv = memoryBackend(1000);
     const cache = new IdbBlobCache(kv);
     const entry = (path: string, type: 'file' | 'directory', size: number) => ({
@@ -1032,9 +1034,18 @@ describe('IdbBlobCache', () => {
     )[0]?.[1];
     expect(stored && 'packed' in stored && !('listing' in stored)).toBe(true);
     expect(await cache.getLayer(d('a'))).toEqual(layer);
-    // A record written before listings were packed.
-    await kv.set(d('a'), layer, kv.createStore('layerlens-layer-meta', 'layers'));
-    expect(await cache.getLayer(d('a'))).toEqual(layer);
+    // A record written before listings were versioned (unpacked, or packed), or by version 1: the
+    // layer's checks stand, its listing is made again.
+    const { listing, ...checks } = layer;
+    const layers = kv.createStore('layerlens-layer-meta', 'layers');
+    for (const old of [
+      layer,
+      { ...checks, packed: packListing(listing!) },
+      { ...checks, packed: packListing(listing!), listingVersion: LISTING_VERSION - 1 },
+    ]) {
+      await kv.set(d('a'), old, layers);
+      expect(await cache.getLayer(d('a'))).toEqual(checks);
+    }
   });
 
   it('ignores keys that are not sha256 digests', async () => {

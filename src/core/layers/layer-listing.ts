@@ -123,6 +123,14 @@ export function listingWithin(
   return listing.tarEntries <= l.maxEntries && uncompressedSize <= uncompressedLimit(compressedSize, l);
 }
 
+/**
+ * What a listing says of the same layer bytes, as this code says it; bumped when that changes, so
+ * that listings kept by an earlier version (the blob cache's, this browser's archive analyses) are
+ * made again rather than shown. 2: sparse files by their real names and sizes, entry types the
+ * image tools refuse (2026-12-07).
+ */
+export const LISTING_VERSION = 2;
+
 /** The OCI opaque-whiteout marker (layer.md "Opaque Whiteout"). */
 export const OPAQUE_MARKER = '.wh..wh..opq';
 const WHITEOUT_PREFIX = '.wh.';
