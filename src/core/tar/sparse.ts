@@ -50,7 +50,8 @@ export const PAX_SPARSE = {
 const DECIMAL = /^\d+$/;
 
 function decimals(text: string): number[] | null {
-  const parts = text.split(',');
+  // An empty map is no segment (a file all hole), as Go reads it.
+  const parts = text === '' ? [] : text.split(',');
   const out: number[] = [];
   for (const p of parts) {
     if (!DECIMAL.test(p)) return null;
