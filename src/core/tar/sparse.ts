@@ -191,11 +191,6 @@ export class SparsePlacer {
     private readonly place: (offset: number, bytes: Uint8Array) => void,
   ) {}
 
-  /** Where in the file the next stored byte goes: all before it is placed or a hole. */
-  get position(): number {
-    return this.segment < this.map.length ? (this.map[this.segment] as number) + this.within : Infinity;
-  }
-
   push(chunk: Uint8Array): void {
     let pos = 0;
     while (pos < chunk.length && this.segment < this.map.length) {
