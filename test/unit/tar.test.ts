@@ -482,3 +482,35 @@ with open(sys.argv[1], 'wb') as f:
     }
   });
 });
+
+describe('old tars', () => {
+  it('a type NUL entry whose name ends in a slash is a directory, as GNU tar and Go read it', async () => {
+    // Before ustar's type '5', a directory was a type NUL entry named with a trailing slash.
+    const f = join(dir, 'old-dirs.tar');
+    execFileSync('python3', [
+      '-c',
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.USTAR_FORMAT) as t:
+    for name, data in (('d/', b''), ('d/f', b'abc'), ('g', b'xy')):
+        ti = tarfile.TarInfo(name); ti.type = tarfile.AREGTYPE; ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+`,
+      f,
+    ]);
+    const bytes = new Uint8Array(readFileSync(f));
+    expect(String.fromCharCode(bytes[156]!)).toBe('\0');
+    // GNU tar lists the first as a directory, the others as files.
+    const tv = sh('tar', ['-tvf', f]).split('\n').filter(Boolean);
+    expect(tv.map((l) => l[0])).toEqual(['d', '-', '-']);
+    const { entries } = await streamEntries(bytes, 512);
+    const index = await indexTar(blobRandomAccess(new Blob([bytes])));
+    for (const list of [entries, index.entries]) {
+      expect(list.map((e) => [normalizePath(e.path), e.type, e.size])).toEqual([
+        ['d', 'directory', 0],
+        ['d/f', 'file', 3],
+        ['g', 'file', 2],
+      ]);
+    }
+  });
+});

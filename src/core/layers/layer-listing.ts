@@ -127,7 +127,7 @@ export function listingWithin(
  * What a listing says of the same layer bytes, as this code says it; bumped when that changes, so
  * that listings kept by an earlier version (the blob cache's, this browser's archive analyses) are
  * made again rather than shown. 2: sparse files by their real names and sizes, entry types the
- * image tools refuse (2026-12-07).
+ * image tools refuse, old tars' directories named with a trailing slash (2026-12-07).
  */
 export const LISTING_VERSION = 2;
 

@@ -586,6 +586,9 @@ export class HeaderAssembler {
         if (name !== null) (entry.xattrs ??= {})[name] = v;
       }
     }
+    // Old tars (before ustar's type '5') marked a directory by a trailing slash on a type NUL
+    // entry; Go's archive/tar reads it so (TypeRegA), and GNU tar too.
+    if (header.typeflag === '\0' && entry.path.endsWith('/')) entry.type = 'directory';
     // Links, devices, directories and FIFOs are header-only: whatever their size field
     // says, no data blocks follow (as Go's archive/tar and GNU tar read them).
     if (HEADER_ONLY.has(entry.type)) entry.size = 0;
