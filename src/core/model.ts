@@ -55,6 +55,7 @@ export type ProblemCode =
   | 'bidi-in-name'
   | 'sparse-type-s'
   | 'tar-type'
+  | 'pax-global'
   | 'sparse-map'
   // Registries (src/core/registry/client.ts):
   | 'registry-auth'

@@ -774,6 +774,53 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.GNU_FORMAT) as t:
     rmSync(work, { recursive: true, force: true });
   });
 
+  it('a PAX global header is named and not applied, as Docker, containerd and bsdtar read it', async () => {
+    const work = mkdtempSync(join(dir, 'global-'));
+    // git archive writes one, with the commit as its comment: a note.
+    const repo = join(work, 'repo');
+    mkdirSync(repo);
+    writeFileSync(join(repo, 'README'), 'hello\n');
+    const git = (...args: string[]) =>
+      sh('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+    git('init', '-q');
+    git('add', 'README');
+    git('commit', '-q', '-m', 'one');
+    const archived = join(work, 'git.tar');
+    git('archive', '--format=tar', '-o', archived, 'HEAD');
+    const commit = git('rev-parse', 'HEAD').trim();
+    const fromGit = await listFile(archived);
+    expect(fromGit.entries.map((e) => e.path)).toEqual(parseTv(tarTv(archived)).map((e) => e.path));
+    expect(fromGit.problems.map((p) => [p.code, p.where, p.severity])).toEqual([
+      ['pax-global', 'offset 0 (layer test)', 'info'],
+    ]);
+    expect(fromGit.problems[0]!.message).toContain('sets "comment"');
+    expect(sh('sh', ['-c', 'head -c 1024 "$1" | strings', 'sh', archived])).toContain(`comment=${commit}`);
+    // One that renames every later entry and changes its time: GNU tar applies it, bsdtar does not.
+    const renaming = join(work, 'renaming.tar');
+    python(
+      `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT, pax_headers={'path': 'evil', 'mtime': '1000000000'}) as t:
+    for name in ('a', 'b'):
+        ti = tarfile.TarInfo(name); ti.size = 3; ti.mtime = 1500000000; t.addfile(ti, io.BytesIO(b'abc'))
+`,
+      [renaming],
+    );
+    expect(parseTv(tarTv(renaming)).map((e) => e.path)).toEqual(['evil', 'evil']);
+    const bsd = sh('bsdtar', ['-tf', renaming]).split('\n').filter(Boolean);
+    expect(bsd).toEqual(['a', 'b']);
+    const listing = await listFile(renaming);
+    expect(listing.entries.map((e) => [e.path, e.mtime])).toEqual([
+      ['a', 1500000000],
+      ['b', 1500000000],
+    ]);
+    expect(listing.problems.map((p) => [p.code, p.severity])).toEqual([['pax-global', 'warning']]);
+    expect(listing.problems[0]!.message).toContain('sets "path", "mtime"');
+    // umoci refuses both layers outright.
+    for (const t of [archived, renaming]) expect(() => umociRootfs([t])).toThrow(/unknown typeflag/);
+    rmSync(work, { recursive: true, force: true });
+  });
+
   it('entries under a symbolic link land where it leads, as umoci unpacks them, with a problem naming the link', async () => {
     // Real links and files, packed by GNU tar: the base has bin -> usr/bin (relative) and
     // abs -> /usr/lib (absolute, to a directory no layer has); the next layer writes bin/b and

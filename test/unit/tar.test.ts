@@ -159,12 +159,13 @@ describe('POSIX ustar', () => {
 describe('PAX records', () => {
   it('reads xattrs and the path GNU tar stores in a PAX header', async () => {
     const f = join(dir, 'xattr.tar');
-    // Write the PAX xattr record the way GNU tar would for a file carrying one.
+    // Write the PAX xattr record the way GNU tar would for a file carrying one: in the entry's own
+    // header (`:=`; `=` would put it in a global header, which is not applied).
     sh('tar', [
       '-C',
       tree,
       '--format=pax',
-      '--pax-option=SCHILY.xattr.user.layer=lens',
+      '--pax-option=SCHILY.xattr.user.layer:=lens',
       '-cf',
       f,
       'etc/hostname',
@@ -288,7 +289,8 @@ describe('xattr values', () => {
       writeFileSync(join(dir, 'f'), 'attrs\n');
       sh('tar', [
         '--format=pax',
-        ...records.map((m) => `--pax-option=${m[1]}=${m[2]}`),
+        // In the entry's own header (`:=`).
+        ...records.map((m) => `--pax-option=${m[1]}:=${m[2]}`),
         '-C',
         dir,
         '-cf',

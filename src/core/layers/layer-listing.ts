@@ -127,7 +127,8 @@ export function listingWithin(
  * What a listing says of the same layer bytes, as this code says it; bumped when that changes, so
  * that listings kept by an earlier version (the blob cache's, this browser's archive analyses) are
  * made again rather than shown. 2: sparse files by their real names and sizes, entry types the
- * image tools refuse, old tars' directories named with a trailing slash (2026-12-07).
+ * image tools refuse, old tars' directories named with a trailing slash, PAX global headers not
+ * applied (2026-12-07).
  */
 export const LISTING_VERSION = 2;
 
@@ -377,6 +378,23 @@ export class LayerListingBuilder {
     return true;
   }
 
+  /**
+   * A PAX global header, which is not applied (../tar/header.ts, HeaderAssembler): named, since
+   * the tools disagree on it. Only a comment (`git archive` writes the commit there) is a note.
+   */
+  globalHeader(records: ReadonlyMap<string, string>, offset: number): void {
+    if (this.stoppedBy) return;
+    const keys = [...records.keys()];
+    const named = keys.slice(0, 8).map((k) => `"${escapeHidden(k.slice(0, 40))}"`);
+    if (keys.length > 8) named.push(`${keys.length - 8} more`);
+    this.problem(
+      'pax-global',
+      `a PAX global header sets ${named.join(', ') || 'nothing'}: Docker, containerd and bsdtar ignore it, and so does Layerlens; GNU tar applies it to every later entry, and umoci refuses the layer ("unknown typeflag 'g'")`,
+      `offset ${offset}`,
+      keys.every((k) => k === 'comment' || k === 'hdrcharset') ? 'info' : 'warning',
+    );
+  }
+
   /** What a sparse file's entry says to those who extract the layer (../tar/sparse.ts). */
   private sparse(sparse: SparseFile, path: string): void {
     if (sparse.error) {
@@ -468,7 +486,10 @@ export class LayerLister {
 
   constructor(options: LayerListerOptions = {}) {
     this.builder = new LayerListingBuilder(options.layer ?? '', options.limits);
-    this.parser = new TarStreamParser({ entry: (e) => void this.builder.add(e) });
+    this.parser = new TarStreamParser({
+      entry: (e) => void this.builder.add(e),
+      global: (records, offset) => this.builder.globalHeader(records, offset),
+    });
   }
 
   get limits(): LayerLimits {

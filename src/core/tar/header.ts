@@ -475,14 +475,21 @@ function paxNumber(records: ReadonlyMap<string, string>, key: string, offset: nu
   return n;
 }
 
+const NO_RECORDS: ReadonlyMap<string, string> = new Map();
+
 /**
- * Collects the metadata records (PAX local/global, GNU long name/link) that precede an
- * entry, and applies them to that entry's header. Shared by both tar readers so they
- * agree on every extension.
+ * Collects the metadata records (PAX local, GNU long name/link) that precede an entry, and
+ * applies them to that entry's header. Shared by both tar readers so they agree on every
+ * extension.
+ *
+ * A PAX global header's records are parsed but not applied. POSIX has them apply to every later
+ * entry, and GNU tar does so, but Go's archive/tar hands the global header on as an entry of its
+ * own, which Docker, containerd and containers/storage skip ("PAX Global Extended Headers found and
+ * ignored"), as bsdtar does. A layer is shown as they extract it: otherwise a global `path` record
+ * would show every file under one name while the container gets them all under their own.
  */
 export class HeaderAssembler {
   private local: Map<string, string> | null = null;
-  private global = new Map<string, string>();
   private longName: string | null = null;
   private longLink: string | null = null;
 
@@ -505,14 +512,14 @@ export class HeaderAssembler {
     }
   }
 
-  addMeta(header: RawHeader, data: Uint8Array, offset: number): void {
+  /** Takes a metadata record's data; returns a PAX global header's records, which are not applied. */
+  addMeta(header: RawHeader, data: Uint8Array, offset: number): Map<string, string> | null {
     switch (header.type) {
       case 'pax-header':
         this.local = parsePax(data, offset);
         break;
       case 'pax-global':
-        for (const [k, v] of parsePax(data, offset)) this.global.set(k, v);
-        break;
+        return parsePax(data, offset);
       case 'gnu-longname':
         this.longName = cString(data, 0, data.length);
         break;
@@ -522,17 +529,12 @@ export class HeaderAssembler {
       default:
         break;
     }
+    return null;
   }
 
-  /** Apply pending records to a real entry's header, then forget the local ones. */
+  /** Apply pending records to a real entry's header, then forget them. */
   finish(header: RawHeader, headerOffset: number): TarEntry {
-    // Only read below: the global records serve as they are when no local ones override them.
-    let records: ReadonlyMap<string, string> = this.global;
-    if (this.local) {
-      const merged = new Map(this.global);
-      for (const [k, v] of this.local) merged.set(k, v);
-      records = merged;
-    }
+    const records = this.local ?? NO_RECORDS;
     const entry: TarEntry = {
       path: header.name,
       type: header.type,

@@ -27,6 +27,8 @@ export interface EntryConsumer {
 export interface TarStreamHandler {
   /** Called for each real entry; return a consumer to receive its data. */
   entry(entry: TarEntry): EntryConsumer | null | undefined | void;
+  /** A PAX global header's records, at the offset of its header: parsed, not applied (./header.ts). */
+  global?(records: ReadonlyMap<string, string>, offset: number): void;
 }
 
 /** `sparse`: reading a sparse entry's map, in blocks, before its entry is handed on (./sparse.ts). */
@@ -44,6 +46,7 @@ export class TarStreamParser {
   private chunkWords: Uint32Array | null = null;
   private headerFill = 0;
   private metaHeader: RawHeader | null = null;
+  private metaOffset = 0;
   private metaBuf = new Uint8Array(0);
   private metaFill = 0;
   private remaining = 0;
@@ -121,7 +124,8 @@ export class TarStreamParser {
           pos += take;
           if (this.metaFill === this.metaBuf.length) {
             const header = this.metaHeader as RawHeader;
-            this.meta.addMeta(header, this.metaBuf, this.offset + pos - this.metaBuf.length);
+            const global = this.meta.addMeta(header, this.metaBuf, this.offset + pos - this.metaBuf.length);
+            if (global) this.handler.global?.(global, this.metaOffset);
             this.padding = paddedSize(header.size) - header.size;
             this.state = this.padding > 0 ? 'padding' : 'header';
           }
@@ -174,11 +178,13 @@ export class TarStreamParser {
     if (HeaderAssembler.isMeta(header.type)) {
       this.meta.checkMetaSize(header, headerOffset);
       this.metaHeader = header;
+      this.metaOffset = headerOffset;
       this.metaBuf = new Uint8Array(header.size);
       this.metaFill = 0;
       this.state = 'meta';
       if (header.size === 0) {
-        this.meta.addMeta(header, this.metaBuf, headerOffset + BLOCK);
+        const global = this.meta.addMeta(header, this.metaBuf, headerOffset + BLOCK);
+        if (global) this.handler.global?.(global, headerOffset);
         this.state = 'header';
       }
       return;
