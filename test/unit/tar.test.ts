@@ -3,7 +3,7 @@
  * both the random-access index and the streaming parser, compared with what `find` says
  * about the tree that was archived.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   linkSync,
   mkdirSync,
@@ -513,6 +513,40 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.USTAR_FORMAT) as t:
         ['d/f', 'file', 3],
         ['g', 'file', 2],
       ]);
+    }
+  });
+});
+
+describe('the end of a tar', () => {
+  it('a lone zero block followed by more entries ends the listing with an error, where GNU tar stops', async () => {
+    // Two GNU tar archives of one file each; the first cut after its entry and one zero block, the
+    // second put after it.
+    const src = join(dir, 'lone');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'a'), 'a\n');
+    writeFileSync(join(src, 'b'), 'b\n');
+    sh('tar', ['-C', src, '-cf', join(src, 'a.tar'), 'a']);
+    sh('tar', ['-C', src, '-cf', join(src, 'b.tar'), 'b']);
+    const a = readFileSync(join(src, 'a.tar'));
+    const lone = Buffer.concat([a.subarray(0, 1024), Buffer.alloc(512), readFileSync(join(src, 'b.tar'))]);
+    const f = join(src, 'lone.tar');
+    writeFileSync(f, lone);
+    // GNU tar lists a, warns, and stops there.
+    const gnu = spawnSync('tar', ['-tf', f], { encoding: 'utf8' });
+    expect(gnu.stdout).toBe('a\n');
+    expect(gnu.stderr).toContain('A lone zero block at 3');
+    const seen: string[] = [];
+    const parser = new TarStreamParser({ entry: (e) => void seen.push(e.path) });
+    await expect(parser.push(new Uint8Array(lone))).rejects.toMatchObject({
+      code: 'tar-header',
+      offset: 1024,
+    });
+    expect(seen).toEqual(['a']);
+    // The same archive with its two zero blocks is whole, and a stream that ends after one is too.
+    for (const whole of [a, a.subarray(0, 1536)]) {
+      const p = new TarStreamParser({ entry: () => null });
+      await p.push(new Uint8Array(whole));
+      expect(() => p.finish()).not.toThrow();
     }
   });
 });

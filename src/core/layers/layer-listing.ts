@@ -128,7 +128,7 @@ export function listingWithin(
  * that listings kept by an earlier version (the blob cache's, this browser's archive analyses) are
  * made again rather than shown. 2: sparse files by their real names and sizes, entry types the
  * image tools refuse, old tars' directories named with a trailing slash, PAX global headers not
- * applied (2026-12-07).
+ * applied, nothing listed past a lone zero block (2026-12-07).
  */
 export const LISTING_VERSION = 2;
 

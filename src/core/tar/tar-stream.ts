@@ -168,12 +168,21 @@ export class TarStreamParser {
     words: Uint32Array,
   ): Promise<void> | void {
     if (isZeroBlock(buf, at)) {
-      // Two zero blocks end the archive; a lone one is tolerated as GNU tar does.
+      // Two zero blocks end the archive (POSIX ustar); a stream that ends after one is whole too.
       this.zeroBlocks++;
       if (this.zeroBlocks >= 2) this.state = 'end';
       return;
     }
-    this.zeroBlocks = 0;
+    if (this.zeroBlocks > 0) {
+      // A lone zero block, then more: GNU tar ("A lone zero block") and bsdtar end the archive
+      // there, and Go's archive/tar fails on it (ErrHeader), so nothing extracts what follows.
+      // Listing it would show files no container gets.
+      throw new TarError(
+        'tar-header',
+        `a lone zero block at offset ${headerOffset - BLOCK} is followed by more entries: GNU tar and bsdtar end the archive at it, and Go's archive/tar, which Docker and containerd read layers with, fails on it; nothing after it is extracted`,
+        headerOffset - BLOCK,
+      );
+    }
     const header = decodeHeader(buf, headerOffset, at, words);
     if (HeaderAssembler.isMeta(header.type)) {
       this.meta.checkMetaSize(header, headerOffset);
