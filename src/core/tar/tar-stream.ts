@@ -179,7 +179,7 @@ export class TarStreamParser {
       // Listing it would show files no container gets.
       throw new TarError(
         'tar-header',
-        `a lone zero block at offset ${headerOffset - BLOCK} is followed by more entries: GNU tar and bsdtar end the archive at it, and Go's archive/tar, which Docker and containerd read layers with, fails on it; nothing after it is extracted`,
+        `a lone zero block at offset ${headerOffset - BLOCK} is followed by more data: GNU tar and bsdtar end the archive at it, and Go's archive/tar, which Docker and containerd read layers with, fails on it; nothing after it is extracted`,
         headerOffset - BLOCK,
       );
     }
