@@ -407,7 +407,7 @@ export class LayerListingBuilder {
     } else if (sparse.format === 'gnu') {
       this.problem(
         'sparse-type-s',
-        `"${shown(path)}" is stored in GNU tar's old sparse format (type S, "tar --sparse --format=gnu"): Docker ("unhandled tar header type 83") and umoci ("unknown typeflag") refuse to extract it, so the image fails to unpack there; it is shown as GNU tar extracts it. Pack with --format=posix (or bsdtar) to store it in a format they read`,
+        `"${shown(path)}" is stored in GNU tar's old sparse format (type S, "tar --sparse --format=gnu"): Docker ("unhandled tar header type 83") and umoci ("unknown typeflag") refuse to extract it, so the image fails to unpack there; it is shown as GNU tar extracts it. Pack it with "tar --sparse --format=posix" (or bsdtar) to store it in a format they read`,
         shown(path),
         'warning',
       );
