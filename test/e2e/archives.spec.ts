@@ -527,7 +527,15 @@ test('a folder of artifacts only (SBOMs) is verified and says it holds no image'
     `the folder holds no image, only ${artifacts} artifacts (application/example.sbom)`,
   );
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  // A payload downloads as stored, named by its digest alone: its media type calls for no
+  // extension, and the browser must not add one from what it sniffs ("bacon\n" reads as text).
+  const payload = sha256(readFileSync(path.join(layout, 'blobs/sha256', BACON)));
+  expect(payload).toBe(`sha256:${BACON}`);
+  expect(await downloadNode(page, 'layer', payload)).toEqual({ name: BACON, sha: payload });
 });
+
+/** regclient's external layout: an SBOM payload of six bytes, "bacon\n". */
+const BACON = '10da16ba987f09d22f844762c8e8eb012f272c05298e778da8f5c936cece447e';
 
 test('several archives dropped at once are refused with a message, and the analysis on screen stays', async ({
   page,

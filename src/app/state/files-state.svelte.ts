@@ -526,8 +526,5 @@ export class FilesState {
 }
 
 function save(path: string, blob: Blob): void {
-  // Typed as bytes, so that the browser does not name the file after what it sniffs (a text file
-  // "hello-link" saved as "hello-link.txt"). A Blob made of a Blob refers to it: nothing is copied.
-  const bytes = new Blob([blob], { type: 'application/octet-stream' });
-  saveFile(path.slice(path.lastIndexOf('/') + 1) || 'file', bytes);
+  saveFile(path.slice(path.lastIndexOf('/') + 1) || 'file', blob);
 }
