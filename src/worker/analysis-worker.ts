@@ -18,6 +18,7 @@ import { RegistryAnalysisError, analyzeRegistry, fetchVerifiedBlob } from '../co
 import { RegistryClient, isLocalRegistry } from '../core/registry/client';
 import { parseReference } from '../core/registry/reference';
 import { IdbBlobCache } from './blob-cache';
+import { layerLimits } from '../core/layers/layer-listing';
 import type { LayerLimits, LayerListing } from '../core/layers/layer-listing';
 import { LayerStore } from './layer-store';
 import type { ImageFilesystem } from '../core/layers/filesystem';
@@ -157,6 +158,7 @@ async function open(
     (_key, info) => (file && info.path ? readCompressedArchiveEntry(file, info.path) : Promise.resolve(null)),
     `this layer cannot be read again from ${name}`,
   );
+  store.maxExpanded = layerLimits(limits).maxUncompressedBytes;
   const { controller, snapshots, current, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(
     run,
     store,
@@ -372,6 +374,7 @@ async function inspect(msg: Extract<ToWorker, { type: 'inspect' }>): Promise<voi
       (await cache.get(digest)) ?? (fetchOne ? fetchOne(digest, info.expectedSize ?? 0) : null),
     'this layer is not in the blob cache, and could not be fetched again',
   );
+  store.maxExpanded = layerLimits(msg.limits).maxUncompressedBytes;
   const { controller, snapshots, failed, onListing, onFilesystem, onUpdate, finish } = beginRun(run, store);
   try {
     const parsed = parseReference(reference.trim());

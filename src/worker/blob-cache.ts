@@ -100,12 +100,13 @@ export class IdbBlobCache implements BlobCache {
       this.readWaitMs,
     );
     if (!stored) return null;
-    const { packed, listingVersion, listing, ...layer } = stored;
+    // `listing`: a record from before listings were packed, and so before they were versioned.
+    const { packed, listingVersion, listing: _unversioned, ...layer } = stored;
     // A listing an earlier version made may say something else of the same bytes: the layer is
     // then listed again (and kept anew); its digest, diff_id and size stand.
-    if (listingVersion !== LISTING_VERSION) return layer;
-    if (packed) return { ...layer, listing: unpackListing(packed) };
-    return listing ? { ...layer, listing } : layer;
+    return packed && listingVersion === LISTING_VERSION
+      ? { ...layer, listing: unpackListing(packed) }
+      : layer;
   }
 
   /** Kept only next to a cached blob, and dropped with it. */

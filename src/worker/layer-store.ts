@@ -151,9 +151,6 @@ export function pathMatcher(
   return (_, p) => regex.test(p);
 }
 
-/** The largest sparse file a download writes out: as much as one layer may expand to by default. */
-const MAX_HOLES_FILE = DEFAULT_LAYER_LIMITS.maxUncompressedBytes;
-
 export class LayerStore {
   analysis: Analysis | null = null;
   readonly listings = new Map<string, LayerListing>();
@@ -170,6 +167,11 @@ export class LayerStore {
     private readonly fetchBlob?: (digest: string, blob: BlobInfo) => Promise<Blob | null>,
     private readonly unreadable = 'this layer cannot be read again: the archive is compressed as a whole; decompress the archive to read single files',
   ) {}
+  /**
+   * The largest sparse file a download writes out: as much as a layer may expand to under the
+   * limits the analysis ran with (a file's other bytes are bounded by its layer's already).
+   */
+  maxExpanded = DEFAULT_LAYER_LIMITS.maxUncompressedBytes;
   /** Each image's merge, of as many layers as it holds (`layers.length`): more listed means a new one. */
   private fs = new Map<string, ImageFilesystem>();
   private trees = new Map<string, MergedTree>();
@@ -780,6 +782,7 @@ export class LayerStore {
     let read: { view: Uint8Array | null; parts: BlobParts | null; filled: number; blob: Blob | null } | null =
       null;
     let complete = false;
+    const maxExpanded = this.maxExpanded;
     const parser = new TarStreamParser({
       entry(e) {
         if (complete && !toEnd) return null;
@@ -791,9 +794,9 @@ export class LayerStore {
         const fileSize = sparse ? sparse.realSize : e.size;
         // A file's bytes are bounded by its layer's, except a sparse file's holes: one that claims
         // exabytes would have the download write zeros until the disk is full.
-        if (whole && sparse && fileSize > MAX_HOLES_FILE) {
+        if (whole && sparse && fileSize > maxExpanded) {
           throw new Error(
-            `"${path}" is a sparse file of ${fileSize} bytes with its holes, more than the ${MAX_HOLES_FILE / 2 ** 30} GiB a layer may expand to; it is not downloaded (its first bytes are in the viewer)`,
+            `"${path}" is a sparse file of ${fileSize} bytes with its holes, more than the ${maxExpanded} bytes a layer may expand to under the limits set (Limits…); it is not downloaded (its first bytes are in the viewer)`,
           );
         }
         const r = {
