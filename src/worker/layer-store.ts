@@ -151,6 +151,16 @@ export function pathMatcher(
   return (_, p) => regex.test(p);
 }
 
+/** One file being read by `readEntry`: into the view's buffer, or into a Blob's parts (a download). */
+interface EntryRead {
+  view: Uint8Array | null;
+  parts: BlobParts | null;
+  /** Bytes of the file given so far, holes included. */
+  filled: number;
+  /** The whole file, once read into parts. */
+  blob: Blob | null;
+}
+
 export class LayerStore {
   analysis: Analysis | null = null;
   readonly listings = new Map<string, LayerListing>();
@@ -779,8 +789,7 @@ export class LayerStore {
     const whole = maxBytes < 0;
     const limit = whole ? Infinity : Math.min(size, maxBytes);
     /** The last entry of that path read so far (a layer may repeat a path: the last one wins). */
-    let read: { view: Uint8Array | null; parts: BlobParts | null; filled: number; blob: Blob | null } | null =
-      null;
+    let read: EntryRead | null = null;
     let complete = false;
     const maxExpanded = this.maxExpanded;
     const parser = new TarStreamParser({
@@ -799,12 +808,11 @@ export class LayerStore {
             `"${path}" is a sparse file of ${fileSize} bytes with its holes, more than the ${maxExpanded} bytes a layer may expand to under the limits set (Limits…); it is not downloaded (its first bytes are in the viewer)`,
           );
         }
-        const r = {
+        const r: EntryRead = {
           view: whole ? null : new Uint8Array(Math.min(fileSize, limit)),
           parts: whole ? new BlobParts() : null,
-          /** Bytes of the file given so far, holes included. */
           filled: 0,
-          blob: null as Blob | null,
+          blob: null,
         };
         read = r;
         const want = r.view ? r.view.length : fileSize;
@@ -852,7 +860,7 @@ export class LayerStore {
     } catch (e) {
       if (!(e instanceof StopRead) && !(complete && !toEnd)) throw e;
     }
-    const r = read as { view: Uint8Array | null; filled: number; blob: Blob | null } | null;
+    const r = read as EntryRead | null;
     if (!r) throw new Error(`"${path}" was not found in the layer's tar`);
     if (whole && !r.blob) throw new Error(`the layer's tar ends inside "${path}"`);
     return {
