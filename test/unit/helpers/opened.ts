@@ -1,7 +1,6 @@
 /** A layer's files as the Files tab reads them: an archive analysed, and the store over it. */
 import { join } from 'node:path';
 import { analyzeArchive } from '../../../src/core/archive/analyze';
-import { digestBlob } from '../../../src/core/digest/digest-blob';
 import type { LayerListing } from '../../../src/core/layers/layer-listing';
 import type { Analysis } from '../../../src/core/model';
 import { LayerStore } from '../../../src/worker/layer-store';
@@ -22,10 +21,8 @@ export async function opened(archive: string): Promise<{
     name: archive.slice(archive.lastIndexOf('/') + 1),
     listings: true,
     onListing: (key, listing) => listings.set(key, listing),
-    verifier: (blob, o) => {
-      if (o.layer) store.slices.set(o.layer, blob);
-      return digestBlob(blob, o);
-    },
+    // As the worker keeps them (analysis-worker.ts): every blob by its key.
+    onBlob: (key, blob) => store.slices.set(key, blob),
   });
   store.analysis = analysis;
   for (const [key, listing] of listings) store.listings.set(key, listing);
