@@ -156,7 +156,7 @@ export interface ImageConfigFile {
     Env?: string[];
     Entrypoint?: string[] | null;
     Cmd?: string[] | null;
-    Volumes?: Record<string, unknown>;
+    Volumes?: Record<string, unknown> | null;
     WorkingDir?: string;
     Labels?: Record<string, string> | null;
     StopSignal?: string;

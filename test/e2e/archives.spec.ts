@@ -12,6 +12,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { openFiles } from './files-tab';
 import { makeManyLayerArchive } from '../many-layers';
+import { archiveWithConfig } from '../spec-cases';
 import { formatBytes } from '../../src/app/format';
 import type { Report } from '../../src/core/report';
 
@@ -988,6 +989,37 @@ function hostileArchive(): Buffer {
     blob(layer),
   ]);
 }
+
+test('image configs that break the spec: a warning names each field, and every tab shows what the config does say', async ({
+  page,
+  workDir,
+}) => {
+  // The spec's own invalid configs, in the skopeo-made OCI archive (test/spec-cases.ts).
+  const env = archiveWithConfig(workDir, 'config-05-invalid.json');
+  await openFile(page, env.archive);
+  await waitForGraph(page);
+  await waitForDone(page);
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('summary')).toContainText('7353');
+  await expect(page.getByTestId('summary')).toContainText('amd64');
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText(
+    `config ${env.configDigest} does not follow image-spec config.md: os is a number (123), not a string; config.Env[0] is a number (7353), not a string`,
+  );
+  // The history of the next one is a string: the other tabs stay, and say there is none.
+  const history = archiveWithConfig(workDir, 'config-04-invalid.json');
+  await page.getByTestId('open-file-input').setInputFiles(history.archive);
+  await expect(page.getByTestId('status')).toContainText('config-04-invalid.tar');
+  await waitForDone(page);
+  await page.getByTestId('tab-history').click();
+  await expect(page.getByTestId('history')).toContainText('The image config has no history.');
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row')).toHaveCount(3);
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText(
+    'history is a string ("should be an array"), not an array of objects',
+  );
+});
 
 test('labels, refs, history and file names are rendered as text', async ({ page }) => {
   const fileName = '<img src=x onerror="window.__xss=7">.tar';

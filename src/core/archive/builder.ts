@@ -16,6 +16,8 @@ import type {
   SourceInfo,
 } from '../model';
 import { entryOf, placeOf } from './archive-files';
+import { SPEC_SECTION, describeIssues, isObject, typedConfig } from './document-schema';
+import type { DocumentKind, SchemaIssue } from './document-schema';
 import type { ArchiveFile, ArchiveFiles } from './archive-files';
 
 export interface BlobClaim {
@@ -103,8 +105,38 @@ export class AnalysisBuilder {
       for (const r of image.refs) if (!existing.refs.includes(r)) existing.refs.push(r);
       return existing;
     }
+    if (image.config) image.config = this.#typedConfig(image.config, image.configDigest ?? image.configBlob);
     this.analysis.images.push(image);
     return image;
+  }
+
+  /** Typed views of the image configs already read, by config: several images may share one. */
+  readonly #configs = new Map<string, ImageConfigFile>();
+
+  /**
+   * The config as the spec types it, so that what shows it never meets a field of another type;
+   * a config read from its own document (`where`: its digest or entry) is reported where it
+   * departs from the spec, once. One pieced together from older formats is only typed.
+   */
+  #typedConfig(config: ImageConfigFile, where: string | null): ImageConfigFile {
+    const known = where !== null ? this.#configs.get(where) : undefined;
+    if (known) return known;
+    const { config: view, issues } = typedConfig(config);
+    if (where === null) return view;
+    this.#configs.set(where, view);
+    this.conformance('config', `config ${where}`, issues, where);
+    return view;
+  }
+
+  /** One warning for a document that departs from the spec, listing how (document-schema.ts). */
+  conformance(kind: DocumentKind, what: string, issues: readonly SchemaIssue[], where: string): void {
+    if (issues.length === 0) return;
+    this.problem(
+      'invalid-document',
+      `${what} does not follow ${SPEC_SECTION[kind]}: ${describeIssues(issues)}`,
+      where,
+      'warning',
+    );
   }
 
   /**
@@ -180,6 +212,4 @@ export function shortDigest(d: string | null | undefined): string {
   return d.slice(i + 1, i + 13);
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObject };

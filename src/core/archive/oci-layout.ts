@@ -10,6 +10,7 @@ import { digestKind } from '../digest/sha256';
 import { counted } from '../text';
 import type { AnalysisBuilder } from './builder';
 import { isObject, platformOf, shortDigest } from './builder';
+import { checkDocument } from './document-schema';
 import {
   MT,
   buildkitReference,
@@ -128,10 +129,8 @@ export async function loadOciLayout(b: AnalysisBuilder): Promise<void> {
   const files = b.files;
   const layoutFile = files.resolve('oci-layout');
   if ('file' in layoutFile) {
-    const layout = await b.readJson<{ imageLayoutVersion?: unknown }>(layoutFile.file, 'oci-layout');
-    if (layout && typeof layout.value.imageLayoutVersion !== 'string') {
-      b.problem('invalid-document', 'oci-layout has no imageLayoutVersion', 'oci-layout', 'warning');
-    }
+    const layout = await b.readJson(layoutFile.file, 'oci-layout');
+    if (layout) b.conformance('layout', 'oci-layout', checkDocument('layout', layout.value), 'oci-layout');
   } else {
     b.problem('invalid-document', 'the OCI layout has no oci-layout file', 'oci-layout', 'warning');
   }
@@ -165,6 +164,7 @@ export async function loadOciLayout(b: AnalysisBuilder): Promise<void> {
     );
     return;
   }
+  b.conformance('index', 'index.json', checkDocument('index', index.value), 'index.json');
   const walker = new Walker(b, OCI_PATHS);
   for (const [i, raw] of manifests.entries()) {
     const desc = parseDescriptor(raw, b, `index.json manifests[${i}]`);
@@ -386,6 +386,9 @@ export class Walker {
       return;
     }
     this.visited.add(desc.digest);
+    const document = looksIndex ? 'index' : 'manifest';
+    if (looksIndex || looksManifest)
+      b.conformance(document, `${document} ${desc.digest}`, checkDocument(document, value), desc.digest);
     if (looksIndex) {
       const children = Array.isArray(value.manifests) ? value.manifests : [];
       for (const [i, raw] of children.entries()) {

@@ -10,6 +10,7 @@ import type { ImageConfigFile, LayerRef, Platform } from '../model';
 import type { ArchiveFile } from './archive-files';
 import type { AnalysisBuilder } from './builder';
 import { isObject } from './builder';
+import { typedConfig } from './document-schema';
 import { MT } from './media-types';
 import { platformLabel } from './oci-layout';
 
@@ -132,7 +133,8 @@ export function addSchema1Image(
     configDigest: null,
     configBlob: null,
     platform,
-    config: config ? schema1Config(config, v1) : null,
+    // Pieced together from v1Compatibility, whose fields no schema checks: typed, not reported.
+    config: config ? typedConfig(schema1Config(config, v1)).config : null,
     layers,
     present: true,
   };

@@ -54,11 +54,20 @@ function toHex(bytes: Uint8Array): string {
 
 /** OCI image-spec descriptor.md "Digests": `algorithm ":" encoded`, sha256 is 64 lowercase hex. */
 export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
-const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+export const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** descriptor.md "Registered algorithms": their encodings are lowercase hex of a fixed length. */
+export const REGISTERED_DIGESTS: Readonly<Record<string, RegExp>> = {
+  sha256: /^[a-f0-9]{64}$/,
+  sha512: /^[a-f0-9]{128}$/,
+};
 
 export type DigestKind = 'sha256' | 'other' | 'invalid';
 
+/** A registered algorithm with another encoding (`sha256:` and uppercase hex) is invalid, not other. */
 export function digestKind(d: string): DigestKind {
   if (SHA256_DIGEST.test(d)) return 'sha256';
-  return ANY_DIGEST.test(d) ? 'other' : 'invalid';
+  if (!ANY_DIGEST.test(d)) return 'invalid';
+  const colon = d.indexOf(':');
+  const encoded = REGISTERED_DIGESTS[d.slice(0, colon)];
+  return encoded && !encoded.test(d.slice(colon + 1)) ? 'invalid' : 'other';
 }
