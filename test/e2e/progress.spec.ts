@@ -58,6 +58,36 @@ test('a large archive shows progress, throughput and time left, and Cancel stops
   );
 });
 
+test('a file that is not an archive, opened while one is verified, leaves that one on screen with its checks marked cancelled', async ({
+  page,
+  workDir: dir,
+}) => {
+  test.setTimeout(180_000);
+  const archive = makeBigArchive(dir);
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(archive);
+  const bar = page.getByTestId('progress').getByRole('progressbar');
+  await expect.poll(async () => Number(await bar.getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+  // A new input cancels the run on screen; this one then turns out not to be an archive.
+  await page.getByTestId('open-file-input').setInputFiles({
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('not an image\n'.repeat(100)),
+  });
+  await expect(page.getByTestId('error-banner')).toContainText('notes.txt');
+  await expect(page.getByTestId('status')).toContainText('cancelled');
+  await expect(page.getByTestId('status')).toContainText('big.tar');
+  // The checks that were running say they were cancelled, not that they still run.
+  await page.getByTestId('tab-layers').click();
+  await expect(page.getByTestId('layer-row')).toHaveAttribute('data-digest-state', 'unchecked');
+  await page.getByTestId('tab-problems').click();
+  await expect(page.getByTestId('problems')).toContainText('verification was cancelled');
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('tree-summary')).toHaveText(
+    'this layer or one below it was not read: the verification was cancelled',
+  );
+});
+
 test('the page does not jump when the analysis completes: the header keeps its height from graph to link', async ({
   page,
   workDir: dir,

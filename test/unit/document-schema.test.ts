@@ -131,6 +131,14 @@ describe('the typed view of an image config', () => {
     }
   });
 
+  it('keeps what the spec does not type, in rootfs too (Windows images have rootfs.base_layer)', () => {
+    const windows = {
+      ...config('config-09-valid.json'),
+      rootfs: { type: 'layers', diff_ids: [], base_layer: 'x' },
+    };
+    expect(typedConfig(windows)).toEqual({ config: windows, issues: [] });
+  });
+
   it('leaves out a field of the wrong type and keeps the rest', () => {
     const four = typedConfig(config('config-04-invalid.json'));
     expect(four.config.history).toBeUndefined();

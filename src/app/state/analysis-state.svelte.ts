@@ -131,6 +131,13 @@ export class AnalysisState {
   previousKept = $state(false);
   /** The status of the analysis on screen when the latest run began (its run cancelled by then). */
   #statusBefore: Status = 'idle';
+  /**
+   * The run the latest one cancelled when it began, and that run's last analysis once the worker
+   * has marked what it did not check: shown if the latest run fails before its first analysis,
+   * since the analysis on screen is then that run's, and its checks are no longer running.
+   */
+  #cancelledRun = -1;
+  #cancelledAnalysis: Analysis | null = null;
   /** A permalink's view, applied when the run's first analysis arrives. */
   #pendingView: LinkView | null = null;
   /** The archive a summary asked for when a file was dropped on it: compared once that file is hashed. */
@@ -257,6 +264,8 @@ export class AnalysisState {
   #beginRun(name: string, bytesTotal: number): number {
     this.#intent++;
     if (this.status === 'running') this.#client.send({ type: 'cancel', run: this.#run });
+    this.#cancelledRun = this.status === 'running' ? this.#run : -1;
+    this.#cancelledAnalysis = null;
     const run = ++this.#run;
     this.#statusBefore = this.status === 'running' ? 'cancelled' : this.status;
     this.status = 'running';
@@ -509,6 +518,10 @@ export class AnalysisState {
       this.cache = msg.cache;
       return;
     }
+    if (msg.type === 'snapshot' && msg.run === this.#cancelledRun && msg.run !== this.#run) {
+      this.#cancelledSnapshot(msg.analysis);
+      return;
+    }
     if (msg.run !== this.#run) return;
     if (msg.type === 'blob') {
       if (this.blobDownload?.key !== msg.key) return;
@@ -536,6 +549,7 @@ export class AnalysisState {
         // serves to this run again.
         this.#fresh = false;
         this.status = this.#statusBefore;
+        if (this.#cancelledAnalysis) this.analysis = this.#cancelledAnalysis;
         this.files.refresh();
         this.#cannotOpen(this.openingName, msg.problem);
       } else {
@@ -545,6 +559,17 @@ export class AnalysisState {
         this.status = 'failed';
       }
     }
+  }
+
+  /**
+   * A snapshot of the run the latest one cancelled: kept until the latest run shows its own
+   * analysis, or shown at once when that run has failed and left the cancelled one on screen.
+   */
+  #cancelledSnapshot(analysis: Analysis): void {
+    if (this.previousKept && this.#fresh === false && this.status === 'cancelled') {
+      this.analysis = analysis;
+      this.files.update(analysis);
+    } else if (this.#fresh) this.#cancelledAnalysis = analysis;
   }
 
   /** The last run whose graph the worker was told is on screen. */

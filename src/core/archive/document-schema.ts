@@ -200,7 +200,13 @@ function readConfig(value: Record<string, unknown>, c: Checker): ImageConfigFile
     if (type !== undefined && type !== 'layers')
       c.issue('rootfs.type', `is ${JSON.stringify(clip(type))}, not "layers"`);
     const diffIds = c.strings(rootfs, 'diff_ids', 'rootfs.diff_ids', true);
-    put('rootfs', { ...(type !== undefined ? { type } : {}), ...(diffIds ? { diff_ids: diffIds } : {}) });
+    // Other fields (Windows images' base_layer) are kept as they are.
+    const { type: _type, diff_ids: _diffIds, ...rest } = rootfs;
+    put('rootfs', {
+      ...rest,
+      ...(type !== undefined ? { type } : {}),
+      ...(diffIds ? { diff_ids: diffIds } : {}),
+    });
   } else put('rootfs', undefined);
   const history = value.history;
   if (Array.isArray(history)) {
