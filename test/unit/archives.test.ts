@@ -224,7 +224,9 @@ describe('fixtures made by skopeo, podman, buildah and umoci', () => {
       const [gzipError, ...rest] = report.problems;
       expect(gzipError?.code).toBe('gzip-error');
       expect(gzipError!.message).toMatch(
-        /truncated after \d+ compressed bytes \(\d+ bytes of tar\): gzip: the data ends too soon/,
+        new RegExp(
+          `truncated at its end \\(${gz.length - k} compressed bytes\\), after \\d+ bytes of tar: gzip: the data ends too soon`,
+        ),
       );
       expect(
         rest.map((p) => p.code),
@@ -670,7 +672,7 @@ describe('archives compressed as a whole', () => {
       const p = report.problems.find((q) => q.code === errorCode);
       expect(p?.message).toMatch(
         new RegExp(
-          `the ${tool} stream is corrupt or truncated after \\d+ compressed bytes \\(\\d+ bytes of tar\\)`,
+          `^the ${tool} stream is corrupt or truncated (in its compressed bytes \\d+–\\d+|at its end \\(${Math.floor(whole.length * 0.6)} compressed bytes\\)), after \\d+ bytes of tar`,
         ),
       );
       if (tool === 'xz') expect(p?.message).toMatch(/: the data ends too soon$/);
@@ -679,10 +681,49 @@ describe('archives compressed as a whole', () => {
       const magicOnly = await analyzeBytes(new Uint8Array(whole.subarray(0, tool === 'xz' ? 6 : 4)));
       const q = magicOnly.report.problems.find((x) => x.code === errorCode);
       expect(q?.message).toMatch(
-        new RegExp(`the ${tool} stream is corrupt or truncated after \\d+ compressed bytes`),
+        new RegExp(
+          `^the ${tool} stream is corrupt or truncated (in its compressed bytes 0–|at its end \\()${tool === 'xz' ? 6 : 4}`,
+        ),
       );
       if (tool === 'xz') expect(q?.message).toMatch(/: the data ends too soon$/);
     });
+  });
+
+  it('a gzip archive with a byte changed names the compressed bytes the fault lies in, as gzip -t finds it', async () => {
+    const whole = readFileSync(join(DATA, 'docker-archive.tar.gz'));
+    const at = 800;
+    const bytes = new Uint8Array(whole);
+    bytes[at]! ^= 0x10;
+    const file = join(tempDir(), 'flipped.tar.gz');
+    writeFileSync(file, bytes);
+    expect(() => execFileSync('gzip', ['-t', file], { stdio: 'pipe' })).toThrow(
+      /crc error|invalid compressed data/,
+    );
+    const { report } = await analyze(file);
+    const p = report.problems.find((q) => q.code === 'gzip-error');
+    const [, from, to] = /in its compressed bytes (\d+)–(\d+)/.exec(p?.message ?? '') ?? [];
+    expect(Number(from)).toBeLessThanOrEqual(at);
+    expect(Number(to)).toBeGreaterThan(at);
+    // Nothing of the tar came through: no list of entries that is empty.
+    expect(report.problems.map((q) => q.message).join('\n')).not.toMatch(/start with: $/m);
+  });
+
+  it('bytes after the end of a gzipped tar are a warning, and the archive is read whole, as gzip -d reads it', async () => {
+    const file = join(tempDir(), 'trailing.tar.gz');
+    writeFileSync(
+      file,
+      Buffer.concat([readFileSync(join(DATA, 'oci-archive.tar.gz')), Buffer.from('garbage\n')]),
+    );
+    expect(
+      execFileSync('sh', ['-c', `gzip -dc "$1" 2>&1 >/dev/null; true`, 'sh', file], { encoding: 'utf8' }),
+    ).toMatch(/trailing garbage ignored/);
+    const plain = (await analyze(join(DATA, 'oci-archive.tar.gz'))).report;
+    const { report } = await analyze(file);
+    expect(report.images).toEqual(plain.images);
+    expect(report.problems.filter((q) => q.severity === 'error')).toEqual([]);
+    const w = report.problems.find((q) => q.code === 'gzip-error');
+    expect(w?.severity).toBe('warning');
+    expect(w?.message).toMatch(/^after the end of the tar, the gzip stream holds bytes that do not decode/);
   });
 
   describe('blobs handed to another job as the archive is decompressed (pipedVerifier)', () => {

@@ -406,10 +406,13 @@ async function streamArchive(
   });
   const decompressor = createDecompressor(codec, (chunk) => parser.push(chunk));
   let done = 0;
+  // Bytes handed to the decoder: a chunk is decoded whole, so a fault lies between `done` and this.
+  let fed = 0;
   try {
     await readBlob(
       file,
       async (chunk) => {
+        fed += chunk.length;
         await decompressor.write(chunk);
         done += chunk.length;
         onProgress(done);
@@ -432,11 +435,22 @@ async function streamArchive(
         where: `offset ${e.offset} of the uncompressed tar`,
         severity: 'error',
       });
+    } else if (parser.ended && !cut) {
+      // The tar is whole: what follows its end-of-archive blocks is not part of it. gzip -d
+      // ignores such trailing bytes ("trailing garbage ignored"); Go's gzip reader, so docker
+      // load, refuses the file, so it is said.
+      const reason = e instanceof Error ? e.message : String(e);
+      problems.push({
+        code: decodeErrorCode(codec),
+        message: `after the end of the tar, the ${codec} stream holds bytes that do not decode (in its compressed bytes ${done}–${fed}${reason ? `: ${reason}` : ''}); they are ignored${codec === 'gzip' ? ', as `gzip -d` ignores trailing garbage, but docker load refuses the file' : `, but \`${codec} -d\` and docker load refuse the file`}`,
+        where: `offset ${done}`,
+        severity: 'warning',
+      });
     } else {
       const reason = e instanceof Error ? e.message : String(e);
       problems.push({
         code: decodeErrorCode(codec),
-        message: `the ${codec} stream is corrupt or truncated after ${done} compressed bytes (${parser.offset} bytes of tar)${reason ? `: ${reason}` : ''}`,
+        message: `the ${codec} stream is corrupt or truncated ${fed > done ? `in its compressed bytes ${done}–${fed}` : `at its end (${done} compressed bytes)`}, after ${parser.offset} bytes of tar${reason ? `: ${reason}` : ''}`,
         where: cut ? `${cut.path}, offset ${parser.offset}` : `offset ${parser.offset}`,
         severity: 'error',
       });
@@ -546,7 +560,7 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
     b.problem(
       'unknown-layout',
       truncated
-        ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; ${files.size === 1 ? 'the one entry before the cut is' : `the ${files.size} entries before the cut start with`}: ${names}`
+        ? `the archive is cut short before its index.json, manifest.json or repositories, so its images cannot be listed; ${files.size === 0 ? 'no entry was read before the cut' : files.size === 1 ? `the one entry before the cut is: ${names}` : `the ${files.size} entries before the cut start with: ${names}`}`
         : files.container === 'folder'
           ? `this folder is not an image layout: it has no index.json, manifest.json or repositories at its top${names ? ` (it holds: ${names})` : ' (it is empty)'}${hint}`
           : `this tar archive is not an image archive: it has no index.json, manifest.json or repositories${names ? ` (it starts with: ${names})` : ' (it is empty)'}${hint}`,
