@@ -689,6 +689,31 @@ describe('archives compressed as a whole', () => {
     });
   });
 
+  it('layers an archive cut short never reached are said to lie perhaps past the cut, not to be missing', async () => {
+    // docker-archive.tar packed again by GNU tar with manifest.json and the config first, then cut.
+    const dir = tempDir();
+    sh('tar', ['-xf', join(DATA, 'docker-archive.tar'), '-C', dir]);
+    const names = readdirSync(dir);
+    const first = names.filter((n) => n === 'manifest.json' || n.endsWith('.json'));
+    const file = join(tempDir(), 'reordered.tar');
+    sh('tar', ['-C', dir, '-cf', file, ...first, ...names.filter((n) => !first.includes(n)).sort()]);
+    const cut = join(tempDir(), 'reordered-cut.tar');
+    writeFileSync(cut, readFileSync(file).subarray(0, 20_000));
+    const { report } = await analyze(cut);
+    const truncated = report.problems.find((p) => p.code === 'tar-truncated');
+    expect(truncated?.severity).toBe('error');
+    const missing = report.problems.filter((p) => p.code === 'missing-blob');
+    expect(missing.length).toBeGreaterThan(0);
+    for (const p of missing)
+      expect(p.message).toMatch(
+        new RegExp(
+          `is not in the archive, which is cut short \\(${truncated!.where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): it may have been past the cut$`,
+        ),
+      );
+    // Whole, the same archive names nothing missing.
+    expect((await analyze(file)).report.problems).toEqual([]);
+  });
+
   it('a gzip archive with a byte changed names the compressed bytes the fault lies in, as gzip -t finds it', async () => {
     const whole = readFileSync(join(DATA, 'docker-archive.tar.gz'));
     const at = 800;

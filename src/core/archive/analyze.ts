@@ -509,6 +509,8 @@ export async function readCompressedArchiveEntry(
 async function loadImages(b: AnalysisBuilder): Promise<void> {
   const files = b.files;
   const src = b.analysis.source;
+  // A file the images name may lie past the cut: what it is missing from says so.
+  files.cut = archiveCut(b)?.where ?? null;
   const hasDockerManifest = files.has('manifest.json');
   const dirVersion = isOciLayout(files) ? null : await dirTransportVersion(b);
   if (dirVersion) {
@@ -594,6 +596,13 @@ async function loadImages(b: AnalysisBuilder): Promise<void> {
 const streamError = (p: Problem) =>
   p.code === 'gzip-error' || p.code === 'zstd-error' || p.code === 'decompress-error';
 
+/** The problem saying the archive ends early (a tar cut short, a compressed stream broken), if any. */
+function archiveCut(b: AnalysisBuilder): Problem | undefined {
+  return b.analysis.problems.find(
+    (p) => (p.code === 'tar-truncated' && p.severity === 'error') || streamError(p),
+  );
+}
+
 /**
  * A docker-archive without manifest.json is read as a pre-1.10 `docker save`, but only
  * archives written since manifest.json exists hold top-level `<config>.json` files and
@@ -608,9 +617,7 @@ function missingManifest(b: AnalysisBuilder): void {
     // go-containerregistry: `sha256:<config hex>`, `<digest hex>.tar.gz`.
     .filter((f) => /^(?:sha256:[a-f0-9]{64}|[a-f0-9]{64}\.(?:json|tar|tar\.gz))$/.test(f.path))
     .map((f) => f.path);
-  const cut = b.analysis.problems.find(
-    (p) => (p.code === 'tar-truncated' && p.severity === 'error') || streamError(p),
-  );
+  const cut = archiveCut(b);
   if (newer.length === 0 && !cut) return;
   const because = cut
     ? `the archive is cut short (${cut.where})`

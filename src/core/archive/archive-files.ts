@@ -157,11 +157,22 @@ export class ArchiveFiles {
    * Why a blob the documents name is not here: what the source said when it could not provide it
    * (`reported`: it is already a problem of its own), else that the container does not hold it.
    */
+  /**
+   * Where the archive ends early (a tar cut short, a compressed stream broken), when it does: a
+   * file it lacks may have been past the cut, so messages say so rather than call it missing.
+   */
+  cut: string | null = null;
+
+  /** The container, as "is not in the …" ends: with the cut, where there is one. */
+  get lacking(): string {
+    return `${this.container}${this.cut === null ? '' : `, which is cut short (${this.cut}): it may have been past the cut`}`;
+  }
+
   absence(path: string): { reason: string; reported: boolean } {
     const said = this.unavailable.get(normalizePath(path));
     return said !== undefined
       ? { reason: said, reported: true }
-      : { reason: `the blob is not in the ${this.container}`, reported: false };
+      : { reason: `the blob is not in the ${this.lacking}`, reported: false };
   }
 
   get size(): number {
@@ -188,8 +199,8 @@ export class ArchiveFiles {
         return {
           error:
             hops === 0
-              ? `"${path}" is not in the ${this.container}`
-              : `"${path}" links to "${current}", which is not in the ${this.container}`,
+              ? `"${path}" is not in the ${this.lacking}`
+              : `"${path}" links to "${current}", which is not in the ${this.lacking}`,
         };
       if (f.type === 'symlink') {
         current = joinPath(dirname(current), f.linkname);

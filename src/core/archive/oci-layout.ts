@@ -311,7 +311,7 @@ export class Walker {
       } else if (!absence.reported) {
         b.problem(
           'missing-blob',
-          `${nodeKind} ${desc.digest} is referenced but missing from the ${b.files.container}`,
+          `${nodeKind} ${desc.digest} is referenced but missing from the ${b.files.lacking}`,
           path,
         );
       }
@@ -427,7 +427,7 @@ export class Walker {
       if (!file && !absence.reported)
         b.problem(
           'missing-blob',
-          `config ${configDesc.digest} is missing from the ${b.files.container}`,
+          `config ${configDesc.digest} is missing from the ${b.files.lacking}`,
           cfgPath,
         );
       let raw: string | null = null;
@@ -496,7 +496,7 @@ export class Walker {
       if (!file) {
         b.problem(
           'missing-blob',
-          `${layerName(i)} (${ld.digest}) is missing from the ${b.files.container}${nonDistributable ? ' (non-distributable)' : ''}`,
+          `${layerName(i)} (${ld.digest}) is missing from the ${b.files.lacking}${nonDistributable ? ' (non-distributable)' : ''}`,
           lpath,
           nonDistributable ? 'warning' : 'error',
         );

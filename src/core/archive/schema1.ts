@@ -100,7 +100,7 @@ export function addSchema1Image(
     else
       b.problem(
         'missing-blob',
-        `${layerName(layers.length)} (${l.blobSum}) is missing from the ${b.files.container}`,
+        `${layerName(layers.length)} (${l.blobSum}) is missing from the ${b.files.lacking}`,
         path,
       );
     b.node({
