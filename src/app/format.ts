@@ -116,9 +116,15 @@ export function formatNanoseconds(ns: number | undefined): string {
 export function noImagesText(analysis: Analysis): string {
   const where = `this ${sourceNoun(analysis.source)}`;
   const artifacts = analysis.nodes.filter((n) => n.kind === 'artifact' && n.present).length;
-  return artifacts > 0
-    ? `No images in ${where}: it holds ${counted(artifacts, 'artifact')} only, shown in the Graph.`
-    : `No images were found in ${where}.`;
+  if (artifacts > 0)
+    return `No images in ${where}: it holds ${counted(artifacts, 'artifact')} only, shown in the Graph.`;
+  const errors = countErrors(analysis);
+  return `No images were found in ${where}.${errors > 0 ? ` The Problems tab lists ${counted(errors, 'error')} that say why.` : ''}`;
+}
+
+/** The problems of an analysis that are errors (not warnings or notes). */
+export function countErrors(analysis: Analysis): number {
+  return analysis.problems.filter((p) => p.severity === 'error').length;
 }
 
 /**

@@ -856,6 +856,15 @@ test('a truncated archive reports tar-truncated and still shows what was analyse
   await page.getByTestId('tab-problems').click();
   await expect(page.locator('[data-testid="problem"][data-code="tar-truncated"]').first()).toBeVisible();
   await expect(page.getByTestId('download-report')).toBeEnabled();
+  // Done is not all well: the status counts the errors, as the Problems tab does.
+  const errors = await page.locator('[data-testid="problem"][data-severity="error"]').count();
+  expect(errors).toBeGreaterThan(0);
+  await expect(page.getByTestId('status-errors')).toHaveText(`${errors} error${errors === 1 ? '' : 's'}`);
+  // It holds no image: the per-image tabs say where to look.
+  await page.getByTestId('tab-summary').click();
+  await expect(page.getByTestId('no-images')).toHaveText(
+    `No images were found in this archive. The Problems tab lists ${errors} error${errors === 1 ? '' : 's'} that say why.`,
+  );
 });
 
 test('a file that is not an archive shows a clear error, and keeps the previous analysis', async ({
