@@ -121,3 +121,60 @@ for (const colorScheme of ['light', 'dark'] as const) {
     });
   });
 }
+
+test('closing a panel gives the keyboard back to what opened it, and Escape closes it too', async ({
+  page,
+}) => {
+  await page.goto('/');
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'docker-archive.tar'));
+  await waitForDone(page);
+  const activeTestId = () =>
+    page.evaluate(
+      () => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName,
+    );
+  const activeDigest = () => page.evaluate(() => document.activeElement?.getAttribute('data-digest'));
+
+  // A layer's details, opened from the keyboard: the selected node keeps its contrast (WCAG AA).
+  const layer = page.locator('[data-testid="graph-node"][data-kind="layer"]').first();
+  const digest = await layer.getAttribute('data-digest');
+  await layer.focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-details')).toBeVisible();
+  await expectAccessible(page, 'a layer node selected');
+  await page.getByRole('button', { name: 'Close details' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('node-details')).toHaveCount(0);
+  expect(await activeDigest()).toBe(digest);
+  // Escape, from inside the details.
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Close details' }).focus();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('node-details')).toHaveCount(0);
+  expect(await activeDigest()).toBe(digest);
+
+  // A file opened from the tree: closing it puts the keyboard back in the tree.
+  await page.getByTestId('tab-files').click();
+  await page.getByTestId('mode-merged').click();
+  await page.getByTestId('expand-all').click();
+  await page.locator('[data-testid="file-row"][data-kind="file"]').first().click();
+  await page.getByTestId('file-tree').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('file-viewer')).toBeVisible();
+  await page.getByRole('button', { name: 'Close the file' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('file-viewer')).toHaveCount(0);
+  expect(await activeTestId()).toBe('file-tree');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('file-viewer')).toBeVisible();
+  await page.getByRole('button', { name: 'Close the file' }).focus();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('file-viewer')).toHaveCount(0);
+  expect(await activeTestId()).toBe('file-tree');
+
+  // The error banner: the keyboard goes to the selected tab, not to the top of the page.
+  await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'not-an-archive.bin'));
+  await page.getByRole('button', { name: 'Dismiss error' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('main-tab-files');
+});
