@@ -56,6 +56,9 @@ test('a large archive shows progress, throughput and time left, and Cancel stops
   await expect(page.getByTestId('tree-summary')).toHaveText(
     'this layer or one below it was not read: the verification was cancelled',
   );
+  await expect(page.getByTestId('efficiency')).toContainText(
+    'Not known: the verification was cancelled before every layer was read.',
+  );
 });
 
 test('a file that is not an archive, opened while one is verified, leaves that one on screen with its checks marked cancelled', async ({
