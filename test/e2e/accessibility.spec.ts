@@ -122,7 +122,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
   });
 }
 
-test('closing a panel gives the keyboard back to what opened it, and Escape closes it too', async ({
+test("closing a panel gives the keyboard back to what opened it, Escape closes it too, and the file tree's columns scroll from the keyboard", async ({
   page,
 }) => {
   await page.goto('/');
@@ -170,6 +170,15 @@ test('closing a panel gives the keyboard back to what opened it, and Escape clos
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('file-viewer')).toHaveCount(0);
   expect(await activeTestId()).toBe('file-tree');
+
+  // Where the tree is wider than the window, its columns scroll sideways from the keyboard.
+  await page.setViewportSize({ width: 900, height: 800 });
+  const wrap = page.getByTestId('file-tree-wrap');
+  expect(await wrap.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+  await wrap.focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  expect(await wrap.evaluate((e) => e.scrollLeft)).toBeGreaterThan(0);
+  await expectAccessible(page, 'the file tree, narrower than its columns');
 
   // The error banner: the keyboard goes to the selected tab, not to the top of the page.
   await page.getByTestId('open-file-input').setInputFiles(path.join(dataDir, 'not-an-archive.bin'));

@@ -1084,6 +1084,14 @@ test('keyboard: tab to a graph node, Enter shows its details; arrows switch tabs
   expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe(
     'graph-node',
   );
+  // Every node is reached by arrows: a config, whose layers hang from the manifest, moves right to
+  // the nearest layer; a layer moves left to the manifest that lists it.
+  const focusedKind = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.kind);
+  await page.locator('[data-testid="graph-node"][data-kind="config"]').first().focus();
+  await page.keyboard.press('ArrowRight');
+  expect(await focusedKind()).toBe('layer');
+  await page.keyboard.press('ArrowLeft');
+  expect(await focusedKind()).toBe('manifest');
 
   const graphTab = page.getByTestId('tab-graph');
   await graphTab.focus();
